@@ -1,0 +1,7 @@
+export * from './ids.ts'
+export * from './line-protocol.ts'
+export * from './ocpp.ts'
+export * from './schemas.ts'
+export * from './topics.ts'
+export * from './validate.ts'
+export * from './live.ts'

@@ -1,0 +1,185 @@
+import type { DecodedMessage } from './validate.ts'
+
+/** Field values as InfluxDB stores them. Numbers are floats unless wrapped as integers. */
+export type FieldValue = number | string | boolean | { int: number }
+
+/** One InfluxDB point; `time` is UTC milliseconds (write with precision `ms`). */
+export interface Point {
+  measurement: string
+  tags: Record<string, string>
+  fields: Record<string, FieldValue>
+  time: number
+}
+
+export class LineProtocolError extends Error {
+  override name = 'LineProtocolError'
+}
+
+// InfluxDB 1.x line protocol cannot carry a newline (or other control character) in a measurement,
+// key or tag value, and a trailing backslash in a tag would escape the separator that follows.
+// Such input is refused outright: a point must never be silently corrupted.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/
+
+function checkIdentifier(value: string, what: string): void {
+  if (value.length === 0) throw new LineProtocolError(`${what} is empty`)
+  if (CONTROL.test(value)) throw new LineProtocolError(`${what} contains a control character`)
+  if (value.endsWith('\\')) throw new LineProtocolError(`${what} ends with a backslash`)
+}
+
+/** Escapes a measurement name: commas and spaces. */
+export function escapeMeasurement(name: string): string {
+  checkIdentifier(name, 'measurement')
+  return name.replace(/[, ]/g, (c) => `\\${c}`)
+}
+
+/** Escapes a tag key, tag value or field key: commas, equals signs and spaces. */
+export function escapeKey(value: string): string {
+  checkIdentifier(value, 'tag or field key/value')
+  return value.replace(/[,= ]/g, (c) => `\\${c}`)
+}
+
+/**
+ * Escapes a string field value and quotes it. Backslashes and double quotes are escaped as the
+ * protocol defines; newlines and carriage returns, which 1.x cannot carry, become the two
+ * characters `\n` / `\r`, so text from a station never splits a line.
+ */
+export function quoteFieldString(value: string): string {
+  const escaped = value.replace(/[\\"\n\r]/g, (c) => {
+    if (c === '\n') return '\\\\n'
+    if (c === '\r') return '\\\\r'
+    return `\\${c}`
+  })
+  return `"${escaped}"`
+}
+
+function formatField(key: string, value: FieldValue): string {
+  let text: string
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new LineProtocolError(`field ${key} is not finite`)
+    text = String(value)
+  } else if (typeof value === 'string') {
+    text = quoteFieldString(value)
+  } else if (typeof value === 'boolean') {
+    text = value ? 'true' : 'false'
+  } else {
+    if (!Number.isSafeInteger(value.int)) throw new LineProtocolError(`field ${key} is not a safe integer`)
+    text = `${value.int}i`
+  }
+  return `${escapeKey(key)}=${text}`
+}
+
+/** Serialises one point as a line (no trailing newline); tags are sorted as InfluxDB prefers. */
+export function toLine(point: Point): string {
+  const tagKeys = Object.keys(point.tags).sort()
+  let line = escapeMeasurement(point.measurement)
+  for (const key of tagKeys) {
+    line += `,${escapeKey(key)}=${escapeKey(point.tags[key] as string)}`
+  }
+  const fields = Object.entries(point.fields).map(([k, v]) => formatField(k, v))
+  if (fields.length === 0) throw new LineProtocolError(`point ${point.measurement} has no fields`)
+  if (!Number.isSafeInteger(point.time)) throw new LineProtocolError('point time is not an integer')
+  return `${line} ${fields.join(',')} ${point.time}`
+}
+
+/** Measurements of the evmon schema (DESIGN.md "InfluxDB schema"). */
+export const MEASUREMENTS = {
+  connector: 'connector',
+  station: 'station',
+  event: 'event',
+  session: 'session',
+} as const
+
+function defined(fields: Record<string, FieldValue | undefined>): Record<string, FieldValue> {
+  const out: Record<string, FieldValue> = {}
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined) out[k] = v
+  return out
+}
+
+/**
+ * Maps a decoded station message to InfluxDB points. Every point's time is the payload's `ts`, so a
+ * redelivered message overwrites itself instead of duplicating. `receivedAt` stamps messages that
+ * carry no time of their own (a last will's `{"online":false}`). `meta` is state, not a time series:
+ * it maps to no point.
+ */
+export function messageToPoints(message: DecodedMessage, receivedAt: number): Point[] {
+  const { site, station } = message
+  switch (message.kind) {
+    case 'telemetry': {
+      const t = message.payload
+      const points: Point[] = [
+        {
+          measurement: MEASUREMENTS.station,
+          tags: { site, station },
+          fields: defined({
+            grid_power_w: t.meter.grid_power_w,
+            grid_energy_wh: t.meter.grid_energy_wh,
+            aux_power_w: t.meter.aux_power_w,
+            cabinet_temp_c: t.meter.cabinet_temp_c,
+          }),
+          time: t.ts,
+        },
+      ]
+      for (const c of t.connectors) {
+        points.push({
+          measurement: MEASUREMENTS.connector,
+          tags: { site, station, connector: String(c.id) },
+          fields: defined({
+            power_w: c.power_w,
+            offered_w: c.offered_w,
+            voltage_v: c.voltage_v,
+            current_a: c.current_a,
+            energy_wh: c.energy_wh,
+            soc_pct: c.soc_pct,
+            temp_c: c.temp_c,
+            coolant_c: c.coolant_c,
+            status: c.status,
+            session: c.session,
+            seq: { int: t.seq },
+          }),
+          time: t.ts,
+        })
+      }
+      return points
+    }
+    case 'status': {
+      const s = message.payload
+      return [
+        {
+          measurement: MEASUREMENTS.event,
+          tags: { site, station, connector: String(s.connector), type: 'status' },
+          fields: defined({ status: s.status, error_code: s.error_code, vendor_error: s.vendor_error }),
+          time: s.ts,
+        },
+      ]
+    }
+    case 'session': {
+      const s = message.payload
+      return [
+        {
+          measurement: MEASUREMENTS.event,
+          tags: { site, station, connector: String(s.connector), type: `session_${s.event}` },
+          fields: defined({
+            session: s.session,
+            vehicle: s.vehicle,
+            soc_pct: s.soc_pct,
+            energy_wh: s.energy_wh,
+            reason: s.reason,
+          }),
+          time: s.ts,
+        },
+      ]
+    }
+    case 'online':
+      return [
+        {
+          measurement: MEASUREMENTS.station,
+          tags: { site, station },
+          fields: { online: message.payload.online ? 1 : 0 },
+          time: message.payload.ts ?? receivedAt,
+        },
+      ]
+    case 'meta':
+      return []
+  }
+}

@@ -1,0 +1,156 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { ID_PATTERN } from './ids.ts'
+import { CONNECTOR_STATUSES, ERROR_CODES } from './ocpp.ts'
+
+// One definition per payload: these schemas validate messages in ingest and api, type them in
+// TypeScript, and document the API. `additionalProperties: false` everywhere: an unknown field is
+// a contract mismatch worth rejecting, not silently dropping.
+const strict = { additionalProperties: false } as const
+
+const literalUnion = <T extends readonly string[]>(values: T) =>
+  Type.Union(values.map((v: T[number]) => Type.Literal(v)))
+
+/** UTC milliseconds since the epoch. */
+export const Timestamp = Type.Integer({ minimum: 0, maximum: 8_640_000_000_000_000, description: 'UTC ms' })
+export const Id = Type.String({ pattern: ID_PATTERN })
+export const ConnectorId = Type.Integer({ minimum: 1, maximum: 255 })
+export const ConnectorStatusSchema = literalUnion(CONNECTOR_STATUSES)
+export const ErrorCodeSchema = literalUnion(ERROR_CODES)
+/** Session ids are unbounded values: kept in fields, never in tags. */
+export const SessionId = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]*$' })
+const ShortText = (maxLength: number) => Type.String({ maxLength })
+const nonNegative = (maximum: number) => Type.Number({ minimum: 0, maximum })
+
+export const ConnectorMeta = Type.Object(
+  {
+    id: ConnectorId,
+    kind: Type.Union([Type.Literal('dc'), Type.Literal('ac')]),
+    standard: ShortText(64),
+    max_power_w: nonNegative(2_000_000),
+    max_current_a: nonNegative(2_000),
+    min_voltage_v: nonNegative(2_000),
+    max_voltage_v: nonNegative(2_000),
+    liquid_cooled: Type.Optional(Type.Boolean()),
+  },
+  strict,
+)
+export type ConnectorMeta = Static<typeof ConnectorMeta>
+
+/** `.../meta`, retained: what the station is. */
+export const StationMeta = Type.Object(
+  {
+    v: Type.Literal(1),
+    name: ShortText(128),
+    location: Type.Optional(
+      Type.Object(
+        {
+          lat: Type.Number({ minimum: -90, maximum: 90 }),
+          lon: Type.Number({ minimum: -180, maximum: 180 }),
+          address: Type.Optional(ShortText(256)),
+        },
+        strict,
+      ),
+    ),
+    timezone: Type.Optional(ShortText(64)),
+    cooling: Type.Union([Type.Literal('liquid'), Type.Literal('air')]),
+    cabinet_max_power_w: nonNegative(5_000_000),
+    connectors: Type.Array(ConnectorMeta, { minItems: 1, maxItems: 64 }),
+  },
+  strict,
+)
+export type StationMeta = Static<typeof StationMeta>
+
+/** `.../online`, retained; the last will publishes `{"online":false}` without a timestamp. */
+export const Online = Type.Object({ online: Type.Boolean(), ts: Type.Optional(Timestamp) }, strict)
+export type Online = Static<typeof Online>
+
+export const ConnectorSample = Type.Object(
+  {
+    id: ConnectorId,
+    status: ConnectorStatusSchema,
+    power_w: nonNegative(2_000_000),
+    offered_w: nonNegative(2_000_000),
+    voltage_v: nonNegative(2_000),
+    current_a: nonNegative(2_000),
+    /** Cumulative register: never goes backwards. */
+    energy_wh: nonNegative(1e15),
+    soc_pct: Type.Optional(nonNegative(100)),
+    temp_c: Type.Optional(Type.Number({ minimum: -60, maximum: 250 })),
+    coolant_c: Type.Optional(Type.Number({ minimum: -60, maximum: 250 })),
+    session: Type.Optional(SessionId),
+  },
+  strict,
+)
+export type ConnectorSample = Static<typeof ConnectorSample>
+
+export const MeterSample = Type.Object(
+  {
+    grid_power_w: nonNegative(10_000_000),
+    /** Cumulative register: never goes backwards. */
+    grid_energy_wh: nonNegative(1e15),
+    aux_power_w: nonNegative(10_000_000),
+    cabinet_temp_c: Type.Optional(Type.Number({ minimum: -60, maximum: 250 })),
+  },
+  strict,
+)
+export type MeterSample = Static<typeof MeterSample>
+
+/** `.../telemetry`: one message per sample period for the whole station. */
+export const Telemetry = Type.Object(
+  {
+    v: Type.Literal(1),
+    ts: Timestamp,
+    seq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+    meter: MeterSample,
+    connectors: Type.Array(ConnectorSample, { maxItems: 64 }),
+  },
+  strict,
+)
+export type Telemetry = Static<typeof Telemetry>
+
+/** `.../status`, retained: published on every connector status change. */
+export const StatusEvent = Type.Object(
+  {
+    ts: Timestamp,
+    connector: ConnectorId,
+    status: ConnectorStatusSchema,
+    error_code: ErrorCodeSchema,
+    vendor_error: Type.Optional(ShortText(256)),
+  },
+  strict,
+)
+export type StatusEvent = Static<typeof StatusEvent>
+
+/** `.../session`: a charging session started or stopped on a connector. */
+export const SessionEvent = Type.Object(
+  {
+    ts: Timestamp,
+    event: Type.Union([Type.Literal('started'), Type.Literal('stopped')]),
+    session: SessionId,
+    connector: ConnectorId,
+    vehicle: Type.Optional(ShortText(128)),
+    soc_pct: Type.Optional(nonNegative(100)),
+    /** On `stopped`: energy delivered in the session. */
+    energy_wh: Type.Optional(nonNegative(1e9)),
+    reason: Type.Optional(ShortText(128)),
+  },
+  strict,
+)
+export type SessionEvent = Static<typeof SessionEvent>
+
+/** Payload type of each message kind. */
+export interface PayloadByKind {
+  meta: StationMeta
+  online: Online
+  telemetry: Telemetry
+  status: StatusEvent
+  session: SessionEvent
+}
+
+export const SCHEMA_BY_KIND = {
+  meta: StationMeta,
+  online: Online,
+  telemetry: Telemetry,
+  status: StatusEvent,
+  session: SessionEvent,
+} as const

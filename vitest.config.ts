@@ -1,0 +1,37 @@
+import { defineConfig } from 'vitest/config'
+
+// Test tiers by file name (CONVENTIONS.md §10): unit tests do no I/O; integration tests start real
+// services (aedes on port 0, a real influxd); e2e tests run the whole stack and a real browser.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['{contracts,broker,ingest,api,simulator,dashboard}/**/*.test.ts'],
+          exclude: ['**/node_modules/**', '**/*.int.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'int',
+          include: ['{contracts,broker,ingest,api,simulator}/test/**/*.int.test.ts'],
+          globalSetup: ['test/setup/influx-global.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.e2e.test.ts'],
+          globalSetup: ['test/setup/influx-global.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+})
