@@ -1,0 +1,2 @@
+export { start, type BrokerHandle } from './broker.ts'
+export { brokerDefaults, loadConfig, type BrokerConfig } from './config.ts'

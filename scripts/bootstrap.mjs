@@ -1,0 +1,67 @@
+// Makes a fresh clone runnable: npm dependencies, and the system programs evmon runs against
+// (InfluxDB 1.x always; Chromium for the browser tests). Plain Node, no dependencies, because it
+// runs before `npm ci`. Usage: node scripts/bootstrap.mjs [--test]
+import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const forTests = process.argv.includes('--test')
+
+function run(cmd, args, opts = {}) {
+  const result = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts })
+  if (result.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${result.status})`)
+}
+
+function has(binary) {
+  return spawnSync('sh', ['-c', `command -v ${binary}`], { stdio: 'ignore' }).status === 0
+}
+
+// npm ci when node_modules is missing or older than the lock file (a pull changed dependencies).
+const lock = join(root, 'package-lock.json')
+const marker = join(root, 'node_modules', '.package-lock.json')
+if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
+  console.log('bootstrap: installing npm dependencies (npm ci)')
+  run('npm', ['ci', '--no-audit', '--no-fund'])
+}
+
+const debianLike = existsSync('/etc/debian_version') && has('apt-get')
+const root_ = typeof process.getuid === 'function' && process.getuid() === 0
+let aptUpdated = false
+
+/** Installs Debian packages when a program is missing, or stops with a message saying how. */
+function ensure(binary, packages, why) {
+  if (has(binary)) return
+  if (!debianLike || !root_) {
+    console.error(
+      `bootstrap: ${binary} is missing (${why}).\n` +
+        `  On Debian/Ubuntu run as root: apt-get update && apt-get install -y ${packages.join(' ')}\n` +
+        `  Elsewhere install it with your package manager, or point EVMON_INFLUX_URL at a running InfluxDB 1.x.`,
+    )
+    process.exit(1)
+  }
+  console.log(`bootstrap: installing ${packages.join(', ')} with apt-get (${why})`)
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+  if (!aptUpdated) run('apt-get', ['update', '-qq'], { env })
+  aptUpdated = true
+  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { env })
+  if (!has(binary)) {
+    console.error(`bootstrap: ${packages.join(' ')} installed but ${binary} is still not on PATH`)
+    process.exit(1)
+  }
+}
+
+if (!process.env.EVMON_INFLUX_URL || forTests) ensure('influxd', ['influxdb'], 'the time-series store')
+if (forTests) ensure('chromium', ['chromium'], 'browser tests drive Debian Chromium')
+
+const version = execFileSync('node', ['--version']).toString().trim()
+const major = Number(version.slice(1).split('.')[0])
+if (major < 20) {
+  console.error(`bootstrap: Node ${version} is too old; evmon needs Node 20 or newer`)
+  process.exit(1)
+}
+if (!existsSync(join(root, 'node_modules', '.bin', 'tsx'))) {
+  console.error('bootstrap: node_modules/.bin/tsx missing after npm ci; remove node_modules and retry')
+  process.exit(1)
+}
