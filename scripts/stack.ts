@@ -1,0 +1,176 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { startInfluxd, type InfluxdHandle } from './influxd.ts'
+import { freePort } from './ports.ts'
+
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..')
+
+export interface StackOptions {
+  /** Local state: InfluxDB data, dead letters. */
+  varDir: string
+  /** Use this InfluxDB instead of starting a local influxd. */
+  influxUrl?: string
+  /** Port of the local influxd when one is started (0 = any free port). */
+  influxPort: number
+  httpHost: string
+  httpPort: number
+  mqttPort: number
+  mqttWsPort: number
+  /** Metrics/health ports of broker, ingest, simulator; 0 picks free ones (tests). */
+  metricsPorts: { broker: number; ingest: number; simulator: number }
+  simSeed: number
+  simSpeed: number
+  /** Receives every line the services print, prefixed with the service name. */
+  log: (line: string) => void
+  /** Called when a service exits by itself; the stack is then incomplete. */
+  onExit: (service: string, code: number | null) => void
+}
+
+export interface StackHandle {
+  dashboardUrl: string
+  mqttUrl: string
+  influxUrl: string
+  stop(): Promise<void>
+}
+
+interface Service {
+  name: string
+  child: ChildProcess
+  exited: Promise<void>
+  /** Set before we stop it, so its exit is not reported as a crash. */
+  stopping: boolean
+}
+
+function spawnService(name: string, entry: string, env: Record<string, string>, options: StackOptions): Service {
+  // Services run from TypeScript through tsx's loader: the same command the container images use.
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  for (const stream of [child.stdout, child.stderr]) {
+    if (stream) createInterface({ input: stream }).on('line', (line) => options.log(`[${name}] ${line}`))
+  }
+  const service: Service = { name, child, exited: Promise.resolve(), stopping: false }
+  service.exited = new Promise<void>((resolve) =>
+    child.once('exit', (code) => {
+      if (!service.stopping) options.onExit(name, code)
+      resolve()
+    }),
+  )
+  return service
+}
+
+async function stopService(service: Service): Promise<void> {
+  if (service.child.exitCode !== null || service.child.signalCode !== null) return
+  service.stopping = true
+  service.child.kill('SIGTERM')
+  const timer = setTimeout(() => service.child.kill('SIGKILL'), 10_000)
+  await service.exited
+  clearTimeout(timer)
+}
+
+async function waitHealthy(url: string, timeoutMs: number, what: string, services: Service[]): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let last = 'no answer'
+  while (Date.now() < deadline) {
+    const dead = services.find((s) => s.child.exitCode !== null)
+    if (dead) throw new Error(`${dead.name} exited with code ${dead.child.exitCode} while the stack was starting`)
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1000) })
+      if (res.ok) return
+      last = `HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`
+    } catch (err) {
+      last = (err as Error).message
+    }
+    await new Promise((r) => setTimeout(r, 250))
+  }
+  throw new Error(`${what} not healthy at ${url} after ${timeoutMs} ms (${last})`)
+}
+
+/**
+ * Brings up InfluxDB (unless one is given), broker, ingest, api and simulator as separate processes
+ * wired together, and waits until each is healthy. `npm start` and the end-to-end tests both use it.
+ */
+export async function startStack(options: StackOptions): Promise<StackHandle> {
+  mkdirSync(options.varDir, { recursive: true })
+  let influxd: InfluxdHandle | undefined
+  const services: Service[] = []
+  const stop = async () => {
+    for (const service of [...services].reverse()) await stopService(service)
+    await influxd?.stop()
+  }
+  try {
+    let influxUrl = options.influxUrl
+    if (!influxUrl) {
+      influxd = await startInfluxd({ dir: join(options.varDir, 'influxdb'), port: options.influxPort })
+      influxUrl = influxd.url
+    }
+    const port = async (p: number) => String(p || (await freePort()))
+    const mqttPort = await port(options.mqttPort)
+    const brokerMetrics = await port(options.metricsPorts.broker)
+    const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`
+    const httpPort = await port(options.httpPort)
+    const common = { EVMON_MQTT_URL: mqttUrl, EVMON_INFLUX_URL: influxUrl }
+
+    services.push(
+      spawnService(
+        'broker',
+        'broker/src/main.ts',
+        {
+          EVMON_MQTT_PORT: mqttPort,
+          EVMON_MQTT_WS_PORT: await port(options.mqttWsPort),
+          EVMON_BROKER_METRICS_PORT: brokerMetrics,
+        },
+        options,
+      ),
+    )
+    await waitHealthy(`http://127.0.0.1:${brokerMetrics}/healthz`, 30_000, 'broker', services)
+
+    const ingestMetrics = await port(options.metricsPorts.ingest)
+    services.push(
+      spawnService(
+        'ingest',
+        'ingest/src/main.ts',
+        {
+          ...common,
+          EVMON_INGEST_METRICS_PORT: ingestMetrics,
+          EVMON_INGEST_DEAD_LETTER: join(options.varDir, 'ingest', 'dead-letter.ndjson'),
+        },
+        options,
+      ),
+    )
+    services.push(
+      spawnService(
+        'api',
+        'api/src/main.ts',
+        { ...common, EVMON_HTTP_HOST: options.httpHost, EVMON_HTTP_PORT: httpPort },
+        options,
+      ),
+    )
+    await waitHealthy(`http://127.0.0.1:${ingestMetrics}/healthz`, 60_000, 'ingest', services)
+    await waitHealthy(`http://127.0.0.1:${httpPort}/healthz`, 60_000, 'api', services)
+
+    services.push(
+      spawnService(
+        'simulator',
+        'simulator/src/main.ts',
+        {
+          ...common,
+          EVMON_SIM_SEED: String(options.simSeed),
+          EVMON_SIM_SPEED: String(options.simSpeed),
+          EVMON_SIM_METRICS_PORT: await port(options.metricsPorts.simulator),
+        },
+        options,
+      ),
+    )
+    const host = options.httpHost === '0.0.0.0' ? '127.0.0.1' : options.httpHost
+    return { dashboardUrl: `http://${host}:${httpPort}/`, mqttUrl, influxUrl, stop }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}

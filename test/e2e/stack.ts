@@ -1,0 +1,44 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { inject } from 'vitest'
+import { startStack, type StackHandle } from '../../scripts/stack.ts'
+
+export interface TestStack extends StackHandle {
+  /** Everything the services printed, for failure messages. */
+  logs: string[]
+  /** Services that exited while the test ran. */
+  crashes: string[]
+}
+
+/** The whole stack as `npm start` runs it, on free ports, against the test run's InfluxDB. */
+export async function startTestStack(simSpeed = 1): Promise<TestStack> {
+  const varDir = mkdtempSync(join(tmpdir(), 'evmon-e2e-'))
+  const logs: string[] = []
+  const crashes: string[] = []
+  const stack = await startStack({
+    varDir,
+    influxUrl: inject('influxUrl'),
+    influxPort: 0,
+    httpHost: '127.0.0.1',
+    httpPort: 0,
+    mqttPort: 0,
+    mqttWsPort: 0,
+    metricsPorts: { broker: 0, ingest: 0, simulator: 0 },
+    simSeed: 7,
+    simSpeed,
+    log: (line) => logs.push(line),
+    onExit: (service, code) => crashes.push(`${service} exited with code ${code}`),
+  }).catch((err: Error) => {
+    throw new Error(`${err.message}\n--- service output ---\n${logs.slice(-80).join('\n')}`)
+  })
+  return {
+    ...stack,
+    logs,
+    crashes,
+    async stop() {
+      await stack.stop()
+      rmSync(varDir, { recursive: true, force: true })
+    },
+  }
+}
