@@ -2,7 +2,7 @@
 // (InfluxDB 1.x always; Chromium for the browser tests). Plain Node, no dependencies, because it
 // runs before `npm ci`. Usage: node scripts/bootstrap.mjs [--test]
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -53,7 +53,10 @@ function ensure(binary, packages, why) {
 }
 
 if (!process.env.EVMON_INFLUX_URL || forTests) ensure('influxd', ['influxdb'], 'the time-series store')
-if (forTests) ensure('chromium', ['chromium'], 'browser tests drive Debian Chromium')
+if (forTests) {
+  ensure('chromium', ['chromium'], 'browser tests drive Debian Chromium')
+  ensure('mosquitto_pub', ['mosquitto-clients'], 'broker tests use an MQTT client nobody here wrote')
+}
 
 const version = execFileSync('node', ['--version']).toString().trim()
 const major = Number(version.slice(1).split('.')[0])

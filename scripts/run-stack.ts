@@ -6,7 +6,8 @@ function intFromEnv(name: string, fallback: number, errors: string[]): number {
   const raw = process.env[name]
   if (raw === undefined || raw === '') return fallback
   const value = Number(raw)
-  if (!Number.isInteger(value) || value < 0) errors.push(`${name}=${JSON.stringify(raw)} is not a whole number >= 0`)
+  if (!Number.isInteger(value) || value < 0)
+    errors.push(`${name}=${JSON.stringify(raw)} is not a whole number >= 0`)
   return value
 }
 

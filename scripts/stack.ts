@@ -44,7 +44,12 @@ interface Service {
   stopping: boolean
 }
 
-function spawnService(name: string, entry: string, env: Record<string, string>, options: StackOptions): Service {
+function spawnService(
+  name: string,
+  entry: string,
+  env: Record<string, string>,
+  options: StackOptions,
+): Service {
   // Services run from TypeScript through tsx's loader: the same command the container images use.
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: repoRoot,
@@ -78,7 +83,8 @@ async function waitHealthy(url: string, timeoutMs: number, what: string, service
   let last = 'no answer'
   while (Date.now() < deadline) {
     const dead = services.find((s) => s.child.exitCode !== null)
-    if (dead) throw new Error(`${dead.name} exited with code ${dead.child.exitCode} while the stack was starting`)
+    if (dead)
+      throw new Error(`${dead.name} exited with code ${dead.child.exitCode} while the stack was starting`)
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(1000) })
       if (res.ok) return

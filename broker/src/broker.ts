@@ -1,20 +1,32 @@
+import { readFileSync } from 'node:fs'
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net'
-import { Aedes } from 'aedes'
+import {
+  createServer as createNetServer,
+  type AddressInfo,
+  type Server as NetServer,
+  type Socket,
+} from 'node:net'
+import { Duplex } from 'node:stream'
+import { createServer as createTlsServer } from 'node:tls'
+import { Aedes, type AedesOptions } from 'aedes'
 import { createWebSocketStream, WebSocketServer } from 'ws'
 import type { BrokerConfig } from './config.ts'
-import { createMetricsServer, type BrokerStats } from './metrics.ts'
+import { Credentials } from './credentials.ts'
+import { PacketSizeGuard } from './limits.ts'
+import { createMetricsServer, newCounters, type BrokerCounters } from './metrics.ts'
+import { defaultLimits, remoteAddresses, securityHooks } from './security.ts'
 
 export interface BrokerHandle {
   /** Bound ports (useful when the config asked for port 0). */
   mqttPort: number
   wsPort: number
+  tlsPort: number | null
   metricsPort: number | null
   /** `mqtt://host:port` of the TCP listener. */
   mqttUrl: string
   /** `ws://host:port/path` of the WebSocket listener. */
   wsUrl: string
-  stats(): BrokerStats
+  counters(): BrokerCounters
   close(): Promise<void>
 }
 
@@ -32,20 +44,72 @@ function closeServer(server: NetServer | HttpServer): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()))
 }
 
-/** Starts aedes with its TCP and WebSocket listeners; `close()` stops all of them. */
+/** Starts aedes with its TCP, WebSocket and (when configured) TLS listeners; `close()` stops them all. */
 export async function start(config: BrokerConfig): Promise<BrokerHandle> {
-  const aedes = await Aedes.createBroker()
-  const stats: BrokerStats = { connected: 0, published: 0, clientErrors: 0 }
-  aedes.on('client', () => stats.connected++)
-  aedes.on('clientDisconnect', () => stats.connected--)
-  aedes.on('publish', (_packet, client) => {
-    if (client) stats.published++
+  const limits = { ...defaultLimits, ...config.limits }
+  const log = config.log ?? ((line: string) => console.log(line))
+  const counters = newCounters()
+  const credentials = config.credentialsFile ? Credentials.load(config.credentialsFile) : null
+  const security = credentials ? securityHooks(credentials, limits, counters, log) : null
+  const options: AedesOptions = { maxTopicLevels: limits.maxTopicLevels }
+  if (security) {
+    options.authenticate = security.authenticate
+    options.authorizePublish = security.authorizePublish
+    options.authorizeSubscribe = security.authorizeSubscribe
+  }
+  // Forwarding is the one per-delivery hook aedes has: count deliveries by QoS, forward unchanged.
+  options.authorizeForward = (_client, packet) => {
+    counters.messagesOut[packet.qos]++
+    return packet
+  }
+  const aedes = await Aedes.createBroker(options)
+  aedes.on('client', (client) => {
+    counters.connected++
+    security?.onConnect(client)
+  })
+  aedes.on('clientDisconnect', (client) => {
+    counters.connected--
+    security?.onDisconnect(client)
+  })
+  aedes.on('publish', (packet, client) => {
+    if (client) counters.messagesIn[packet.qos]++
   })
   // A misbehaving client must never take the broker down: aedes reports it here and carries on.
-  aedes.on('clientError', () => stats.clientErrors++)
-  aedes.on('connectionError', () => stats.clientErrors++)
+  aedes.on('clientError', () => counters.clientErrors++)
+  aedes.on('connectionError', () => counters.clientErrors++)
 
-  const tcp = createNetServer(aedes.handle)
+  const sockets = new Set<{ bytesWritten: number }>()
+  // Every connection passes the packet-size guard before aedes buffers anything.
+  const accept = (raw: Duplex, address: string, counted: { bytesWritten: number }) => {
+    sockets.add(counted)
+    const guard = new PacketSizeGuard(limits.maxPayloadBytes + 1024, (declared) => {
+      counters.oversize++
+      log(`dropped: ${declared}-byte packet from ${address} exceeds the payload limit; connection closed`)
+    })
+    guard.on('data', (chunk: Buffer) => (counters.bytesIn += chunk.length))
+    raw.pipe(guard)
+    const conn = Duplex.from({ readable: guard, writable: raw })
+    guard.on('error', () => raw.destroy())
+    raw.on('error', () => conn.destroy())
+    raw.once('close', () => {
+      counters.bytesOut += counted.bytesWritten
+      sockets.delete(counted)
+      conn.destroy()
+    })
+    remoteAddresses.set(conn, address)
+    return conn
+  }
+  const onSocket = (socket: Socket) => {
+    aedes.handle(accept(socket, socket.remoteAddress ?? 'unknown', socket))
+  }
+
+  const tcp = createNetServer(onSocket)
+  const tls = config.tls
+    ? createTlsServer(
+        { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) },
+        onSocket,
+      )
+    : null
   const http = createHttpServer((_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n')
   })
@@ -53,25 +117,28 @@ export async function start(config: BrokerConfig): Promise<BrokerHandle> {
   wss.on('connection', (socket, req) => {
     const stream = createWebSocketStream(socket)
     stream.on('error', () => socket.terminate())
-    aedes.handle(stream, req)
+    aedes.handle(accept(stream, req.socket.remoteAddress ?? 'unknown', req.socket), req)
   })
-  const metrics = config.metricsPort == null ? null : createMetricsServer(() => stats)
+  const metrics = config.metricsPort == null ? null : createMetricsServer(() => counters)
 
   const mqttPort = await listen(tcp, config.mqttPort, config.host)
   const wsPort = await listen(http, config.wsPort, config.host)
+  const tlsPort = tls && config.tls ? await listen(tls, config.tls.port, config.host) : null
   const metricsPort = metrics ? await listen(metrics, config.metricsPort ?? 0, config.host) : null
 
   return {
     mqttPort,
     wsPort,
+    tlsPort,
     metricsPort,
     mqttUrl: `mqtt://${config.host}:${mqttPort}`,
     wsUrl: `ws://${config.host}:${wsPort}${config.wsPath}`,
-    stats: () => ({ ...stats }),
+    counters: () => structuredClone(counters),
     async close() {
       for (const client of wss.clients) client.terminate()
       await new Promise<void>((resolve) => aedes.close(() => resolve()))
-      await Promise.all([closeServer(tcp), closeServer(http), ...(metrics ? [closeServer(metrics)] : [])])
+      const servers = [tcp, http, ...(tls ? [tls] : []), ...(metrics ? [metrics] : [])]
+      await Promise.all(servers.map(closeServer))
     },
   }
 }

@@ -1,7 +1,15 @@
+import { join } from 'node:path'
+import { runCli } from './cli.ts'
 import { loadConfig } from './config.ts'
 import { start } from './broker.ts'
 
-// Thin entry point: env in, signals wired; everything else lives in start() so tests can run it.
+// Thin entry point: account commands, or env in and signals wired; the rest lives in start().
+const args = process.argv.slice(2)
+if (args.length > 0) {
+  const file =
+    process.env.EVMON_BROKER_CREDENTIALS || join(process.cwd(), 'var', 'broker', 'credentials.json')
+  process.exit(await runCli(args, file, (line) => console.log(line)))
+}
 const config = (() => {
   try {
     return loadConfig()
@@ -11,7 +19,11 @@ const config = (() => {
   }
 })()
 const broker = await start(config)
-console.log(`broker: MQTT ${broker.mqttUrl}, WebSocket ${broker.wsUrl}`)
+console.log(
+  `broker: MQTT ${broker.mqttUrl}, WebSocket ${broker.wsUrl}` +
+    (broker.tlsPort ? `, TLS port ${broker.tlsPort}` : '') +
+    (config.credentialsFile ? '' : ' — ANONYMOUS ACCESS, for local testing only'),
+)
 let stopping = false
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {

@@ -1,37 +1,98 @@
 import { createServer, type Server } from 'node:http'
 
-export interface BrokerStats {
-  /** Clients connected now. */
+/** Everything the broker counts; exposed at /metrics. */
+export interface BrokerCounters {
   connected: number
-  /** Messages published by clients since start. */
-  published: number
-  /** Protocol or connection errors reported by aedes since start. */
+  messagesIn: [number, number, number] // by QoS 0, 1, 2
+  messagesOut: [number, number, number] // deliveries to subscribers, by QoS
+  bytesIn: number
+  bytesOut: number
+  authFailures: number
+  authThrottled: number
+  aclDenials: number
+  connectionLimit: number
+  oversize: number
+  rateLimited: number
   clientErrors: number
 }
 
+export function newCounters(): BrokerCounters {
+  return {
+    connected: 0,
+    messagesIn: [0, 0, 0],
+    messagesOut: [0, 0, 0],
+    bytesIn: 0,
+    bytesOut: 0,
+    authFailures: 0,
+    authThrottled: 0,
+    aclDenials: 0,
+    connectionLimit: 0,
+    oversize: 0,
+    rateLimited: 0,
+    clientErrors: 0,
+  }
+}
+
+type Sample = [labels: string, value: number]
+const metric = (name: string, type: 'gauge' | 'counter', help: string, samples: Sample[]) =>
+  [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...samples.map(([l, v]) => `${name}${l} ${v}`)].join(
+    '\n',
+  )
+const byQos = (values: number[]): Sample[] => values.map((v, qos) => [`{qos="${qos}"}`, v])
+
 /** Prometheus text exposition of the broker's counters. */
-export function renderMetrics(stats: BrokerStats): string {
-  return [
-    '# HELP evmon_broker_clients_connected MQTT clients connected now.',
-    '# TYPE evmon_broker_clients_connected gauge',
-    `evmon_broker_clients_connected ${stats.connected}`,
-    '# HELP evmon_broker_messages_published_total Messages published by clients.',
-    '# TYPE evmon_broker_messages_published_total counter',
-    `evmon_broker_messages_published_total ${stats.published}`,
-    '# HELP evmon_broker_client_errors_total Client protocol and connection errors.',
-    '# TYPE evmon_broker_client_errors_total counter',
-    `evmon_broker_client_errors_total ${stats.clientErrors}`,
-    '',
-  ].join('\n')
+export function renderMetrics(c: BrokerCounters): string {
+  return `${[
+    metric('evmon_broker_clients_connected', 'gauge', 'MQTT clients connected now.', [['', c.connected]]),
+    metric(
+      'evmon_broker_messages_in_total',
+      'counter',
+      'Messages published by clients.',
+      byQos(c.messagesIn),
+    ),
+    metric(
+      'evmon_broker_messages_out_total',
+      'counter',
+      'Messages delivered to subscribers.',
+      byQos(c.messagesOut),
+    ),
+    metric('evmon_broker_bytes_in_total', 'counter', 'Bytes received from clients.', [['', c.bytesIn]]),
+    metric('evmon_broker_bytes_out_total', 'counter', 'Bytes sent to closed connections.', [
+      ['', c.bytesOut],
+    ]),
+    metric('evmon_broker_auth_failures_total', 'counter', 'Refused logins.', [['', c.authFailures]]),
+    metric('evmon_broker_auth_throttled_total', 'counter', 'Logins refused by the guessing limit.', [
+      ['', c.authThrottled],
+    ]),
+    metric(
+      'evmon_broker_acl_denials_total',
+      'counter',
+      'Publishes, subscriptions and wills refused by ACL.',
+      [['', c.aclDenials]],
+    ),
+    metric(
+      'evmon_broker_connection_limit_total',
+      'counter',
+      'Connections refused by the per-identity limit.',
+      [['', c.connectionLimit]],
+    ),
+    metric('evmon_broker_dropped_total', 'counter', 'Messages dropped by a limit.', [
+      ['{reason="oversize"}', c.oversize],
+      ['{reason="rate"}', c.rateLimited],
+    ]),
+    metric('evmon_broker_client_errors_total', 'counter', 'Client protocol and connection errors.', [
+      ['', c.clientErrors],
+    ]),
+  ].join('\n')}\n`
 }
 
 /** `/healthz` and `/metrics` for the broker; anything else is 404. */
-export function createMetricsServer(stats: () => BrokerStats): Server {
+export function createMetricsServer(counters: () => BrokerCounters): Server {
   return createServer((req, res) => {
     if (req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}')
     } else if (req.url === '/metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(renderMetrics(stats()))
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(renderMetrics(counters()))
     } else {
       res.writeHead(404).end()
     }

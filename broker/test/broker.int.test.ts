@@ -1,8 +1,14 @@
+import { execFile } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
 import mqtt from 'mqtt'
 import WebSocket from 'ws'
 import { afterEach, expect, test } from 'vitest'
 import { start, type BrokerHandle } from '../src/index.ts'
 
+const run = promisify(execFile)
 let broker: BrokerHandle | undefined
 afterEach(async () => {
   await broker?.close()
@@ -28,7 +34,12 @@ test('a connection that drops without DISCONNECT fires its retained last will', 
   broker = await start(local)
   const station = await mqtt.connectAsync(broker.mqttUrl, {
     clientId: 'beibei-zn-super',
-    will: { topic: 'evmon/v1/beibei/zn-super/online', payload: Buffer.from('{"online":false}'), qos: 1, retain: true },
+    will: {
+      topic: 'evmon/v1/beibei/zn-super/online',
+      payload: Buffer.from('{"online":false}'),
+      qos: 1,
+      retain: true,
+    },
   })
   station.stream.destroy()
   // A client arriving later still learns the station is offline: the will was retained.
@@ -52,4 +63,43 @@ test('garbage on the socket is dropped without stopping the broker', async () =>
   await client.endAsync()
   const metrics = await (await fetch(`http://127.0.0.1:${broker.metricsPort}/metrics`)).text()
   expect(metrics).toMatch(/evmon_broker_client_errors_total [1-9]/)
+})
+
+test('with a certificate configured, MQTT over TLS works and plain clients cannot read it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'evmon-tls-'))
+  const cert = join(dir, 'cert.pem')
+  const key = join(dir, 'key.pem')
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-days',
+    '1',
+    '-subj',
+    '/CN=localhost',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+  ])
+  broker = await start({ ...local, tls: { port: 0, certFile: cert, keyFile: key } })
+  const ca = readFileSync(cert)
+  const secure = await mqtt.connectAsync(`mqtts://127.0.0.1:${broker.tlsPort}`, { ca, clientId: 'tls-sub' })
+  await secure.subscribeAsync('evmon/v1/#', { qos: 1 })
+  const got = new Promise<string>((resolve) => secure.on('message', (_t, p) => resolve(p.toString())))
+  const pub = await mqtt.connectAsync(broker.mqttUrl, { clientId: 'tcp-pub-tls' })
+  await pub.publishAsync('evmon/v1/beibei/zn-super/online', '{"online":true}', { qos: 1 })
+  expect(await got).toBe('{"online":true}')
+  // A client that does not trust the certificate is refused at the TLS handshake.
+  await expect(
+    mqtt.connectAsync(`mqtts://127.0.0.1:${broker.tlsPort}`, { clientId: 'untrusting', reconnectPeriod: 0 }),
+  ).rejects.toThrow(/self[- ]signed|certificate/i)
+  await Promise.all([secure.endAsync(), pub.endAsync()])
+  rmSync(dir, { recursive: true, force: true })
 })

@@ -17,7 +17,11 @@ export const ConnectorId = Type.Integer({ minimum: 1, maximum: 255 })
 export const ConnectorStatusSchema = literalUnion(CONNECTOR_STATUSES)
 export const ErrorCodeSchema = literalUnion(ERROR_CODES)
 /** Session ids are unbounded values: kept in fields, never in tags. */
-export const SessionId = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]*$' })
+export const SessionId = Type.String({
+  minLength: 1,
+  maxLength: 128,
+  pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]*$',
+})
 const ShortText = (maxLength: number) => Type.String({ maxLength })
 const nonNegative = (maximum: number) => Type.Number({ minimum: 0, maximum })
 

@@ -53,3 +53,14 @@ export function parseStationTopic(topic: string): TopicParseResult {
   if (!isMessageKind(kind)) return { ok: false, reason: `unknown message kind "${kind.slice(0, 32)}"` }
   return { ok: true, topic: { site, station, kind } }
 }
+
+/**
+ * The MQTT client id a station must connect with. `.` cannot occur in ids, so two stations can never
+ * share a client id (`a-b`+`c` and `a`+`b-c` would collide with `-`) and take over each other's session.
+ */
+export function stationClientId(site: string, station: string): string {
+  return `${assertId(site, 'site')}.${assertId(station, 'station')}`
+}
+
+/** Topic root of replayed telemetry: only the replay account may publish here. */
+export const REPLAY_ROOT = 'evmon/replay/v1'

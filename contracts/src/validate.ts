@@ -32,7 +32,8 @@ export type DecodedMessage = {
   [K in MessageKind]: { kind: K; site: string; station: string; payload: PayloadByKind[K] }
 }[MessageKind]
 
-export type DecodeResult = { ok: true; message: DecodedMessage } | { ok: false; reason: RejectReason; detail: string }
+export type DecodeResult =
+  { ok: true; message: DecodedMessage } | { ok: false; reason: RejectReason; detail: string }
 
 const checkers = Object.fromEntries(
   Object.entries(SCHEMA_BY_KIND).map(([kind, schema]) => [kind, TypeCompiler.Compile(schema)]),
@@ -71,7 +72,8 @@ export function decodeMessage(
   const message = { kind, site, station, payload: body } as DecodedMessage
   const ts = 'ts' in message.payload ? message.payload.ts : undefined
   if (ts !== undefined) {
-    if (ts > nowMs + limits.maxFutureMs) return reject('ts_future', `ts ${ts} is ${ts - nowMs} ms in the future`)
+    if (ts > nowMs + limits.maxFutureMs)
+      return reject('ts_future', `ts ${ts} is ${ts - nowMs} ms in the future`)
     if (ts < nowMs - limits.maxPastMs) return reject('ts_past', `ts ${ts} is ${nowMs - ts} ms in the past`)
   }
   if (message.kind === 'telemetry' || message.kind === 'meta') {

@@ -87,10 +87,23 @@ describe('messageToPoints', () => {
         coolant_c: 38.4,
         session: 'zn-super-1-000042',
       },
-      { id: 2, status: 'Available', power_w: 0, offered_w: 160000, voltage_v: 0, current_a: 0, energy_wh: 99 },
+      {
+        id: 2,
+        status: 'Available',
+        power_w: 0,
+        offered_w: 160000,
+        voltage_v: 0,
+        current_a: 0,
+        energy_wh: 99,
+      },
     ],
   }
-  const message: DecodedMessage = { kind: 'telemetry', site: 'beibei', station: 'zn-super', payload: telemetry }
+  const message: DecodedMessage = {
+    kind: 'telemetry',
+    site: 'beibei',
+    station: 'zn-super',
+    payload: telemetry,
+  }
 
   test('telemetry becomes one station point and one point per connector at the payload time', () => {
     const points = messageToPoints(message, 0)
@@ -108,9 +121,19 @@ describe('messageToPoints', () => {
   })
 
   test('a last will without a timestamp is stamped with the receive time', () => {
-    const will: DecodedMessage = { kind: 'online', site: 'beibei', station: 'kc-ac', payload: { online: false } }
+    const will: DecodedMessage = {
+      kind: 'online',
+      site: 'beibei',
+      station: 'kc-ac',
+      payload: { online: false },
+    }
     expect(messageToPoints(will, 1234)).toEqual([
-      { measurement: 'station', tags: { site: 'beibei', station: 'kc-ac' }, fields: { online: 0 }, time: 1234 },
+      {
+        measurement: 'station',
+        tags: { site: 'beibei', station: 'kc-ac' },
+        fields: { online: 0 },
+        time: 1234,
+      },
     ])
   })
 

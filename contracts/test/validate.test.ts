@@ -8,7 +8,17 @@ const valid = {
   ts: now,
   seq: 1,
   meter: { grid_power_w: 1000, grid_energy_wh: 10, aux_power_w: 100 },
-  connectors: [{ id: 1, status: 'Charging', power_w: 900, offered_w: 1000, voltage_v: 400, current_a: 2.25, energy_wh: 5 }],
+  connectors: [
+    {
+      id: 1,
+      status: 'Charging',
+      power_w: 900,
+      offered_w: 1000,
+      voltage_v: 400,
+      current_a: 2.25,
+      energy_wh: 5,
+    },
+  ],
 }
 const bytes = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value))
 const decode = (payload: unknown, t = topic) => decodeMessage(t, bytes(payload), now)
@@ -16,7 +26,8 @@ const decode = (payload: unknown, t = topic) => decodeMessage(t, bytes(payload),
 test('a valid telemetry message decodes with its site and station from the topic', () => {
   const result = decode(valid)
   expect(result.ok).toBe(true)
-  if (result.ok) expect(result.message).toMatchObject({ kind: 'telemetry', site: 'beibei', station: 'zn-super' })
+  if (result.ok)
+    expect(result.message).toMatchObject({ kind: 'telemetry', site: 'beibei', station: 'zn-super' })
 })
 
 test.each([
@@ -27,7 +38,11 @@ test.each([
   ['an unknown status', { ...valid, connectors: [{ ...valid.connectors[0], status: 'Sleeping' }] }, 'schema'],
   ['a fractional timestamp', { ...valid, ts: now + 0.5 }, 'schema'],
   ['the wrong contract version', { ...valid, v: 2 }, 'schema'],
-  ['repeated connector ids', { ...valid, connectors: [valid.connectors[0], valid.connectors[0]] }, 'duplicate_connector'],
+  [
+    'repeated connector ids',
+    { ...valid, connectors: [valid.connectors[0], valid.connectors[0]] },
+    'duplicate_connector',
+  ],
   ['a timestamp an hour ahead', { ...valid, ts: now + 3_600_000 }, 'ts_future'],
   ['a timestamp a year old', { ...valid, ts: now - 365 * 86_400_000 }, 'ts_past'],
   ['a JSON array', [valid], 'schema'],

@@ -17,7 +17,11 @@ async function live(): Promise<LiveSnapshot> {
   return (await res.json()) as LiveSnapshot
 }
 
-async function eventually<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+async function eventually<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     const value = await probe()
@@ -32,7 +36,12 @@ test('within 30 s the live view shows the four Beibei stations, one with a 480 k
     const s = await live()
     return s.stations.filter((st) => st.online && st.last_ts !== null).length === 4 ? s : undefined
   })
-  expect(snapshot.stations.map((s) => s.station).sort()).toEqual(['kc-ac', 'kc-fast-1', 'kc-fast-2', 'zn-super'])
+  expect(snapshot.stations.map((s) => s.station).sort()).toEqual([
+    'kc-ac',
+    'kc-fast-1',
+    'kc-fast-2',
+    'zn-super',
+  ])
   const supercharger = snapshot.stations.find((s) => s.station === 'zn-super')
   expect(supercharger?.cooling).toBe('liquid')
   expect(supercharger?.connectors.some((c) => c.liquid_cooled && c.max_power_w === 480_000)).toBe(true)
@@ -40,7 +49,8 @@ test('within 30 s the live view shows the four Beibei stations, one with a 480 k
 })
 
 test('power values change over time', async () => {
-  const powers = async () => (await live()).stations.flatMap((s) => [s.grid_power_w, ...s.connectors.map((c) => c.power_w)])
+  const powers = async () =>
+    (await live()).stations.flatMap((s) => [s.grid_power_w, ...s.connectors.map((c) => c.power_w)])
   const first = await powers()
   const changed = await eventually('a changed power value', 20_000, async () => {
     const next = await powers()
@@ -53,8 +63,12 @@ test('telemetry reaches InfluxDB and comes back through the history route', asyn
   const body = await eventually('stored history for zn-super', 30_000, async () => {
     const res = await fetch(new URL('/api/v1/stations/zn-super/history?every=10s', stack.dashboardUrl))
     if (res.status !== 200) return undefined
-    const json = (await res.json()) as { series: { station: unknown[]; connectors: Record<string, unknown[]> } }
-    return json.series.station.length > 0 && Object.keys(json.series.connectors).length === 3 ? json : undefined
+    const json = (await res.json()) as {
+      series: { station: unknown[]; connectors: Record<string, unknown[]> }
+    }
+    return json.series.station.length > 0 && Object.keys(json.series.connectors).length === 3
+      ? json
+      : undefined
   })
   expect(Object.keys(body.series.connectors).sort()).toEqual(['1', '2', '3'])
   // The same data is in InfluxDB itself, written by ingest.

@@ -1,0 +1,67 @@
+import {
+  ALL_STATIONS_FILTER,
+  isMessageKind,
+  REPLAY_ROOT,
+  stationClientId,
+  stationRoot,
+  TOPIC_ROOT,
+} from '@evmon/contracts'
+import type { Identity } from './credentials.ts'
+
+// Least privilege, decided from the authenticated identity alone (never from what a client claims):
+// - a station publishes only the five message kinds under its own root, and subscribes only to its
+//   own command topics;
+// - ingest and api read every station topic (directly or through a shared subscription);
+// - the simulator plays stations, so it may publish any station's messages, and reads nothing;
+// - only the replay account publishes replays.
+
+const SHARED_PREFIX = /^\$share\/[A-Za-z0-9_-]{1,64}\//
+
+/** May `identity` publish to `topic`? */
+export function canPublish(identity: Identity, topic: string): boolean {
+  switch (identity.role) {
+    case 'station': {
+      const root = `${stationRoot(identity.site, identity.station)}/`
+      return topic.startsWith(root) && isMessageKind(topic.slice(root.length))
+    }
+    case 'simulator': {
+      const parts = topic.split('/')
+      return parts.length === 5 && topic.startsWith(`${TOPIC_ROOT}/`) && isMessageKind(parts[4] as string)
+    }
+    case 'replay':
+      return topic.startsWith(`${REPLAY_ROOT}/`)
+    case 'ingest':
+    case 'api':
+      return false
+  }
+}
+
+/** May `identity` subscribe to `filter`? */
+export function canSubscribe(identity: Identity, filter: string): boolean {
+  switch (identity.role) {
+    case 'station': {
+      const commands = `${stationRoot(identity.site, identity.station)}/cmd/`
+      return (
+        filter.startsWith(commands) && !filter.slice(commands.length).includes('#') && !filter.includes('+')
+      )
+    }
+    case 'ingest':
+    case 'api': {
+      const plain = filter.replace(SHARED_PREFIX, '')
+      return (
+        plain === ALL_STATIONS_FILTER ||
+        plain.startsWith(`${TOPIC_ROOT}/`) ||
+        plain === `${REPLAY_ROOT}/#` ||
+        plain.startsWith(`${REPLAY_ROOT}/`)
+      )
+    }
+    case 'simulator':
+    case 'replay':
+      return false
+  }
+}
+
+/** The client id an identity must use, or null when any id is acceptable (services). */
+export function requiredClientId(identity: Identity): string | null {
+  return identity.role === 'station' ? stationClientId(identity.site, identity.station) : null
+}

@@ -1,0 +1,124 @@
+import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto'
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { ID_PATTERN, isValidId } from '@evmon/contracts'
+
+/** Service roles; stations are identified by their site and station ids instead. */
+export const SERVICE_ROLES = ['ingest', 'api', 'simulator', 'replay'] as const
+export type ServiceRole = (typeof SERVICE_ROLES)[number]
+
+export type Identity = { role: 'station'; site: string; station: string } | { role: ServiceRole }
+
+/** One account in the credentials file: only a salted scrypt hash, never the secret itself. */
+export interface Account {
+  username: string
+  identity: Identity
+  salt: string
+  hash: string
+}
+
+interface CredentialsFile {
+  version: 1
+  scrypt: { N: number; r: number; p: number; keylen: number }
+  accounts: Account[]
+}
+
+// scrypt cost: ~30 ms per check on this class of machine; verified secrets are cached per connection
+// attempt's username (see auth.ts), so reconnect storms do not pay it again.
+const SCRYPT = { N: 16_384, r: 8, p: 1, keylen: 32 } as const
+
+function scryptAsync(secret: string, salt: Buffer, params: CredentialsFile['scrypt']): Promise<Buffer> {
+  const options: ScryptOptions = { N: params.N, r: params.r, p: params.p, maxmem: 64 * 1024 * 1024 }
+  return new Promise((resolve, reject) =>
+    scrypt(secret, salt, params.keylen, options, (err, key) => (err ? reject(err) : resolve(key))),
+  )
+}
+
+/** Parses an account name: `site/station` for a station, a role name for a service. */
+export function identityFor(username: string): Identity | null {
+  const parts = username.split('/')
+  if (parts.length === 2 && isValidId(parts[0]) && isValidId(parts[1])) {
+    return { role: 'station', site: parts[0], station: parts[1] }
+  }
+  return (SERVICE_ROLES as readonly string[]).includes(username) ? { role: username as ServiceRole } : null
+}
+
+/** The accounts of a credentials file, with the check of a presented secret. */
+export class Credentials {
+  private readonly byName: Map<string, Account>
+  constructor(private readonly file: CredentialsFile) {
+    this.byName = new Map(file.accounts.map((a) => [a.username, a]))
+  }
+
+  static empty(): Credentials {
+    return new Credentials({ version: 1, scrypt: { ...SCRYPT }, accounts: [] })
+  }
+
+  /** Loads and validates a credentials file; throws with the file name and what is wrong. */
+  static load(path: string): Credentials {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(readFileSync(path, 'utf8'))
+    } catch (err) {
+      throw new Error(`credentials file ${path}: ${(err as Error).message}`)
+    }
+    const file = parsed as Partial<CredentialsFile>
+    if (file.version !== 1 || !Array.isArray(file.accounts) || typeof file.scrypt?.N !== 'number') {
+      throw new Error(`credentials file ${path}: not an evmon credentials file (version 1)`)
+    }
+    for (const account of file.accounts) {
+      if (
+        !identityFor(account.username) ||
+        typeof account.salt !== 'string' ||
+        typeof account.hash !== 'string'
+      ) {
+        throw new Error(`credentials file ${path}: bad account ${JSON.stringify(account.username)}`)
+      }
+      account.identity = identityFor(account.username) as Identity
+    }
+    return new Credentials(file as CredentialsFile)
+  }
+
+  get size(): number {
+    return this.byName.size
+  }
+
+  usernames(): string[] {
+    return [...this.byName.keys()].sort()
+  }
+
+  /** The identity behind `username` when `secret` is right, else null. Constant-time comparison. */
+  async verify(username: string, secret: string): Promise<Identity | null> {
+    const account = this.byName.get(username)
+    if (!account) return null
+    const expected = Buffer.from(account.hash, 'base64')
+    const actual = await scryptAsync(secret, Buffer.from(account.salt, 'base64'), this.file.scrypt)
+    return actual.length === expected.length && timingSafeEqual(actual, expected) ? account.identity : null
+  }
+
+  /** Adds or replaces an account with a new random secret, which is returned once and never stored. */
+  async issue(username: string): Promise<string> {
+    const identity = identityFor(username)
+    if (!identity) {
+      throw new Error(
+        `"${username}" is neither site/station (ids ${ID_PATTERN}) nor one of ${SERVICE_ROLES.join(', ')}`,
+      )
+    }
+    const secret = randomBytes(24).toString('base64url')
+    const salt = randomBytes(16)
+    const hash = await scryptAsync(secret, salt, this.file.scrypt)
+    const account = { username, identity, salt: salt.toString('base64'), hash: hash.toString('base64') }
+    this.file.accounts = this.file.accounts.filter((a) => a.username !== username).concat(account)
+    this.byName.set(username, account)
+    return secret
+  }
+
+  /** Writes the file atomically with owner-only permissions. */
+  save(path: string): void {
+    mkdirSync(dirname(path), { recursive: true })
+    const tmp = `${path}.${process.pid}.tmp`
+    const accounts = this.file.accounts.map(({ username, salt, hash }) => ({ username, salt, hash }))
+    writeFileSync(tmp, `${JSON.stringify({ ...this.file, accounts }, null, 2)}\n`, { mode: 0o600 })
+    renameSync(tmp, path)
+  }
+}
