@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { Credentials } from '@evmon/broker'
 import { startInfluxd, type InfluxdHandle } from './influxd.ts'
 import { freePort } from './ports.ts'
 
@@ -97,6 +98,27 @@ async function waitHealthy(url: string, timeoutMs: number, what: string, service
   throw new Error(`${what} not healthy at ${url} after ${timeoutMs} ms (${last})`)
 }
 
+const SERVICE_ACCOUNTS = ['ingest', 'api', 'simulator'] as const
+
+/**
+ * Development credentials: a fresh secret per service account on every start, stored hashed in
+ * `var/broker/credentials.json` for the broker and handed to each service through its environment.
+ * Station accounts added with `npm run broker -- add-station` are kept.
+ */
+async function devCredentials(varDir: string): Promise<{ file: string; secrets: Record<string, string> }> {
+  const file = join(varDir, 'broker', 'credentials.json')
+  const credentials = existsSync(file) ? Credentials.load(file) : Credentials.empty()
+  const secrets: Record<string, string> = {}
+  for (const role of SERVICE_ACCOUNTS) secrets[role] = await credentials.issue(role)
+  credentials.save(file)
+  return { file, secrets }
+}
+
+const mqttAccount = (secrets: Record<string, string>, role: (typeof SERVICE_ACCOUNTS)[number]) => ({
+  EVMON_MQTT_USERNAME: role,
+  EVMON_MQTT_PASSWORD: secrets[role] as string,
+})
+
 /**
  * Brings up InfluxDB (unless one is given), broker, ingest, api and simulator as separate processes
  * wired together, and waits until each is healthy. `npm start` and the end-to-end tests both use it.
@@ -121,6 +143,7 @@ export async function startStack(options: StackOptions): Promise<StackHandle> {
     const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`
     const httpPort = await port(options.httpPort)
     const common = { EVMON_MQTT_URL: mqttUrl, EVMON_INFLUX_URL: influxUrl }
+    const { file: credentialsFile, secrets } = await devCredentials(options.varDir)
 
     services.push(
       spawnService(
@@ -130,6 +153,7 @@ export async function startStack(options: StackOptions): Promise<StackHandle> {
           EVMON_MQTT_PORT: mqttPort,
           EVMON_MQTT_WS_PORT: await port(options.mqttWsPort),
           EVMON_BROKER_METRICS_PORT: brokerMetrics,
+          EVMON_BROKER_CREDENTIALS: credentialsFile,
         },
         options,
       ),
@@ -143,6 +167,7 @@ export async function startStack(options: StackOptions): Promise<StackHandle> {
         'ingest/src/main.ts',
         {
           ...common,
+          ...mqttAccount(secrets, 'ingest'),
           EVMON_INGEST_METRICS_PORT: ingestMetrics,
           EVMON_INGEST_DEAD_LETTER: join(options.varDir, 'ingest', 'dead-letter.ndjson'),
         },
@@ -153,7 +178,7 @@ export async function startStack(options: StackOptions): Promise<StackHandle> {
       spawnService(
         'api',
         'api/src/main.ts',
-        { ...common, EVMON_HTTP_HOST: options.httpHost, EVMON_HTTP_PORT: httpPort },
+        { ...common, ...mqttAccount(secrets, 'api'), EVMON_HTTP_HOST: options.httpHost, EVMON_HTTP_PORT: httpPort },
         options,
       ),
     )
@@ -166,6 +191,7 @@ export async function startStack(options: StackOptions): Promise<StackHandle> {
         'simulator/src/main.ts',
         {
           ...common,
+          ...mqttAccount(secrets, 'simulator'),
           EVMON_SIM_SEED: String(options.simSeed),
           EVMON_SIM_SPEED: String(options.simSpeed),
           EVMON_SIM_METRICS_PORT: await port(options.metricsPorts.simulator),

@@ -100,6 +100,8 @@ export async function start(config: BrokerConfig): Promise<BrokerHandle> {
     return conn
   }
   const onSocket = (socket: Socket) => {
+    // The guard adds a hop between aedes and the socket; without this, Nagle holds small acks back.
+    socket.setNoDelay(true)
     aedes.handle(accept(socket, socket.remoteAddress ?? 'unknown', socket))
   }
 
@@ -117,6 +119,7 @@ export async function start(config: BrokerConfig): Promise<BrokerHandle> {
   wss.on('connection', (socket, req) => {
     const stream = createWebSocketStream(socket)
     stream.on('error', () => socket.terminate())
+    req.socket.setNoDelay(true)
     aedes.handle(accept(stream, req.socket.remoteAddress ?? 'unknown', req.socket), req)
   })
   const metrics = config.metricsPort == null ? null : createMetricsServer(() => counters)

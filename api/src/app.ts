@@ -1,0 +1,85 @@
+import fastifyWebsocket from '@fastify/websocket'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { ApiConfig } from './config.ts'
+import { LiveStream } from './live/live-stream.ts'
+import { createMqttFeed, type MessageFeed } from './live/mqtt-feed.ts'
+import { ApiMetrics } from './metrics.ts'
+import { setupDashboard } from './plugins/dashboard.ts'
+import { setupErrorHandler } from './plugins/error-handler.ts'
+import { createInfluxClient, setupInflux, type InfluxClient } from './plugins/influx.ts'
+import { setupLiveState } from './plugins/live-state.ts'
+import { setupRequestMetrics } from './plugins/request-metrics.ts'
+import { healthRoutes } from './routes/health/index.ts'
+import { liveRoutes } from './routes/live/index.ts'
+import { metricsRoutes } from './routes/metrics/index.ts'
+import { formatValidationErrors } from './routes/schemas.ts'
+import { stationRoutes } from './routes/stations/index.ts'
+import type { Services } from './services.ts'
+
+/** Stand-ins for the app's upstreams; unit tests pass in-memory ones, the service uses the defaults. */
+export interface AppDeps {
+  /** Station messages; default: an MQTT client on `config.mqttUrl`. */
+  feed?: MessageFeed
+  /** InfluxQL; default: HTTP against `config.influxUrl`. */
+  influx?: InfluxClient
+  /** Milliseconds since the epoch; default: `Date.now`. */
+  clock?: () => number
+}
+
+const appDefaults = {
+  liveStreamIntervalMs: 1_000, // the live stream sends at most one snapshot per second per client
+  wsMaxPayloadBytes: 4_096, // clients only listen; anything larger from them is abuse
+} as const
+
+/**
+ * Builds the API without listening (tests use `inject` or listen on port 0 themselves). Upstream
+ * clients start when the app is ready and are closed with it; a broker or InfluxDB that is down
+ * shows in `/healthz`, it does not stop the app.
+ */
+export async function buildApp(config: Readonly<ApiConfig>, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { level: config.logLevel },
+    schemaErrorFormatter: formatValidationErrors,
+  }).withTypeProvider<TypeBoxTypeProvider>()
+  const clock = deps.clock ?? Date.now
+  const metrics = new ApiMetrics()
+  setupErrorHandler(app)
+  setupRequestMetrics(app, metrics)
+
+  const feed =
+    deps.feed ??
+    createMqttFeed({
+      url: config.mqttUrl,
+      log: app.log,
+      ...(config.mqttUsername !== undefined && { username: config.mqttUsername }),
+      ...(config.mqttPassword !== undefined && { password: config.mqttPassword }),
+    })
+  const live = setupLiveState(app, { feed, metrics, clock, sampleIntervalMs: config.sampleIntervalMs })
+  const influx = setupInflux(
+    app,
+    deps.influx ??
+      createInfluxClient({
+        url: config.influxUrl,
+        database: config.influxDb,
+        ...(config.influxUsername !== undefined && { username: config.influxUsername }),
+        ...(config.influxPassword !== undefined && { password: config.influxPassword }),
+      }),
+  )
+  const stream = new LiveStream({
+    intervalMs: appDefaults.liveStreamIntervalMs,
+    snapshot: (filter) => live.snapshot(clock(), filter),
+    changeKey: () => `${live.version}:${live.staleCount(clock())}`,
+  })
+  metrics.gauge('evmon_api_ws_clients', 'Connected live-stream WebSocket clients.', () => stream.size)
+  app.addHook('onClose', async () => stream.close())
+
+  await app.register(fastifyWebsocket, { options: { maxPayload: appDefaults.wsMaxPayloadBytes } })
+  const services: Services = { clock, metrics, feed, live, stream, influx }
+  await app.register(healthRoutes, { services })
+  await app.register(metricsRoutes, { services })
+  await app.register(liveRoutes, { prefix: '/api/v1', services })
+  await app.register(stationRoutes, { prefix: '/api/v1', services })
+  await setupDashboard(app, config.dashboardDir)
+  return app
+}

@@ -1,0 +1,76 @@
+import { isAbsolute } from 'node:path'
+import { describe, expect, test } from 'vitest'
+import { ConfigError, apiDefaults, loadConfig } from './config.ts'
+
+describe('api config', () => {
+  test('an empty environment gives the documented defaults', () => {
+    const config = loadConfig({})
+    expect(config).toMatchObject({
+      httpHost: apiDefaults.httpHost,
+      httpPort: apiDefaults.httpPort,
+      mqttUrl: apiDefaults.mqttUrl,
+      influxUrl: apiDefaults.influxUrl,
+      influxDb: apiDefaults.influxDb,
+      sampleIntervalMs: apiDefaults.sampleIntervalMs,
+    })
+    expect(config.mqttUsername).toBeUndefined()
+    expect(isAbsolute(config.dashboardDir)).toBe(true)
+    expect(config.dashboardDir.endsWith('/dashboard/dist')).toBe(true)
+  })
+
+  test('variables override defaults and the result is frozen', () => {
+    const config = loadConfig({
+      EVMON_HTTP_PORT: '0',
+      EVMON_MQTT_URL: 'mqtts://broker.example:8883',
+      EVMON_MQTT_USERNAME: 'api',
+      EVMON_MQTT_PASSWORD: 'secret',
+      EVMON_INFLUX_DB: 'evmon_test',
+      EVMON_SAMPLE_INTERVAL_MS: '250',
+      EVMON_DASHBOARD_DIR: '/srv/evmon/dashboard',
+    })
+    expect(config).toMatchObject({
+      httpPort: 0,
+      mqttUrl: 'mqtts://broker.example:8883',
+      mqttUsername: 'api',
+      mqttPassword: 'secret',
+      influxDb: 'evmon_test',
+      sampleIntervalMs: 250,
+      dashboardDir: '/srv/evmon/dashboard',
+    })
+    expect(Object.isFrozen(config)).toBe(true)
+  })
+
+  test('every bad variable is reported at once', () => {
+    let problems: string[] = []
+    try {
+      loadConfig({
+        EVMON_HTTP_PORT: '80x',
+        EVMON_MQTT_URL: 'http://broker',
+        EVMON_INFLUX_URL: 'not a url',
+        EVMON_INFLUX_DB: 'evmon; DROP',
+        EVMON_SAMPLE_INTERVAL_MS: '5',
+        EVMON_MQTT_PASSWORD: 'orphan',
+        EVMON_LOG_LEVEL: 'loud',
+      })
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError)
+      problems = (err as ConfigError).problems
+    }
+    const named = problems.map((p) => /^EVMON_[A-Z_]+/.exec(p)?.[0])
+    expect(named.sort()).toEqual(
+      [
+        'EVMON_HTTP_PORT',
+        'EVMON_INFLUX_DB',
+        'EVMON_INFLUX_URL',
+        'EVMON_LOG_LEVEL',
+        'EVMON_MQTT_PASSWORD',
+        'EVMON_MQTT_URL',
+        'EVMON_SAMPLE_INTERVAL_MS',
+      ].sort(),
+    )
+  })
+
+  test('an empty variable counts as unset', () => {
+    expect(loadConfig({ EVMON_HTTP_HOST: '' }).httpHost).toBe(apiDefaults.httpHost)
+  })
+})

@@ -1,0 +1,215 @@
+import type {
+  ConnectorStatus,
+  DecodedMessage,
+  LiveConnector,
+  LiveSnapshot,
+  LiveStation,
+  StationMeta,
+  StatusEvent,
+  Telemetry,
+} from '@evmon/contracts'
+
+/** Narrows a snapshot or station list; an absent key matches everything. */
+export interface LiveFilter {
+  site?: string
+  station?: string
+}
+
+/** One station as `/api/v1/stations` lists it: its retained description plus whether it is online. */
+export interface StationSummary {
+  site: string
+  id: string
+  meta: StationMeta
+  online: boolean
+}
+
+interface StationState {
+  site: string
+  station: string
+  meta: StationMeta | null
+  online: boolean
+  telemetry: Telemetry | null
+  /** Our clock, not the station's: staleness must not depend on the station's clock being right. */
+  telemetryReceivedAt: number | null
+  statusEvents: Map<number, StatusEvent>
+}
+
+const keyOf = (site: string, station: string): string => `${site}/${station}`
+
+const matches = (s: { site: string; station: string }, filter: LiveFilter): boolean =>
+  (filter.site === undefined || s.site === filter.site) &&
+  (filter.station === undefined || s.station === filter.station)
+
+const byStationThenSite = (
+  a: { site: string; station: string },
+  b: { site: string; station: string },
+): number =>
+  a.station < b.station ? -1 : a.station > b.station ? 1 : a.site < b.site ? -1 : a.site > b.site ? 1 : 0
+
+/**
+ * The latest known state of every station, fed with decoded MQTT messages. Pure: it keeps no timers
+ * and reads no clock, so the caller passes receive times in and snapshot times out.
+ */
+export class LiveState {
+  private readonly stations = new Map<string, StationState>()
+  private changes = 0
+
+  /** @param staleAfterMs a station without telemetry for longer than this is stale */
+  constructor(private readonly staleAfterMs: number) {}
+
+  /** Grows with every change that can alter a snapshot, so watchers can skip unchanged periods. */
+  get version(): number {
+    return this.changes
+  }
+
+  get size(): number {
+    return this.stations.size
+  }
+
+  /** Applies one decoded message received at `receivedAt`; returns false when it changed nothing. */
+  apply(message: DecodedMessage, receivedAt: number): boolean {
+    const state = this.stationState(message.site, message.station)
+    switch (message.kind) {
+      case 'meta':
+        state.meta = message.payload
+        break
+      case 'online':
+        state.online = message.payload.online
+        break
+      case 'telemetry':
+        // QoS 1 may redeliver an older sample after a newer one: the live view only moves forward.
+        if (state.telemetry !== null && message.payload.ts < state.telemetry.ts) return false
+        state.telemetry = message.payload
+        state.telemetryReceivedAt = receivedAt
+        break
+      case 'status': {
+        const previous = state.statusEvents.get(message.payload.connector)
+        if (previous !== undefined && message.payload.ts < previous.ts) return false
+        state.statusEvents.set(message.payload.connector, message.payload)
+        break
+      }
+      case 'session':
+        // Telemetry carries the running session id; session events matter to history, not to the live view.
+        return false
+    }
+    this.changes++
+    return true
+  }
+
+  /** Drops a station whose retained description was cleared (decommissioned). */
+  forget(site: string, station: string): boolean {
+    const removed = this.stations.delete(keyOf(site, station))
+    if (removed) this.changes++
+    return removed
+  }
+
+  /** Sites at which a station with this id is known. */
+  sitesOf(station: string): string[] {
+    return [...this.stations.values()].filter((s) => s.station === station).map((s) => s.site)
+  }
+
+  /** Number of stale stations at `now`; without messages it can only grow, which makes it a cheap change signal. */
+  staleCount(now: number): number {
+    let count = 0
+    for (const s of this.stations.values()) if (this.isStale(s, now)) count++
+    return count
+  }
+
+  /** Stations that have published their description, sorted by id. */
+  summaries(filter: LiveFilter = {}): StationSummary[] {
+    return [...this.stations.values()]
+      .filter((s) => s.meta !== null && matches(s, filter))
+      .sort(byStationThenSite)
+      .map((s) => ({ site: s.site, id: s.station, meta: s.meta as StationMeta, online: s.online }))
+  }
+
+  /** The live view at `now`, as the dashboard renders it. */
+  snapshot(now: number, filter: LiveFilter = {}): LiveSnapshot {
+    const stations = [...this.stations.values()]
+      .filter((s) => matches(s, filter))
+      .sort(byStationThenSite)
+      .map((s) => this.liveStation(s, now))
+    let sitePower = 0
+    for (const s of stations) if (s.online && !s.stale) sitePower += s.grid_power_w
+    return { ts: now, site_power_w: sitePower, stations }
+  }
+
+  private stationState(site: string, station: string): StationState {
+    const key = keyOf(site, station)
+    let state = this.stations.get(key)
+    if (state === undefined) {
+      state = {
+        site,
+        station,
+        meta: null,
+        online: false,
+        telemetry: null,
+        telemetryReceivedAt: null,
+        statusEvents: new Map(),
+      }
+      this.stations.set(key, state)
+    }
+    return state
+  }
+
+  private isStale(s: StationState, now: number): boolean {
+    return s.telemetryReceivedAt === null || now - s.telemetryReceivedAt > this.staleAfterMs
+  }
+
+  private liveStation(s: StationState, now: number): LiveStation {
+    return {
+      site: s.site,
+      station: s.station,
+      name: s.meta?.name ?? null,
+      cooling: s.meta?.cooling ?? null,
+      cabinet_max_power_w: s.meta?.cabinet_max_power_w ?? null,
+      online: s.online,
+      stale: this.isStale(s, now),
+      last_ts: s.telemetry?.ts ?? null,
+      grid_power_w: s.telemetry?.meter.grid_power_w ?? 0,
+      aux_power_w: s.telemetry?.meter.aux_power_w ?? 0,
+      connectors: liveConnectors(s),
+    }
+  }
+}
+
+/** Connectors named by the description, the latest sample or a status event, sorted by id. */
+function liveConnectors(s: StationState): LiveConnector[] {
+  const described = new Map(s.meta?.connectors.map((c) => [c.id, c]))
+  const sampled = new Map(s.telemetry?.connectors.map((c) => [c.id, c]))
+  const ids = new Set([...described.keys(), ...sampled.keys(), ...s.statusEvents.keys()])
+  return [...ids]
+    .sort((a, b) => a - b)
+    .map((id) => {
+      const meta = described.get(id)
+      const sample = sampled.get(id)
+      const event = s.statusEvents.get(id)
+      return {
+        id,
+        kind: meta?.kind ?? null,
+        max_power_w: meta?.max_power_w ?? null,
+        liquid_cooled: meta?.liquid_cooled ?? false,
+        status: latestStatus(sample?.status, s.telemetry?.ts, event),
+        error_code: event?.error_code ?? null,
+        power_w: sample?.power_w ?? 0,
+        offered_w: sample?.offered_w ?? 0,
+        voltage_v: sample?.voltage_v ?? 0,
+        current_a: sample?.current_a ?? 0,
+        energy_wh: sample?.energy_wh ?? 0,
+        soc_pct: sample?.soc_pct ?? null,
+        temp_c: sample?.temp_c ?? null,
+        session: sample?.session ?? null,
+      }
+    })
+}
+
+/** Telemetry and status events both report a status; the one with the later timestamp wins. */
+function latestStatus(
+  sampled: ConnectorStatus | undefined,
+  sampledAt: number | undefined,
+  event: StatusEvent | undefined,
+): ConnectorStatus | null {
+  if (event === undefined) return sampled ?? null
+  if (sampled === undefined || sampledAt === undefined) return event.status
+  return sampledAt >= event.ts ? sampled : event.status
+}

@@ -1,0 +1,128 @@
+import { LiveStreamMessage } from '@evmon/contracts'
+import { Value } from '@sinclair/typebox/value'
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
+import { connectorSample, decoded, stationMeta, telemetry } from '../../test/fixtures.ts'
+import { LiveState } from './live-state.ts'
+import { LiveStream, type StreamSocket } from './live-stream.ts'
+
+const T0 = 1_742_869_800_000
+const INTERVAL_MS = 1_000
+
+class FakeSocket implements StreamSocket {
+  readyState = 1
+  bufferedAmount = 0
+  readonly frames: LiveStreamMessage[] = []
+  send(data: string): void {
+    this.frames.push(JSON.parse(data) as LiveStreamMessage)
+  }
+}
+
+describe('live stream', () => {
+  let now: number
+  let state: LiveState
+  let stream: LiveStream
+
+  const publishTelemetry = (station: string, powerW: number): void => {
+    state.apply(
+      decoded('beibei', station, 'telemetry', telemetry(now, 1, [connectorSample(1, powerW)]), now),
+      now,
+    )
+  }
+
+  beforeEach(() => {
+    vi.useFakeTimers()
+    now = T0
+    state = new LiveState(3 * INTERVAL_MS)
+    state.apply(decoded('beibei', 'zn-super', 'meta', stationMeta('Zhongnan'), now), now)
+    state.apply(decoded('beibei', 'kc-fast-1', 'meta', stationMeta('Fast 1'), now), now)
+    stream = new LiveStream({
+      intervalMs: INTERVAL_MS,
+      snapshot: (filter) => state.snapshot(now, filter),
+      changeKey: () => `${state.version}:${state.staleCount(now)}`,
+    })
+  })
+
+  afterEach(() => {
+    stream.close()
+    vi.useRealTimers()
+  })
+
+  const advance = (ms: number): void => {
+    now += ms
+    vi.advanceTimersByTime(ms)
+  }
+
+  test('a new client gets a snapshot frame matching the contract at once', () => {
+    const socket = new FakeSocket()
+    stream.add(socket, {})
+    expect(socket.frames).toHaveLength(1)
+    expect(Value.Errors(LiveStreamMessage, socket.frames[0]).First()).toBeUndefined()
+    expect(socket.frames[0]?.data.stations.map((s) => s.station)).toEqual(['kc-fast-1', 'zn-super'])
+  })
+
+  test('nothing is sent while nothing changes', () => {
+    const socket = new FakeSocket()
+    stream.add(socket, {})
+    advance(5 * INTERVAL_MS)
+    expect(socket.frames).toHaveLength(1)
+  })
+
+  test('many changes within one interval become one frame carrying the latest values', () => {
+    const socket = new FakeSocket()
+    stream.add(socket, {})
+    publishTelemetry('zn-super', 100_000)
+    publishTelemetry('zn-super', 200_000)
+    publishTelemetry('zn-super', 300_000)
+    advance(INTERVAL_MS)
+    expect(socket.frames).toHaveLength(2)
+    const station = socket.frames[1]?.data.stations.find((s) => s.station === 'zn-super')
+    expect(station?.connectors[0]?.power_w).toBe(300_000)
+  })
+
+  test('a station turning stale is a change even without messages', () => {
+    publishTelemetry('zn-super', 100_000)
+    const socket = new FakeSocket()
+    stream.add(socket, { station: 'zn-super' })
+    expect(socket.frames[0]?.data.stations[0]?.stale).toBe(false)
+    advance(4 * INTERVAL_MS)
+    expect(socket.frames.map((f) => f.data.stations[0]?.stale)).toEqual([false, true])
+  })
+
+  test('a client filtered to one station is not sent changes of another', () => {
+    const filtered = new FakeSocket()
+    const everything = new FakeSocket()
+    stream.add(filtered, { station: 'zn-super' })
+    stream.add(everything, {})
+    publishTelemetry('kc-fast-1', 50_000)
+    advance(INTERVAL_MS)
+    expect(filtered.frames).toHaveLength(1)
+    expect(everything.frames).toHaveLength(2)
+    expect(filtered.frames[0]?.data.stations.map((s) => s.station)).toEqual(['zn-super'])
+  })
+
+  test('a slow client is skipped until it drains, then gets the latest state', () => {
+    const socket = new FakeSocket()
+    stream.add(socket, {})
+    socket.bufferedAmount = 64 * 1024 * 1024
+    publishTelemetry('zn-super', 100_000)
+    advance(INTERVAL_MS)
+    expect(socket.frames).toHaveLength(1)
+    socket.bufferedAmount = 0
+    advance(INTERVAL_MS)
+    expect(socket.frames).toHaveLength(2)
+    expect(
+      socket.frames[1]?.data.stations.find((s) => s.station === 'zn-super')?.connectors[0]?.power_w,
+    ).toBe(100_000)
+  })
+
+  test('a removed client gets nothing more and the count drops', () => {
+    const socket = new FakeSocket()
+    const remove = stream.add(socket, {})
+    expect(stream.size).toBe(1)
+    remove()
+    expect(stream.size).toBe(0)
+    publishTelemetry('zn-super', 100_000)
+    advance(INTERVAL_MS)
+    expect(socket.frames).toHaveLength(1)
+  })
+})

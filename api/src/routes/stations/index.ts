@@ -1,0 +1,77 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { ambiguousStation, stationNotFound } from '../../errors.ts'
+import { selectFields } from '../../history/history-fields.ts'
+import { resolveWindow } from '../../history/history-window.ts'
+import { readStationHistory, readStationSites } from '../../history/station-history.ts'
+import type { StationSummary } from '../../live/live-state.ts'
+import type { Services } from '../../services.ts'
+import { ErrorResponse } from '../schemas.ts'
+import {
+  HistoryQuery,
+  HistoryResponse,
+  StationParams,
+  StationsQuery,
+  StationsResponse,
+  type StationView,
+} from './schemas.ts'
+
+const toView = ({ site, id, meta, online }: StationSummary): StationView => ({
+  id,
+  site,
+  name: meta.name,
+  cooling: meta.cooling,
+  ...(meta.location !== undefined && { location: meta.location }),
+  ...(meta.timezone !== undefined && { timezone: meta.timezone }),
+  cabinet_max_power_w: meta.cabinet_max_power_w,
+  connectors: meta.connectors,
+  online,
+})
+
+/** `GET /stations` (from retained descriptions) and `GET /stations/:id/history` (from InfluxDB). */
+export const stationRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  const { live, influx, clock } = services
+
+  /**
+   * The site of a station id: the one given, or the only one it is known at — live first, history
+   * second, so a station that has gone quiet keeps its history.
+   */
+  async function resolveSite(station: string, site: string | undefined): Promise<string> {
+    let sites = live.sitesOf(station)
+    const knownLive = site === undefined ? sites.length > 0 : sites.includes(site)
+    if (!knownLive) sites = [...new Set([...sites, ...(await readStationSites(influx, station))])]
+    if (site !== undefined) {
+      if (!sites.includes(site)) throw stationNotFound(station, site)
+      return site
+    }
+    if (sites.length > 1) throw ambiguousStation(station, sites.sort())
+    const [only] = sites
+    if (only === undefined) throw stationNotFound(station)
+    return only
+  }
+
+  app.get(
+    '/stations',
+    { schema: { querystring: StationsQuery, response: { 200: StationsResponse, 400: ErrorResponse } } },
+    async (request) => ({ stations: live.summaries(request.query).map(toView) }),
+  )
+
+  app.get(
+    '/stations/:id/history',
+    {
+      schema: {
+        params: StationParams,
+        querystring: HistoryQuery,
+        response: { 200: HistoryResponse, 400: ErrorResponse, 404: ErrorResponse },
+      },
+    },
+    async (request) => {
+      const { id } = request.params
+      // Parameters first: a bad request never costs an InfluxDB round trip.
+      const window = resolveWindow(request.query, clock())
+      const fields = selectFields(request.query.fields)
+      const site = await resolveSite(id, request.query.site)
+      const series = await readStationHistory(influx, { site, station: id, ...window, fields })
+      return { site, station: id, from: window.fromMs, to: window.toMs, every: window.every, series }
+    },
+  )
+}

@@ -1,0 +1,103 @@
+/** Size and time limits of a batch, and how many may be written at once. */
+export interface BatcherOptions<T> {
+  /** A batch is sealed as soon as it holds this many points. */
+  batchSizePoints: number
+  /** A partial batch is sealed this long after its first entry arrived. */
+  flushIntervalMs: number
+  /** Batches handed to `write` at the same time. */
+  maxConcurrentWrites: number
+  /**
+   * Writes one batch. It owns retries and must settle only when it is done with the batch; a
+   * rejection is reported through `onWriteError` and the batch counts as finished.
+   */
+  write(entries: T[]): Promise<void>
+  onWriteError?(error: unknown): void
+  /** Called after each batch is written and no longer counted as pending. */
+  onBatchSettled?(): void
+  setTimer?: (fn: () => void, ms: number) => unknown
+  clearTimer?: (handle: unknown) => void
+}
+
+/**
+ * Groups entries (each carrying the points of one message) into batches of about `batchSizePoints`
+ * points, sealed by size or by `flushIntervalMs`, and writes at most `maxConcurrentWrites` at a time.
+ * The entries of a message are never split across batches, so a batch may exceed the size by the
+ * points of one message. Sealed batches wait in order while the write slots are busy.
+ */
+export class Batcher<T> {
+  private open: T[] = []
+  private openPoints = 0
+  private timer: unknown = undefined
+  private readonly sealed: { entries: T[]; points: number }[] = []
+  private inFlight = 0
+  private inFlightPoints = 0
+  private idleWaiters: (() => void)[] = []
+  private readonly setTimer: (fn: () => void, ms: number) => unknown
+  private readonly clearTimer: (handle: unknown) => void
+
+  constructor(private readonly options: BatcherOptions<T>) {
+    this.setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms))
+    this.clearTimer = options.clearTimer ?? ((h) => clearTimeout(h as NodeJS.Timeout))
+  }
+
+  /** Points accepted but not yet written (open, sealed and in-flight batches). */
+  get pendingPoints(): number {
+    return this.openPoints + this.sealed.reduce((n, b) => n + b.points, 0) + this.inFlightPoints
+  }
+
+  /** Adds the entry of one message with its point count. */
+  add(entry: T, points: number): void {
+    this.open.push(entry)
+    this.openPoints += points
+    if (this.openPoints >= this.options.batchSizePoints) {
+      this.seal()
+    } else if (this.timer === undefined) {
+      this.timer = this.setTimer(() => {
+        this.timer = undefined
+        this.seal()
+      }, this.options.flushIntervalMs)
+    }
+  }
+
+  /** Seals the open batch now and resolves once every batch has been written. */
+  flush(): Promise<void> {
+    this.seal()
+    if (this.inFlight === 0 && this.sealed.length === 0) return Promise.resolve()
+    return new Promise((resolve) => this.idleWaiters.push(resolve))
+  }
+
+  private seal(): void {
+    if (this.timer !== undefined) {
+      this.clearTimer(this.timer)
+      this.timer = undefined
+    }
+    if (this.open.length > 0) {
+      this.sealed.push({ entries: this.open, points: this.openPoints })
+      this.open = []
+      this.openPoints = 0
+    }
+    this.dispatch()
+  }
+
+  private dispatch(): void {
+    while (this.inFlight < this.options.maxConcurrentWrites && this.sealed.length > 0) {
+      const batch = this.sealed.shift() as { entries: T[]; points: number }
+      this.inFlight++
+      this.inFlightPoints += batch.points
+      this.options
+        .write(batch.entries)
+        .catch((err: unknown) => this.options.onWriteError?.(err))
+        .finally(() => {
+          this.inFlight--
+          this.inFlightPoints -= batch.points
+          this.dispatch()
+          this.options.onBatchSettled?.()
+          if (this.inFlight === 0 && this.sealed.length === 0) {
+            const waiters = this.idleWaiters
+            this.idleWaiters = []
+            for (const resolve of waiters) resolve()
+          }
+        })
+    }
+  }
+}

@@ -1,0 +1,56 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { isHealthy, renderMetrics, type IngestStats } from './metrics.ts'
+
+export interface StatusServer {
+  /** `http://host:port` actually bound (port 0 becomes a real port). */
+  url: string
+  close(): Promise<void>
+}
+
+function handler(stats: () => IngestStats): Parameters<typeof createServer>[1] {
+  return (req, res) => {
+    const path = (req.url ?? '/').split('?')[0]
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end()
+    } else if (path === '/healthz') {
+      const s = stats()
+      const ok = isHealthy(s)
+      const body = {
+        status: ok ? 'ok' : 'unhealthy',
+        mqtt: s.mqttConnected ? 'connected' : 'disconnected',
+        influx: s.lastWriteOk === false ? 'failing' : 'ok',
+        pendingPoints: s.pendingPoints,
+      }
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+    } else if (path === '/metrics') {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(renderMetrics(stats()))
+    } else {
+      res.writeHead(404).end()
+    }
+  }
+}
+
+/** Serves `/healthz` (200 or 503) and Prometheus `/metrics` on plain node:http. */
+export function startStatusServer(
+  host: string,
+  port: number,
+  stats: () => IngestStats,
+): Promise<StatusServer> {
+  const server: Server = createServer(handler(stats))
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      const bound = (server.address() as AddressInfo).port
+      resolve({
+        url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done())
+            server.closeIdleConnections()
+          }),
+      })
+    })
+  })
+}

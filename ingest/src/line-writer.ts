@@ -1,0 +1,38 @@
+/**
+ * One InfluxDB write target, whatever its API version. A writer makes exactly one attempt per call:
+ * retrying, batching and splitting live in `batch-writer.ts`, so a later durable spool can sit between
+ * them without touching the HTTP code.
+ */
+export interface LineWriter {
+  /** Where the lines go, for logs (no credentials). */
+  readonly target: string
+  /** Creates the database or bucket when it is absent; safe to call again. */
+  prepare(): Promise<void>
+  /**
+   * Writes line-protocol lines (precision ms) in one request.
+   * @throws WriteError telling whether the same lines may succeed later.
+   */
+  write(lines: readonly string[], signal?: AbortSignal): Promise<void>
+  close(): Promise<void>
+}
+
+/**
+ * A failed write. `retryable` is true when the server or network failed (keep the batch, back off);
+ * false when InfluxDB refused the data itself (a parse error, a field type conflict): sending the same
+ * lines again can never succeed, so they have to be isolated and set aside.
+ */
+export class WriteError extends Error {
+  override name = 'WriteError'
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly status?: number,
+  ) {
+    super(message)
+  }
+}
+
+/** HTTP statuses that mean "this data is wrong", as opposed to "the server cannot take it now". */
+export function isDataRejection(status: number): boolean {
+  return status === 400 || status === 413 || status === 422
+}

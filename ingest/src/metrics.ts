@@ -1,0 +1,101 @@
+import type { RejectReason } from '@evmon/contracts'
+
+/** Why ingest refused a message: the contract's reasons, plus a point the line protocol cannot carry. */
+export type IngestRejectReason = RejectReason | 'line_protocol'
+
+// A record, not an array, so the compiler insists on every reason the contract defines.
+const reasonSet: Record<IngestRejectReason, true> = {
+  topic: true,
+  too_large: true,
+  json: true,
+  schema: true,
+  duplicate_connector: true,
+  ts_future: true,
+  ts_past: true,
+  energy_backwards: true,
+  line_protocol: true,
+}
+
+/** Every reject reason, so each has a counter (at zero) from the start. */
+export const REJECT_REASONS = Object.keys(reasonSet) as readonly IngestRejectReason[]
+
+/** Counters since start and the current state of the pipeline. */
+export interface IngestStats {
+  /** MQTT messages taken into the pipeline. */
+  messagesReceived: number
+  messagesRejected: Record<IngestRejectReason, number>
+  pointsWritten: number
+  /** Points InfluxDB refused even alone (e.g. field type conflict), moved to the dead-letter file. */
+  pointsDeadLettered: number
+  /** Failed write requests, retries included. */
+  writeErrors: number
+  /** Batches fully handled (every point stored or dead-lettered). */
+  batchesWritten: number
+  /** Points accepted and not yet written. */
+  pendingPoints: number
+  /** Messages received and not yet acknowledged to the broker. */
+  unackedMessages: number
+  mqttConnected: boolean
+  /** Outcome of the last write request; null before the first one. */
+  lastWriteOk: boolean | null
+  deadLetterEntries: number
+  deadLetterDropped: number
+}
+
+/** A zeroed counter per reject reason. */
+export function zeroRejects(): Record<IngestRejectReason, number> {
+  return Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<IngestRejectReason, number>
+}
+
+/** Healthy when MQTT is connected and the last write succeeded, or nothing has been written yet. */
+export function isHealthy(stats: IngestStats): boolean {
+  return stats.mqttConnected && stats.lastWriteOk !== false
+}
+
+function metric(name: string, type: 'counter' | 'gauge', help: string, samples: [string, number][]): string {
+  return [
+    `# HELP ${name} ${help}`,
+    `# TYPE ${name} ${type}`,
+    ...samples.map(([l, v]) => `${name}${l} ${v}`),
+  ].join('\n')
+}
+
+/** Prometheus text exposition (format 0.0.4) of the ingest's counters. */
+export function renderMetrics(stats: IngestStats): string {
+  const p = 'evmon_ingest_'
+  return `${[
+    metric(`${p}messages_received_total`, 'counter', 'MQTT messages received.', [
+      ['', stats.messagesReceived],
+    ]),
+    metric(
+      `${p}messages_rejected_total`,
+      'counter',
+      'Messages rejected, by reason.',
+      REJECT_REASONS.map((r) => [`{reason="${r}"}`, stats.messagesRejected[r]]),
+    ),
+    metric(`${p}points_written_total`, 'counter', 'Points stored in InfluxDB.', [['', stats.pointsWritten]]),
+    metric(`${p}points_dead_lettered_total`, 'counter', 'Points InfluxDB refused.', [
+      ['', stats.pointsDeadLettered],
+    ]),
+    metric(`${p}write_errors_total`, 'counter', 'Failed write requests, retries included.', [
+      ['', stats.writeErrors],
+    ]),
+    metric(`${p}batches_total`, 'counter', 'Batches handled.', [['', stats.batchesWritten]]),
+    metric(`${p}pending_points`, 'gauge', 'Points accepted, not yet written.', [['', stats.pendingPoints]]),
+    metric(`${p}unacked_messages`, 'gauge', 'Messages not yet acknowledged to the broker.', [
+      ['', stats.unackedMessages],
+    ]),
+    metric(`${p}mqtt_connected`, 'gauge', '1 when connected to the broker.', [
+      ['', stats.mqttConnected ? 1 : 0],
+    ]),
+    metric(`${p}last_write_ok`, 'gauge', '1 when the last write succeeded (or none was needed).', [
+      ['', stats.lastWriteOk === false ? 0 : 1],
+    ]),
+    metric(`${p}dead_letter_entries_total`, 'counter', 'Entries appended to the dead-letter file.', [
+      ['', stats.deadLetterEntries],
+    ]),
+    metric(`${p}dead_letter_dropped_total`, 'counter', 'Dead-letter entries lost (queue full, disk error).', [
+      ['', stats.deadLetterDropped],
+    ]),
+  ].join('\n')}\n`
+}
