@@ -178,7 +178,12 @@ export async function startStack(options: StackOptions): Promise<StackHandle> {
       spawnService(
         'api',
         'api/src/main.ts',
-        { ...common, ...mqttAccount(secrets, 'api'), EVMON_HTTP_HOST: options.httpHost, EVMON_HTTP_PORT: httpPort },
+        {
+          ...common,
+          ...mqttAccount(secrets, 'api'),
+          EVMON_HTTP_HOST: options.httpHost,
+          EVMON_HTTP_PORT: httpPort,
+        },
         options,
       ),
     )
