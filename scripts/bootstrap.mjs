@@ -56,6 +56,7 @@ if (!process.env.EVMON_INFLUX_URL || forTests) ensure('influxd', ['influxdb'], '
 if (forTests) {
   ensure('chromium', ['chromium'], 'browser tests drive Debian Chromium')
   ensure('mosquitto_pub', ['mosquitto-clients'], 'broker tests use an MQTT client nobody here wrote')
+  ensure('redis-server', ['redis-server'], 'broker tests cover durable sessions and clustering over Redis')
 }
 
 const version = execFileSync('node', ['--version']).toString().trim()

@@ -13,6 +13,7 @@ import { createWebSocketStream, WebSocketServer } from 'ws'
 import type { BrokerConfig } from './config.ts'
 import { Credentials } from './credentials.ts'
 import { PacketSizeGuard } from './limits.ts'
+import { redisBackends } from './redis.ts'
 import { createMetricsServer, newCounters, type BrokerCounters } from './metrics.ts'
 import { defaultLimits, remoteAddresses, securityHooks } from './security.ts'
 
@@ -52,6 +53,11 @@ export async function start(config: BrokerConfig): Promise<BrokerHandle> {
   const credentials = config.credentialsFile ? Credentials.load(config.credentialsFile) : null
   const security = credentials ? securityHooks(credentials, limits, counters, log) : null
   const options: AedesOptions = { maxTopicLevels: limits.maxTopicLevels }
+  const redis = config.redisUrl ? redisBackends(config.redisUrl) : null
+  if (redis) {
+    options.persistence = redis.persistence
+    options.mq = redis.mq
+  }
   if (security) {
     options.authenticate = security.authenticate
     options.authorizePublish = security.authorizePublish
@@ -140,6 +146,7 @@ export async function start(config: BrokerConfig): Promise<BrokerHandle> {
     async close() {
       for (const client of wss.clients) client.terminate()
       await new Promise<void>((resolve) => aedes.close(() => resolve()))
+      await redis?.destroy()
       const servers = [tcp, http, ...(tls ? [tls] : []), ...(metrics ? [metrics] : [])]
       await Promise.all(servers.map(closeServer))
     },

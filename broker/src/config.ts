@@ -25,6 +25,8 @@ export interface BrokerConfig {
   /** MQTT over TLS, PEM files. */
   tls?: { port: number; certFile: string; keyFile: string }
   limits?: Partial<SecurityLimits>
+  /** Redis for durable sessions and clustering (aedes-persistence-redis + mqemitter-redis). */
+  redisUrl?: string
   /** Log lines (refusals, denials); default console.log. */
   log?: (line: string) => void
 }
@@ -73,6 +75,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Broke
   const key = env.EVMON_BROKER_TLS_KEY || undefined
   if (Boolean(cert) !== Boolean(key))
     errors.push('EVMON_BROKER_TLS_CERT and EVMON_BROKER_TLS_KEY go together')
+  if (env.EVMON_REDIS_URL && !/^redis:\/\/[^/]+/.test(env.EVMON_REDIS_URL)) {
+    errors.push(
+      `EVMON_REDIS_URL=${JSON.stringify(env.EVMON_REDIS_URL)} must look like redis://host:port[/db]`,
+    )
+  }
   const int = (name: string, fallback: number, min: number, max: number) =>
     parseInteger(env, name, fallback, min, max, errors)
   const limits: SecurityLimits = {
@@ -122,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Broke
         }
       : {}),
     limits,
+    ...(env.EVMON_REDIS_URL ? { redisUrl: env.EVMON_REDIS_URL } : {}),
   }
   if (errors.length > 0) throw new Error(`invalid broker configuration:\n  ${errors.join('\n  ')}`)
   return Object.freeze(config)

@@ -1,0 +1,82 @@
+import mqtt from 'mqtt'
+import { afterAll, beforeAll, expect, test } from 'vitest'
+import { startRedis, type RedisHandle } from '../../scripts/redis.ts'
+import { start, type BrokerHandle } from '../src/index.ts'
+
+let redis: RedisHandle
+const brokers: BrokerHandle[] = []
+
+beforeAll(async () => {
+  redis = await startRedis()
+})
+afterAll(async () => {
+  for (const broker of brokers) await broker.close()
+  await redis?.stop()
+})
+
+async function broker(): Promise<BrokerHandle> {
+  const handle = await start({
+    host: '127.0.0.1',
+    mqttPort: 0,
+    wsPort: 0,
+    wsPath: '/mqtt',
+    redisUrl: redis.url,
+  })
+  brokers.push(handle)
+  return handle
+}
+
+test('10,000 QoS 1 messages queued for an offline subscriber survive a broker restart', async () => {
+  const first = await broker()
+  // Ingest's persistent session: fixed client id, clean session off, QoS 1.
+  const ingest = await mqtt.connectAsync(first.mqttUrl, { clientId: 'evmon-ingest-redis', clean: false })
+  await ingest.subscribeAsync('evmon/v1/#', { qos: 1 })
+  await ingest.endAsync()
+
+  const station = await mqtt.connectAsync(first.mqttUrl, { clientId: 'beibei.zn-super' })
+  const sent = 10_000
+  const batch: Promise<unknown>[] = []
+  for (let seq = 0; seq < sent; seq++) {
+    batch.push(
+      station.publishAsync('evmon/v1/beibei/zn-super/telemetry', JSON.stringify({ seq }), { qos: 1 }),
+    )
+  }
+  await Promise.all(batch)
+  await station.endAsync()
+  await first.close()
+  brokers.splice(brokers.indexOf(first), 1)
+
+  const second = await broker()
+  const received = new Set<number>()
+  const back = await mqtt.connectAsync(second.mqttUrl, { clientId: 'evmon-ingest-redis', clean: false })
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`only ${received.size} of ${sent} arrived`)), 50_000)
+    back.on('message', (_topic, payload) => {
+      received.add((JSON.parse(payload.toString()) as { seq: number }).seq)
+      if (received.size === sent) {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+  })
+  expect(received.size).toBe(sent)
+  await back.endAsync()
+}, 90_000)
+
+test('two brokers sharing Redis act as one broker', async () => {
+  const [a, b] = [await broker(), await broker()]
+  const sub = await mqtt.connectAsync(a.mqttUrl, { clientId: 'api-on-a' })
+  await sub.subscribeAsync('evmon/v1/+/+/online', { qos: 1 })
+  const got = new Promise<string>((resolve) =>
+    sub.on('message', (topic, p) => resolve(`${topic} ${p.toString()}`)),
+  )
+  const pub = await mqtt.connectAsync(b.mqttUrl, { clientId: 'beibei.kc-ac' })
+  await pub.publishAsync('evmon/v1/beibei/kc-ac/online', '{"online":true}', { qos: 1, retain: true })
+  expect(await got).toBe('evmon/v1/beibei/kc-ac/online {"online":true}')
+  // A retained message stored through one broker is served by the other.
+  const late = await mqtt.connectAsync(a.mqttUrl, { clientId: 'late-on-a' })
+  const retained = new Promise<string>((resolve) => late.on('message', (_t, p) => resolve(p.toString())))
+  await late.subscribeAsync('evmon/v1/beibei/kc-ac/online', { qos: 1 })
+  expect(await retained).toBe('{"online":true}')
+  await Promise.all([sub.endAsync(), pub.endAsync(), late.endAsync()])
+})

@@ -1,0 +1,191 @@
+import type { LiveSnapshot, LiveStation } from '@evmon/contracts'
+import { describe, expect, test } from 'vitest'
+import {
+  appendSnapshot,
+  EMPTY_HISTORY,
+  HISTORY_WINDOW_MS,
+  isNewerSnapshot,
+  markGap,
+  OTHER_SERIES_KEY,
+  toChartSeries,
+  type History,
+} from './history.ts'
+
+const T0 = Date.UTC(2025, 2, 25, 2, 0, 0)
+
+function station(id: string, grid_power_w: number, name: string | null = null): LiveStation {
+  return {
+    site: 'beibei',
+    station: id,
+    name,
+    cooling: 'air',
+    cabinet_max_power_w: 160_000,
+    online: true,
+    stale: false,
+    last_ts: T0,
+    grid_power_w,
+    aux_power_w: 0,
+    connectors: [],
+  }
+}
+
+function snap(ts: number, powers: Record<string, number>): LiveSnapshot {
+  const stations = Object.entries(powers).map(([id, w]) => station(id, w))
+  return { ts, site_power_w: stations.reduce((sum, s) => sum + s.grid_power_w, 0), stations }
+}
+
+function fill(seconds: number, powers: Record<string, number>, from = T0): History {
+  let history = EMPTY_HISTORY
+  for (let s = 0; s < seconds; s++) history = appendSnapshot(history, snap(from + s * 1000, powers))
+  return history
+}
+
+describe('appendSnapshot', () => {
+  test('adds one point per snapshot second at the start of that second', () => {
+    let history = appendSnapshot(EMPTY_HISTORY, snap(T0 + 250, { a: 1000 }))
+    history = appendSnapshot(history, snap(T0 + 1_100, { a: 2000 }))
+    expect(history.points.map((p) => p.ts)).toEqual([T0, T0 + 1000])
+    expect(history.points[1]).toEqual({ ts: T0 + 1000, site_w: 2000, station_w: { a: 2000 } })
+  })
+
+  test('a later snapshot in the same second replaces that second', () => {
+    let history = appendSnapshot(EMPTY_HISTORY, snap(T0 + 100, { a: 1000 }))
+    history = appendSnapshot(history, snap(T0 + 900, { a: 3000 }))
+    expect(history.points).toHaveLength(1)
+    expect(history.points[0]?.station_w).toEqual({ a: 3000 })
+  })
+
+  test('ignores a snapshot older than the newest point, returning the same history', () => {
+    const history = fill(5, { a: 1000 })
+    expect(appendSnapshot(history, snap(T0 + 2_000, { a: 9 }))).toBe(history)
+  })
+
+  test('keeps exactly the last hour', () => {
+    const history = fill(3_700, { a: 1000 })
+    expect(history.points).toHaveLength(3_601)
+    expect(history.points[0]?.ts).toBe(T0 + 99_000)
+    expect(history.points.at(-1)!.ts - history.points[0]!.ts).toBe(HISTORY_WINDOW_MS)
+  })
+
+  test('after an outage longer than the window only the new point is kept', () => {
+    const before = fill(10, { a: 1000 })
+    const after = appendSnapshot(before, snap(T0 + 2 * HISTORY_WINDOW_MS, { a: 5 }))
+    expect(after.points.map((p) => p.ts)).toEqual([T0 + 2 * HISTORY_WINDOW_MS])
+  })
+
+  test('starts over when the server clock goes back by more than the window', () => {
+    const history = fill(10, { a: 1000 })
+    const back = T0 - 2 * HISTORY_WINDOW_MS
+    expect(appendSnapshot(history, snap(back, { a: 7 })).points).toEqual([
+      { ts: back, site_w: 7, station_w: { a: 7 } },
+    ])
+  })
+
+  test('a snapshot in the same second as a gap replaces the gap: nothing was missed', () => {
+    const history = appendSnapshot(markGap(fill(1, { a: 1000 })), snap(T0 + 500, { a: 1000 }))
+    expect(history.points).toEqual([{ ts: T0, site_w: 1000, station_w: { a: 1000 } }])
+  })
+
+  test('does not change the history it was given', () => {
+    const history = fill(3, { a: 1000 })
+    const copy = structuredClone(history)
+    appendSnapshot(history, snap(T0 + 2_500, { a: 5 }))
+    appendSnapshot(history, snap(T0 + 9_000, { a: 5 }))
+    expect(history).toEqual(copy)
+  })
+
+  test('names series by the latest station name, falling back to the id', () => {
+    let history = appendSnapshot(EMPTY_HISTORY, { ts: T0, site_power_w: 0, stations: [station('a', 0)] })
+    expect(history.names).toEqual({ a: 'a' })
+    history = appendSnapshot(history, {
+      ts: T0 + 1000,
+      site_power_w: 0,
+      stations: [station('a', 0, 'Fast 1')],
+    })
+    expect(history.names).toEqual({ a: 'Fast 1' })
+  })
+})
+
+describe('markGap', () => {
+  test('marks the last point once and leaves the rest alone', () => {
+    const history = fill(2, { a: 1000 })
+    const marked = markGap(history)
+    expect(marked.points.map((p) => p.gapAfter)).toEqual([undefined, true])
+    expect(history.points[1]?.gapAfter).toBeUndefined()
+    expect(markGap(marked)).toBe(marked)
+  })
+
+  test('an empty history has nothing to mark', () => {
+    expect(markGap(EMPTY_HISTORY)).toBe(EMPTY_HISTORY)
+  })
+})
+
+describe('isNewerSnapshot', () => {
+  test('accepts the first, newer and same-time snapshots, rejects older ones', () => {
+    const current = snap(T0, {})
+    expect(isNewerSnapshot(null, current)).toBe(true)
+    expect(isNewerSnapshot(current, snap(T0 + 1, {}))).toBe(true)
+    expect(isNewerSnapshot(current, snap(T0, { a: 1 }))).toBe(true)
+    expect(isNewerSnapshot(current, snap(T0 - 1, {}))).toBe(false)
+  })
+})
+
+describe('toChartSeries', () => {
+  test('one series per station in kW, labels in ms, totals from the site power', () => {
+    const history = fill(3, { 'zn-super': 452_300, 'kc-ac': 6_900 })
+    expect(toChartSeries(history)).toEqual({
+      labels: [T0, T0 + 1000, T0 + 2000],
+      series: [
+        { key: 'zn-super', label: 'zn-super', data: [452.3, 452.3, 452.3] },
+        { key: 'kc-ac', label: 'kc-ac', data: [6.9, 6.9, 6.9] },
+      ],
+      totals: [459.2, 459.2, 459.2],
+    })
+  })
+
+  test('an empty history gives an empty chart', () => {
+    expect(toChartSeries(EMPTY_HISTORY)).toEqual({ labels: [], series: [], totals: [] })
+  })
+
+  test('breaks every line just after a marked gap', () => {
+    let history = markGap(fill(2, { a: 1000 }))
+    history = appendSnapshot(history, snap(T0 + 2000, { a: 2000 }))
+    const { labels, series, totals } = toChartSeries(history)
+    expect(labels).toEqual([T0, T0 + 1000, T0 + 1001, T0 + 2000])
+    expect(series[0]?.data).toEqual([1, 1, null, 2])
+    expect(totals).toEqual([1, 1, null, 2])
+  })
+
+  test('joins points far apart when no gap was marked: the value held in between', () => {
+    let history = fill(1, { a: 1000 })
+    history = appendSnapshot(history, snap(T0 + 600_000, { a: 2000 }))
+    expect(toChartSeries(history).series[0]?.data).toEqual([1, 2])
+  })
+
+  test('a station that joins later has no values before it appeared, and keeps its place', () => {
+    let history = fill(2, { a: 1000 })
+    history = appendSnapshot(history, snap(T0 + 2000, { b: 3000, a: 1000 }))
+    const { series } = toChartSeries(history)
+    expect(series.map((s) => s.key)).toEqual(['a', 'b'])
+    expect(series[1]?.data).toEqual([null, null, 3])
+  })
+
+  test('beyond the series limit the stations with least energy are summed into one series', () => {
+    const powers = { a: 1000, b: 50_000, c: 2000, d: 40_000, e: 3000 }
+    const { series } = toChartSeries(fill(2, powers), 3)
+    expect(series).toEqual([
+      { key: 'b', label: 'b', data: [50, 50] },
+      { key: 'd', label: 'd', data: [40, 40] },
+      { key: OTHER_SERIES_KEY, label: '3 other stations', data: [6, 6] },
+    ])
+  })
+
+  test('the summed series is empty where none of its stations reported', () => {
+    let history = fill(1, { a: 9_000, b: 8_000 })
+    history = appendSnapshot(history, snap(T0 + 1000, { a: 9_000, b: 8_000, c: 1_000 }))
+    const other = toChartSeries(history, 2).series.find((s) => s.key === OTHER_SERIES_KEY)
+    expect(other).toEqual({ key: OTHER_SERIES_KEY, label: '2 other stations', data: [8, 9] })
+    history = appendSnapshot(history, snap(T0 + 2000, { a: 9_000 }))
+    expect(toChartSeries(history, 2).series.at(-1)?.data).toEqual([8, 9, null])
+  })
+})

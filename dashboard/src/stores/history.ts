@@ -1,0 +1,165 @@
+import type { LiveSnapshot } from '@evmon/contracts'
+
+// The rolling power history behind the site load chart, kept as plain immutable data so that the
+// store can swap it in a shallowRef and every rule here is testable without a browser.
+
+/** One point per snapshot second. */
+export interface HistoryPoint {
+  /** Start of the snapshot's second, UTC ms. */
+  ts: number
+  site_w: number
+  /** Grid power by station id; a station missing here was not in that snapshot. */
+  station_w: Readonly<Record<string, number>>
+  /** The data source was lost after this point: what happened until the next one is unknown. */
+  gapAfter?: true
+}
+
+export interface History {
+  /** Oldest first, one per second at most, spanning no more than the window. */
+  readonly points: readonly HistoryPoint[]
+  /** Latest display name by station id, for the legend. */
+  readonly names: Readonly<Record<string, string>>
+}
+
+export const HISTORY_WINDOW_MS = 60 * 60 * 1000
+
+/** Stacking more series than this stops being readable; the smallest are summed into one. */
+const MAX_SERIES = 8
+
+export const OTHER_SERIES_KEY = '__other'
+
+export const EMPTY_HISTORY: History = Object.freeze({ points: [], names: {} })
+
+/**
+ * The history with its last point marked as the end of known data, so that the chart breaks its
+ * lines there instead of holding the last value across an outage.
+ */
+export function markGap(history: History): History {
+  const last = history.points.at(-1)
+  if (last === undefined || last.gapAfter) return history
+  return { ...history, points: [...history.points.slice(0, -1), { ...last, gapAfter: true }] }
+}
+
+/** True when `next` should replace `current` as the latest snapshot. */
+export function isNewerSnapshot(current: LiveSnapshot | null, next: LiveSnapshot): boolean {
+  // Equal counts as newer: when every station goes quiet the timestamp stops moving while online
+  // and status flags still change.
+  return current === null || next.ts >= current.ts
+}
+
+/**
+ * The history with `snapshot` added: a later snapshot in the same second replaces that second's
+ * point, an older one is ignored (a poll answer overtaken by a WebSocket frame), and points more
+ * than `windowMs` older than the newest are dropped. Time is the server's, never the browser clock,
+ * so a screen with a wrong clock still shows the right hour.
+ */
+export function appendSnapshot(
+  history: History,
+  snapshot: LiveSnapshot,
+  windowMs = HISTORY_WINDOW_MS,
+): History {
+  const ts = Math.floor(snapshot.ts / 1000) * 1000
+  const station_w: Record<string, number> = {}
+  const names: Record<string, string> = { ...history.names }
+  for (const station of snapshot.stations) {
+    station_w[station.station] = station.grid_power_w
+    names[station.station] = station.name ?? station.station
+  }
+  const point: HistoryPoint = { ts, site_w: snapshot.site_power_w, station_w }
+
+  const last = history.points.at(-1)
+  let points: HistoryPoint[]
+  if (last === undefined || ts > last.ts) {
+    points = [...history.points, point]
+  } else if (ts === last.ts) {
+    points = [...history.points.slice(0, -1), point]
+  } else if (last.ts - ts > windowMs) {
+    // The server clock went back by more than the window (corrected, or a restart with another
+    // clock): waiting for it to catch up would freeze the chart for that long, so start over.
+    points = [point]
+  } else {
+    return history
+  }
+
+  const oldest = ts - windowMs
+  const firstKept = points.findIndex((p) => p.ts >= oldest)
+  if (firstKept > 0) points = points.slice(firstKept)
+  return { points, names }
+}
+
+/** One stacked line of the chart, in kW, each value holding until the next; `null` breaks the line. */
+export interface ChartSeries {
+  /** Station id, or OTHER_SERIES_KEY. */
+  key: string
+  label: string
+  data: (number | null)[]
+}
+
+export interface ChartSeriesSet {
+  /** X values, UTC ms. */
+  labels: number[]
+  series: ChartSeries[]
+  /** Site power in kW at each label, as the API summed it. */
+  totals: (number | null)[]
+}
+
+/**
+ * The history as chart series: one per station in order of first appearance (so colours stay put),
+ * a null point just after each marked gap, and beyond `maxSeries` stations the ones with the least
+ * energy in the window summed into "other stations". Points far apart with no gap between them are
+ * fine: the API sends a snapshot only when something changed, so each value held until the next.
+ */
+export function toChartSeries(history: History, maxSeries = MAX_SERIES): ChartSeriesSet {
+  const ids: string[] = []
+  const energy = new Map<string, number>()
+  for (const point of history.points) {
+    for (const [id, w] of Object.entries(point.station_w)) {
+      if (!energy.has(id)) ids.push(id)
+      energy.set(id, (energy.get(id) ?? 0) + w)
+    }
+  }
+
+  let shown = ids
+  let others: string[] = []
+  if (ids.length > maxSeries) {
+    const top = new Set(
+      [...ids].sort((a, b) => (energy.get(b) ?? 0) - (energy.get(a) ?? 0)).slice(0, maxSeries - 1),
+    )
+    shown = ids.filter((id) => top.has(id))
+    others = ids.filter((id) => !top.has(id))
+  }
+
+  const labels: number[] = []
+  const totals: (number | null)[] = []
+  const series: ChartSeries[] = shown.map((id) => ({ key: id, label: history.names[id] ?? id, data: [] }))
+  const other: ChartSeries | null =
+    others.length > 0 ? { key: OTHER_SERIES_KEY, label: `${others.length} other stations`, data: [] } : null
+  if (other) series.push(other)
+
+  for (const point of history.points) {
+    labels.push(point.ts)
+    totals.push(point.site_w / 1000)
+    shown.forEach((id, i) => series[i]!.data.push(kw(point.station_w[id])))
+    if (other) other.data.push(sumKw(point.station_w, others))
+    if (point.gapAfter) {
+      // 1 ms later: the next second may already hold a point.
+      labels.push(point.ts + 1)
+      totals.push(null)
+      for (const s of series) s.data.push(null)
+    }
+  }
+  return { labels, series, totals }
+}
+
+function kw(watts: number | undefined): number | null {
+  return watts === undefined ? null : watts / 1000
+}
+
+function sumKw(stationW: Readonly<Record<string, number>>, ids: readonly string[]): number | null {
+  let sum: number | null = null
+  for (const id of ids) {
+    const w = stationW[id]
+    if (w !== undefined) sum = (sum ?? 0) + w / 1000
+  }
+  return sum
+}

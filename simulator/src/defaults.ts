@@ -1,0 +1,17 @@
+import { fileURLToPath } from 'node:url'
+
+/** Simulator defaults; each run-time one is overridable by a flag or an `EVMON_*` variable (see config.ts). */
+export const DEFAULTS = {
+  mqttUrl: 'mqtt://127.0.0.1:1883', // EVMON_MQTT_URL, --url: the broker's plain TCP listener
+  sitePath: fileURLToPath(new URL('../../config/sites/beibei.json', import.meta.url)), // EVMON_SIM_SITE, --site
+  seed: 1, // EVMON_SIM_SEED, --seed: fixed, so two runs without a seed publish the same story
+  speed: 1, // EVMON_SIM_SPEED, --speed: simulated seconds per wall-clock second (1 = real time)
+  maxSpeed: 100_000, // beyond this the pacing loop cannot keep its promise anyway
+  sampleIntervalMs: 1000, // one telemetry message per station per second
+  dryRunDurationS: 3600, // --duration of a dry run that gives none: one simulated hour
+  maxInFlightMessages: 10_000, // QoS 1 publishes awaiting PUBACK before the simulation waits for the broker
+  maxStepsPerTick: 500, // catching up after a stall never blocks the event loop for long
+  reconnectPeriodMs: 1000, // mqtt.js retries a lost broker connection this often
+  connectTimeoutMs: 10_000, // mqtt.js gives up one connection attempt after this
+  closeTimeoutMs: 5000, // close() waits this long for unacknowledged publishes before dropping them
+} as const

@@ -1,0 +1,139 @@
+import { stationClientId } from '@evmon/contracts'
+import mqtt, { type MqttClient } from 'mqtt'
+import { onlineMessage, type SimMessage } from './messages.ts'
+
+/** Where the simulator reports what happens to its connections. */
+export interface Logger {
+  info(message: string): void
+  warn(message: string): void
+}
+
+export interface PublisherOptions {
+  url: string
+  username?: string
+  password?: string
+  site: string
+  stations: readonly string[]
+  /** Simulated time, for the `online` message sent on every (re)connect. */
+  nowMs(): number
+  reconnectPeriodMs: number
+  connectTimeoutMs: number
+  log: Logger
+}
+
+/** One MQTT connection per simulated station, as real stations have. */
+export interface Publisher {
+  /** Publishes at QoS 1 on the station's own connection; mqtt.js queues it while disconnected. */
+  publish(message: SimMessage): void
+  /** Publishes still waiting for their PUBACK. */
+  readonly inFlight: number
+  /** Resolves once at most `count` publishes are in flight. */
+  inFlightAtMost(count: number): Promise<void>
+  /**
+   * Cuts a station's network connection without an MQTT DISCONNECT, as a power or network failure
+   * would: the broker publishes the station's will, and mqtt.js reconnects after its retry period.
+   */
+  dropConnection(station: string): void
+  /**
+   * Marks every station offline (retained, time-stamped), waits up to `timeoutMs` for unacknowledged
+   * publishes, then disconnects cleanly so no will fires.
+   */
+  close(nowMs: number, timeoutMs: number): Promise<void>
+}
+
+/** Opens the stations' connections; they connect and reconnect in the background. */
+export function createPublisher(options: PublisherOptions): Publisher {
+  const { site, log } = options
+  let inFlight = 0
+  let closing = false
+  let waiters: { count: number; resolve: () => void }[] = []
+  const settle = () => {
+    waiters = waiters.filter((w) => {
+      if (inFlight > w.count) return true
+      w.resolve()
+      return false
+    })
+  }
+
+  const send = (client: MqttClient, message: SimMessage) => {
+    inFlight++
+    client.publish(
+      message.topic,
+      JSON.stringify(message.payload),
+      { qos: 1, retain: message.retain },
+      (err) => {
+        inFlight--
+        // While closing, close() reports what was dropped once instead of once per message.
+        if (err && !closing) log.warn(`${message.topic}: publish failed: ${err.message}`)
+        settle()
+      },
+    )
+  }
+
+  const inFlightAtMost = (count: number): Promise<void> =>
+    inFlight <= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve }))
+
+  const clients = new Map<string, MqttClient>()
+  for (const station of options.stations) {
+    const will = onlineMessage(site, station, false)
+    const client = mqtt.connect(options.url, {
+      clientId: stationClientId(site, station),
+      username: options.username,
+      password: options.password,
+      clean: true,
+      reconnectPeriod: options.reconnectPeriodMs,
+      connectTimeout: options.connectTimeoutMs,
+      will: { topic: will.topic, payload: Buffer.from(JSON.stringify(will.payload)), qos: 1, retain: true },
+    })
+    // Log a failing connection once, not on every retry, and say when it is back.
+    let lastError = ''
+    client.on('connect', () => {
+      if (lastError) log.info(`${station}: connected again`)
+      lastError = ''
+      // A reconnect racing close() must not leave a retained `online: true` behind.
+      if (!closing) send(client, onlineMessage(site, station, true, options.nowMs()))
+    })
+    client.on('error', (err) => {
+      if (err.message !== lastError)
+        log.warn(`${station}: ${err.message}; retrying every ${options.reconnectPeriodMs} ms`)
+      lastError = err.message
+    })
+    client.on('offline', () => {
+      if (!lastError) lastError = 'offline'
+    })
+    clients.set(station, client)
+  }
+
+  const clientOf = (station: string): MqttClient => {
+    const client = clients.get(station)
+    if (!client) throw new Error(`no connection for station ${JSON.stringify(station)}`)
+    return client
+  }
+
+  return {
+    publish: (message) => send(clientOf(message.station), message),
+    get inFlight() {
+      return inFlight
+    },
+    inFlightAtMost,
+    dropConnection(station) {
+      clientOf(station).stream.destroy()
+    },
+    async close(nowMs, timeoutMs) {
+      closing = true
+      for (const [station, client] of clients) send(client, onlineMessage(site, station, false, nowMs))
+      let timer: NodeJS.Timeout | undefined
+      const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)))
+      const drained = inFlightAtMost(0).then(() => false)
+      // With no connection up, nothing can be acknowledged: waiting would only delay the exit.
+      const connected = [...clients.values()].some((c) => c.connected)
+      const gaveUp = connected ? await Promise.race([drained, timedOut]) : inFlight > 0
+      clearTimeout(timer)
+      if (gaveUp) log.warn(`closing with ${inFlight} publishes unacknowledged`)
+      await Promise.all([...clients.values()].map((c) => c.endAsync(gaveUp || !c.connected)))
+      // Anyone still waiting for the broker gets released: nothing more will be acknowledged.
+      for (const w of waiters) w.resolve()
+      waiters = []
+    },
+  }
+}

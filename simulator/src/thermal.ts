@@ -1,0 +1,41 @@
+import type { LiquidCooling } from './site-config-schema.ts'
+
+/**
+ * Moves `current` toward `target` as a first-order lag with time constant `tauS` over `dtS` seconds.
+ * Uses the exact exponential solution, so it stays stable for any sample period.
+ */
+export function firstOrderLag(current: number, target: number, dtS: number, tauS: number): number {
+  return target + (current - target) * Math.exp(-dtS / tauS)
+}
+
+/** Temperatures of a liquid-cooled gun. */
+export interface GunTemperatures {
+  /** Hottest point: the contacts, which derating watches. */
+  contactC: number
+  coolantC: number
+}
+
+/**
+ * Advances a liquid-cooled gun by `dtS` at `currentA`: the cable and contacts dissipate I²R into the
+ * coolant, the coolant rejects it to ambient, each with its own lag.
+ */
+export function stepLiquidGun(
+  state: GunTemperatures,
+  cooling: LiquidCooling,
+  currentA: number,
+  ambientC: number,
+  dtS: number,
+): GunTemperatures {
+  const heatW = currentA * currentA * (cooling.resistanceMilliohm / 1000)
+  const coolantTarget = ambientC + heatW * cooling.coolantToAmbientKPerW
+  const coolantC = firstOrderLag(state.coolantC, coolantTarget, dtS, cooling.coolantTimeConstantS)
+  const contactTarget = coolantC + heatW * cooling.contactToCoolantKPerW
+  const contactC = firstOrderLag(state.contactC, contactTarget, dtS, cooling.contactTimeConstantS)
+  return { contactC, coolantC }
+}
+
+/** Current a hot gun may still carry: full up to `derateStartC`, falling linearly to 0 A at `derateZeroC`. */
+export function deratedCurrentA(cooling: LiquidCooling, maxCurrentA: number, contactC: number): number {
+  const share = (cooling.derateZeroC - contactC) / (cooling.derateZeroC - cooling.derateStartC)
+  return maxCurrentA * Math.min(1, Math.max(0, share))
+}

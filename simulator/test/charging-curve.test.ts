@@ -1,0 +1,66 @@
+import { describe, expect, test } from 'vitest'
+import { canCharge, chargingProfile } from '../src/charging-curve.ts'
+import { createLocalTime } from '../src/local-time.ts'
+import { interpolate } from '../src/piecewise-linear.ts'
+import { beibei } from './fixtures.ts'
+
+const config = beibei()
+const profileOf = (id: string) => {
+  const model = config.vehicles.find((v) => v.id === id)
+  if (!model) throw new Error(`no vehicle ${id}`)
+  return chargingProfile(model, config.battery)
+}
+const connector = (station: string, id: number) => {
+  const c = config.stations.find((s) => s.id === station)?.connectors.find((c) => c.id === id)
+  if (!c) throw new Error(`no connector ${station}/${id}`)
+  return c
+}
+
+describe('charging curves', () => {
+  test('interpolation is linear between breakpoints and flat beyond them', () => {
+    const curve = [
+      [10, 100],
+      [20, 200],
+    ] as const
+    expect(interpolate(curve, 15)).toBe(150)
+    expect(interpolate(curve, 0)).toBe(100)
+    expect(interpolate(curve, 99)).toBe(200)
+  })
+
+  test('pack voltage rises slightly with SoC around its nominal value', () => {
+    const dc = profileOf('zeekr-001').dc
+    expect(dc?.packVoltageV(50)).toBe(715)
+    expect(dc?.packVoltageV(80)).toBeGreaterThan(dc?.packVoltageV(20) ?? Infinity)
+    expect((dc?.maxPackVoltageV ?? 0) / (dc?.minPackVoltageV ?? 1)).toBeLessThan(1.1)
+  })
+
+  test('a cold battery accepts a fraction of its curve', () => {
+    const dc = profileOf('li-mega').dc
+    const warm = dc?.acceptanceW(30, 25) ?? 0
+    expect(warm).toBeGreaterThan(400_000)
+    expect(dc?.acceptanceW(30, -10)).toBeCloseTo(warm * 0.35, 6)
+  })
+
+  test('a car charges only where its kind and pack voltage fit', () => {
+    expect(canCharge(profileOf('li-mega'), connector('zn-super', 1))).toBe(true)
+    expect(canCharge(profileOf('li-mega'), connector('kc-ac', 1))).toBe(false)
+    expect(canCharge(profileOf('phev-generic'), connector('kc-ac', 1))).toBe(true)
+    expect(canCharge(profileOf('phev-generic'), connector('kc-fast-1', 1))).toBe(false)
+    expect(canCharge(profileOf('li-mega'), { ...connector('kc-fast-1', 1), maxVoltageV: 500 })).toBe(false)
+  })
+})
+
+describe('local time', () => {
+  test('Beibei runs on UTC+8 without daylight saving', () => {
+    const local = createLocalTime('Asia/Shanghai')
+    expect(local(Date.parse('2025-03-25T04:30:00Z'))).toEqual({ hour: 12.5, dayOfYear: 84 })
+    expect(local(Date.parse('2025-07-15T04:30:00Z')).hour).toBe(12.5)
+    expect(local(Date.parse('2025-12-31T16:00:00Z'))).toEqual({ hour: 0, dayOfYear: 1 })
+  })
+
+  test('zones with daylight saving follow their offset changes', () => {
+    const local = createLocalTime('Europe/Berlin')
+    expect(local(Date.parse('2025-03-30T00:59:00Z')).hour).toBeCloseTo(1 + 59 / 60, 9)
+    expect(local(Date.parse('2025-03-30T01:00:00Z')).hour).toBe(3)
+  })
+})
