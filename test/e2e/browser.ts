@@ -1,12 +1,14 @@
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium, type Browser } from 'playwright-core'
 
 export const CHROMIUM = '/usr/bin/chromium'
 export const artifactsDir = join(import.meta.dirname, 'artifacts')
 
-/** Debian's Chromium, headless, with the flags this closed network needs (DESIGN.md pitfalls). */
+/**
+ * Debian's Chromium, headless, with the flags this closed network needs (DESIGN.md pitfalls);
+ * Playwright gives each launch a fresh temporary profile.
+ */
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(
@@ -26,7 +28,6 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-sync',
       '--disable-quic',
       '--no-first-run',
-      `--user-data-dir=${mkdtempSync(join(tmpdir(), 'evmon-chromium-'))}`,
     ],
   })
 }
