@@ -1,3 +1,4 @@
+import { OCCUPIED_STATUSES, UNAVAILABLE_STATUSES } from './ocpp.ts'
 import type { DecodedMessage } from './validate.ts'
 
 /** Field values as InfluxDB stores them. Numbers are floats unless wrapped as integers. */
@@ -134,6 +135,9 @@ export function messageToPoints(message: DecodedMessage, receivedAt: number): Po
             temp_c: c.temp_c,
             coolant_c: c.coolant_c,
             status: c.status,
+            // 0/1 flags so occupancy and availability are a plain mean() in InfluxQL and in rollups.
+            occupied: OCCUPIED_STATUSES.has(c.status) ? 1 : 0,
+            in_service: UNAVAILABLE_STATUSES.has(c.status) ? 0 : 1,
             session: c.session,
             seq: { int: t.seq },
           }),
