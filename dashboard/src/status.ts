@@ -1,13 +1,17 @@
 import type { ConnectorStatus } from '@evmon/contracts'
+import type { MessageKey } from './i18n/messages.ts'
 
 /** How a connector status reads at a glance; the colour follows the tone. */
 export type StatusTone = 'available' | 'charging' | 'busy' | 'fault' | 'off'
 
 export interface StatusView {
   tone: StatusTone
-  label: string
-  /** CSS colour for the tone. */
+  /** The status's name in the message catalogue. */
+  labelKey: MessageKey
+  /** The tone's colour in the dark theme, for canvases and the legend. */
   color: string
+  /** The tone as a CSS custom property, which the light theme darkens for contrast on white. */
+  cssColor: string
   /** Value for the row's `data-status`: the OCPP status, or `Offline` / `Unknown`. */
   key: ConnectorStatus | 'Offline' | 'Unknown'
 }
@@ -20,18 +24,22 @@ export const TONE_COLORS: Readonly<Record<StatusTone, string>> = {
   off: '#6b7280',
 }
 
-const VIEWS: Readonly<Record<ConnectorStatus, { tone: StatusTone; label: string }>> = {
-  Available: { tone: 'available', label: 'Available' },
-  Charging: { tone: 'charging', label: 'Charging' },
-  Preparing: { tone: 'busy', label: 'Preparing' },
-  Finishing: { tone: 'busy', label: 'Finishing' },
-  SuspendedEV: { tone: 'busy', label: 'Suspended (EV)' },
-  SuspendedEVSE: { tone: 'busy', label: 'Suspended (charger)' },
+const TONES: Readonly<Record<ConnectorStatus, StatusTone>> = {
+  Available: 'available',
+  Charging: 'charging',
+  Preparing: 'busy',
+  Finishing: 'busy',
+  SuspendedEV: 'busy',
+  SuspendedEVSE: 'busy',
   // Reserved: not free for a walk-up driver, but nothing is wrong either — the same tone as the
   // in-between states.
-  Reserved: { tone: 'busy', label: 'Reserved' },
-  Faulted: { tone: 'fault', label: 'Faulted' },
-  Unavailable: { tone: 'off', label: 'Unavailable' },
+  Reserved: 'busy',
+  Faulted: 'fault',
+  Unavailable: 'off',
+}
+
+function view(tone: StatusTone, key: StatusView['key']): StatusView {
+  return { tone, labelKey: `status.${key}`, color: TONE_COLORS[tone], cssColor: `var(--tone-${tone})`, key }
 }
 
 /**
@@ -39,10 +47,9 @@ const VIEWS: Readonly<Record<ConnectorStatus, { tone: StatusTone; label: string 
  * its connectors all read as offline. `null` means the API has not seen a status yet.
  */
 export function statusView(status: ConnectorStatus | null, stationOnline = true): StatusView {
-  if (!stationOnline) return { tone: 'off', label: 'Offline', color: TONE_COLORS.off, key: 'Offline' }
-  if (status === null) return { tone: 'off', label: 'Unknown', color: TONE_COLORS.off, key: 'Unknown' }
-  const { tone, label } = VIEWS[status]
-  return { tone, label, color: TONE_COLORS[tone], key: status }
+  if (!stationOnline) return view('off', 'Offline')
+  if (status === null) return view('off', 'Unknown')
+  return view(TONES[status], status)
 }
 
 /** Health of a station's feed, for its card badge. */

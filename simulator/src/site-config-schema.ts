@@ -1,3 +1,4 @@
+import { ERROR_CODES } from '@evmon/contracts'
 import { Type, type Static, type TProperties } from '@sinclair/typebox'
 
 // The shape of a site file (config/sites/*.json). Every physical number of the simulation lives in
@@ -31,6 +32,23 @@ const LiquidCooling = obj({
   /** Contact temperature where the current limit starts to fall, reaching 0 A at `derateZeroC`. */
   derateStartC: Type.Number(),
   derateZeroC: Type.Number(),
+  /** Coolant temperature that trips the gun (Faulted, HighTemperature); it resets below `coolantResetC`. */
+  coolantTripC: Type.Number(),
+  coolantResetC: Type.Number(),
+})
+
+const ErrorCode = Type.Union(ERROR_CODES.map((code) => Type.Literal(code)))
+
+/** A fault that takes a connector out of service (Faulted) until it is repaired. */
+const HardFault = obj({
+  errorCode: ErrorCode,
+  /** The station's own description of the fault, published as `vendor_error`. */
+  vendorError: Type.String({ minLength: 1, maxLength: 256 }),
+  /** Only liquid-cooled guns have a coolant loop that can leak. */
+  liquidCooledOnly: Type.Boolean(),
+  /** Mean occurrences per connector per day (a Poisson process, idle or charging). */
+  perConnectorPerDay: nonNegative(),
+  repairS: SecondsRange,
 })
 
 const ConnectorConfig = obj({
@@ -57,6 +75,15 @@ const StationConfig = obj({
   cooling: Type.Union([Type.Literal('liquid'), Type.Literal('air')]),
   /** Power the cabinet's modules can deliver in total, shared by its connectors. */
   cabinetMaxPowerKw: positive(),
+  /**
+   * Rating of one power module: a gun is switched a whole number of modules, so what it is offered
+   * moves in these steps. Absent: the cabinet divides its power continuously (AC piles).
+   */
+  moduleKw: Type.Optional(positive()),
+  /** Share of the cabinet's power available by ambient (intake air) temperature; absent: no derating. */
+  ambientDerating: Type.Optional(
+    Type.Array(obj({ ambientC: Type.Number(), factor: fraction() }), { minItems: 1 }),
+  ),
   /** Conversion efficiency by load (station output ÷ cabinet maximum); flat beyond the ends. */
   efficiency: Type.Array(
     obj({ loadPct: percent(), efficiency: Type.Number({ exclusiveMinimum: 0, maximum: 1 }) }),
@@ -151,6 +178,55 @@ export const SiteConfigSchema = obj({
     }),
     /** Some cars pause once mid-session (battery conditioning, BMS request): SuspendedEV. */
     suspendedEv: obj({ probability: fraction(), durationS: SecondsRange }),
+    /** Some drivers come back before the target SoC and stop the session (reason `Local`). */
+    leaveEarly: obj({ probability: fraction(), afterS: SecondsRange }),
+  }),
+  /** Everything that goes wrong, at configurable rates (calibration: 97–99% availability). */
+  faults: obj({
+    /** The car and charger fail to communicate at start: SuspendedEVSE with EVCommunicationError. */
+    startFailure: obj({
+      probability: fraction(),
+      /** How long the charger retries the handshake before it succeeds or the driver gives up. */
+      retryS: SecondsRange,
+      /** Share of failed starts the retry rescues; the others end without energy. */
+      recoveryProbability: fraction(),
+    }),
+    /** Sessions the charger cuts short: Faulted with one of these error codes, then Finishing. */
+    interruption: obj({
+      probability: fraction(),
+      errorCodes: Type.Array(obj({ errorCode: ErrorCode, weight: positive() }), { minItems: 1 }),
+      faultedS: SecondsRange,
+    }),
+    hardFaults: Type.Array(HardFault),
+    /** A liquid-cooled gun's pump or fan fails: the coolant rejects heat this many times worse. */
+    coolingFailure: obj({
+      perGunPerDay: nonNegative(),
+      repairS: SecondsRange,
+      coolantToAmbientFactor: Type.Number({ minimum: 1 }),
+    }),
+    /** The station's network drops: the broker publishes its last will until it reconnects. */
+    offline: obj({ perStationPerDay: nonNegative(), durationS: SecondsRange }),
+  }),
+  /** What a session costs the driver: time-of-use energy price plus the operator's service fee. */
+  tariff: obj({
+    currency: Type.String({ minLength: 3, maxLength: 3 }),
+    serviceFeePerKwh: nonNegative(),
+    /** Energy price periods by local hour; together they cover every hour 0–24 exactly once. */
+    periods: Type.Array(
+      obj({
+        name: name(),
+        pricePerKwh: nonNegative(),
+        /** `[start, end)` local hours. */
+        hours: Type.Array(Type.Tuple([Type.Integer({ minimum: 0 }), Type.Integer({ maximum: 24 })])),
+      }),
+      { minItems: 1 },
+    ),
+    /** In these months (1–12) and hours the energy price is raised by `upliftPct`. */
+    criticalPeak: obj({
+      months: Type.Array(Type.Integer({ minimum: 1, maximum: 12 })),
+      hours: Type.Array(Type.Tuple([Type.Integer({ minimum: 0 }), Type.Integer({ maximum: 24 })])),
+      upliftPct: nonNegative(),
+    }),
   }),
   arrivalClasses: Type.Array(ArrivalClass, { minItems: 1 }),
   vehicles: Type.Array(VehicleModel, { minItems: 1 }),
@@ -162,5 +238,6 @@ export type ConnectorConfig = Static<typeof ConnectorConfig>
 export type StationConfig = Static<typeof StationConfig>
 export type VehicleModel = Static<typeof VehicleModel>
 export type ArrivalClass = Static<typeof ArrivalClass>
+export type HardFault = Static<typeof HardFault>
 /** A validated site file. */
 export type SiteConfig = Static<typeof SiteConfigSchema>

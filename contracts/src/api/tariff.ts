@@ -1,0 +1,93 @@
+import type { Price } from './availability.ts'
+
+/** A time-of-use tariff: periods by local hour, an optional critical-peak uplift, and a service fee. */
+export interface Tariff {
+  currency: string
+  /** Yuan (or `currency`) per kWh by period. */
+  energyPerKwh: { valley: number; flat: number; peak: number }
+  /** Period of each local hour 0–23. */
+  hours: ReadonlyArray<'valley' | 'flat' | 'peak'>
+  /** Critical peak: these local hours in these months (1–12) cost peak × (1 + upliftPct/100). */
+  criticalPeak?: { months: readonly number[]; hours: readonly number[]; upliftPct: number }
+  servicePerKwh: number
+}
+
+const partsFormatters = new Map<string, Intl.DateTimeFormat>()
+
+/** Local calendar fields of `ms` in `timeZone`. */
+export function localParts(
+  ms: number,
+  timeZone: string,
+): { year: number; month: number; day: number; hour: number; minute: number } {
+  let f = partsFormatters.get(timeZone)
+  if (f === undefined) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+    })
+    partsFormatters.set(timeZone, f)
+  }
+  const out: Record<string, number> = {}
+  for (const p of f.formatToParts(ms)) if (p.type !== 'literal') out[p.type] = Number(p.value)
+  return out as { year: number; month: number; day: number; hour: number; minute: number }
+}
+
+function periodAt(tariff: Tariff, month: number, hour: number): Price['period'] {
+  const c = tariff.criticalPeak
+  if (c && c.months.includes(month) && c.hours.includes(hour)) return 'critical_peak'
+  return tariff.hours[hour] ?? 'flat'
+}
+
+function energyPrice(tariff: Tariff, period: Price['period']): number {
+  if (period === 'critical_peak') {
+    return tariff.energyPerKwh.peak * (1 + (tariff.criticalPeak?.upliftPct ?? 0) / 100)
+  }
+  return tariff.energyPerKwh[period]
+}
+
+const round4 = (x: number): number => Math.round(x * 10_000) / 10_000
+
+/** The price at `ms` in the site's time zone, and when it next changes (hour boundaries). */
+export function priceAt(tariff: Tariff, ms: number, timeZone: string): Price {
+  const { month, hour, minute } = localParts(ms, timeZone)
+  const period = periodAt(tariff, month, hour)
+  let until = ms - (ms % 60_000) + (60 - minute) * 60_000
+  // Walk whole hours until the period changes; a day always has a change, so this ends within 24 steps.
+  for (let i = 0; i < 24; i++) {
+    const next = localParts(until, timeZone)
+    if (periodAt(tariff, next.month, next.hour) !== period) break
+    until += 3_600_000
+  }
+  const energy = energyPrice(tariff, period)
+  return {
+    period,
+    energy_per_kwh: round4(energy),
+    service_per_kwh: tariff.servicePerKwh,
+    total_per_kwh: round4(energy + tariff.servicePerKwh),
+    currency: tariff.currency,
+    until,
+  }
+}
+
+/** Cost of energy delivered over time: `[t, wh]` slices priced at their own local time. */
+export function energyCost(
+  tariff: Tariff,
+  slices: ReadonlyArray<readonly [t: number, wh: number]>,
+  timeZone: string,
+): { energy: number; service: number; total: number; currency: string } {
+  let energy = 0
+  let kwh = 0
+  for (const [t, wh] of slices) {
+    const { month, hour } = localParts(t, timeZone)
+    energy += (wh / 1000) * energyPrice(tariff, periodAt(tariff, month, hour))
+    kwh += wh / 1000
+  }
+  const service = kwh * tariff.servicePerKwh
+  const r2 = (x: number) => Math.round(x * 100) / 100
+  return { energy: r2(energy), service: r2(service), total: r2(energy + service), currency: tariff.currency }
+}

@@ -1,0 +1,50 @@
+import { ref, watch, type Ref } from 'vue'
+
+// The viewer's choices of language and theme, kept in localStorage so that a wall screen comes back
+// the way it was set up after a power cut.
+
+export type Locale = 'zh-CN' | 'en'
+export type Theme = 'dark' | 'light'
+
+export const LOCALES: readonly Locale[] = ['zh-CN', 'en']
+/** The Beibei site's staff and drivers read Chinese first. */
+export const DEFAULT_LOCALE: Locale = 'zh-CN'
+
+const LOCALE_KEY = 'evmon.locale'
+const THEME_KEY = 'evmon.theme'
+
+function stored(key: string): string | null {
+  try {
+    return globalThis.localStorage?.getItem(key) ?? null
+  } catch {
+    // Storage can be disabled (private mode, kiosk policies): the defaults still work.
+    return null
+  }
+}
+
+function store(key: string, value: string): void {
+  try {
+    globalThis.localStorage?.setItem(key, value)
+  } catch {
+    // See stored().
+  }
+}
+
+/** The stored locale if it is one we have, else the site default. */
+export function initialLocale(saved: string | null): Locale {
+  return LOCALES.includes(saved as Locale) ? (saved as Locale) : DEFAULT_LOCALE
+}
+
+/** The stored theme, else the system's preference, else dark (the control-room wall screen). */
+export function initialTheme(saved: string | null, prefersLight: boolean): Theme {
+  if (saved === 'dark' || saved === 'light') return saved
+  return prefersLight ? 'light' : 'dark'
+}
+
+export const locale: Ref<Locale> = ref(initialLocale(stored(LOCALE_KEY)))
+export const theme: Ref<Theme> = ref(
+  initialTheme(stored(THEME_KEY), globalThis.matchMedia?.('(prefers-color-scheme: light)').matches ?? false),
+)
+
+watch(locale, (value) => store(LOCALE_KEY, value))
+watch(theme, (value) => store(THEME_KEY, value))
