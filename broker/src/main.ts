@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import { pino } from 'pino'
 import { runCli } from './cli.ts'
 import { loadConfig } from './config.ts'
 import { start } from './broker.ts'
@@ -6,29 +7,34 @@ import { start } from './broker.ts'
 // Thin entry point: account commands, or env in and signals wired; the rest lives in start().
 const args = process.argv.slice(2)
 if (args.length > 0) {
-  const file =
-    process.env.EVMON_BROKER_CREDENTIALS || join(process.cwd(), 'var', 'broker', 'credentials.json')
+  const file = process.env.EVMON_BROKER_CREDENTIALS || join(process.cwd(), 'var', 'broker', 'credentials.json')
   process.exit(await runCli(args, file, (line) => console.log(line)))
 }
+// Structured JSON logs; human-readable when a person is watching a terminal.
+const logger = pino({
+  name: 'broker',
+  level: process.env.EVMON_LOG_LEVEL || 'info',
+  ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty' } } : {}),
+})
 const config = (() => {
   try {
     return loadConfig()
   } catch (err) {
-    console.error((err as Error).message)
+    logger.fatal((err as Error).message)
     process.exit(2)
   }
 })()
-const broker = await start(config)
-console.log(
-  `broker: MQTT ${broker.mqttUrl}, WebSocket ${broker.wsUrl}` +
-    (broker.tlsPort ? `, TLS port ${broker.tlsPort}` : '') +
-    (config.credentialsFile ? '' : ' — ANONYMOUS ACCESS, for local testing only'),
+const broker = await start({ ...config, log: (line) => logger.warn(line) })
+logger.info(
+  { mqtt: broker.mqttUrl, ws: broker.wsUrl, tlsPort: broker.tlsPort, metricsPort: broker.metricsPort },
+  config.credentialsFile ? 'broker started' : 'broker started with ANONYMOUS ACCESS, for local testing only',
 )
 let stopping = false
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (stopping) return
     stopping = true
+    logger.info({ signal }, 'stopping')
     void broker.close().then(() => process.exit(0))
   })
 }

@@ -4,6 +4,8 @@ export interface LocalTime {
   hour: number
   /** Day of the year, 1 on 1 January. */
   dayOfYear: number
+  /** Month, 1 for January. */
+  month: number
 }
 
 const MS_PER_HOUR = 3_600_000
@@ -55,7 +57,11 @@ export function createLocalTime(timeZone: string): (utcMs: number) => LocalTime 
     const midnight = Math.floor(local / MS_PER_DAY) * MS_PER_DAY
     const date = new Date(midnight)
     const newYear = Date.UTC(date.getUTCFullYear(), 0, 1)
-    return { hour: (local - midnight) / MS_PER_HOUR, dayOfYear: (midnight - newYear) / MS_PER_DAY + 1 }
+    return {
+      hour: (local - midnight) / MS_PER_HOUR,
+      dayOfYear: (midnight - newYear) / MS_PER_DAY + 1,
+      month: date.getUTCMonth() + 1,
+    }
   }
 }
 

@@ -135,6 +135,11 @@ const ArrivalClass = obj({
   /** Charging finished to cable unplugged: the driver returning to the car. */
   finishingS: SecondsRange,
   vehicleMix: Type.Array(obj({ vehicle: Type.String(), weight: positive() }), { minItems: 1 }),
+  /**
+   * Calibration target: the share of a day each connector of this class should be occupied
+   * (Preparing … Finishing). The model does not steer towards it; a whole-day run is checked against it.
+   */
+  occupancyTargetPct: obj({ min: percent(), max: percent() }),
 })
 
 export const SiteConfigSchema = obj({

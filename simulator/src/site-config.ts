@@ -53,6 +53,14 @@ function crossCheck(config: SiteConfig): string[] {
     }
   })
   range('/sessions/suspendedEv/durationS', suspendedEv.durationS)
+  range('/sessions/leaveEarly/afterS', config.sessions.leaveEarly.afterS)
+  const { faults } = config
+  range('/faults/startFailure/retryS', faults.startFailure.retryS)
+  range('/faults/interruption/faultedS', faults.interruption.faultedS)
+  range('/faults/coolingFailure/repairS', faults.coolingFailure.repairS)
+  range('/faults/offline/durationS', faults.offline.durationS)
+  faults.hardFaults.forEach((f, i) => range(`/faults/hardFaults/${i}/repairS`, f.repairS))
+  problems.push(...tariffProblems(config.tariff))
 
   for (const id of duplicates(config.vehicles.map((v) => v.id)))
     problem('/vehicles', `vehicle id ${id} repeats`)
@@ -82,6 +90,12 @@ function crossCheck(config: SiteConfig): string[] {
     if (!ascending(station.efficiency.map((p) => p.loadPct))) {
       problem(`${path}/efficiency`, 'loadPct must be strictly ascending')
     }
+    if (station.ambientDerating && !ascending(station.ambientDerating.map((p) => p.ambientC))) {
+      problem(`${path}/ambientDerating`, 'ambientC must be strictly ascending')
+    }
+    if (station.moduleKw !== undefined && station.moduleKw > station.cabinetMaxPowerKw) {
+      problem(`${path}/moduleKw`, `exceeds the cabinet's ${station.cabinetMaxPowerKw} kW`)
+    }
     for (const id of duplicates(station.connectors.map((c) => c.id))) {
       problem(`${path}/connectors`, `connector id ${id} repeats`)
     }
@@ -109,6 +123,9 @@ function crossCheck(config: SiteConfig): string[] {
       if (cooling && cooling.derateStartC >= cooling.derateZeroC) {
         problem(`${cpath}/liquidCooling`, 'derateStartC must be below derateZeroC')
       }
+      if (cooling && cooling.coolantResetC >= cooling.coolantTripC) {
+        problem(`${cpath}/liquidCooling`, 'coolantResetC must be below coolantTripC')
+      }
     })
   })
 
@@ -123,6 +140,7 @@ function crossCheck(config: SiteConfig): string[] {
     }
     const served = connectors.filter((c) => c.arrivalClass === cls.id)
     if (served.length === 0) problem(path, `no connector has arrivalClass ${JSON.stringify(cls.id)}`)
+    range(`${path}/occupancyTargetPct`, cls.occupancyTargetPct)
     cls.vehicleMix.forEach((entry, j) => {
       const model = vehicles.get(entry.vehicle)
       if (!model) return problem(`${path}/vehicleMix/${j}`, `no vehicle ${JSON.stringify(entry.vehicle)}`)
@@ -132,6 +150,23 @@ function crossCheck(config: SiteConfig): string[] {
       }
     })
   })
+  return problems
+}
+
+// Every local hour must have exactly one energy price, or a session's cost would be ambiguous.
+function tariffProblems(tariff: SiteConfig['tariff']): string[] {
+  const problems: string[] = []
+  const cover = new Array<number>(24).fill(0)
+  tariff.periods.forEach((period, i) =>
+    period.hours.forEach(([from, to], j) => {
+      if (from >= to) problems.push(`/tariff/periods/${i}/hours/${j}: ${from} is not before ${to}`)
+      for (let h = from; h < to; h++) cover[h] = (cover[h] ?? 0) + 1
+    }),
+  )
+  const gaps = cover.flatMap((n, h) => (n === 0 ? [h] : []))
+  const overlaps = cover.flatMap((n, h) => (n > 1 ? [h] : []))
+  if (gaps.length > 0) problems.push(`/tariff/periods: no price for hour ${gaps.join(', ')}`)
+  if (overlaps.length > 0) problems.push(`/tariff/periods: more than one price for hour ${overlaps.join(', ')}`)
   return problems
 }
 

@@ -68,7 +68,11 @@ export function minutesToTarget(
 }
 
 /** Mean of several models' deliverable power at `socPct`: "a typical car of this class". */
-export function typicalPowerW(vehicles: readonly VehicleCurve[], gun: ConnectorLimits, socPct: number): number | null {
+export function typicalPowerW(
+  vehicles: readonly VehicleCurve[],
+  gun: ConnectorLimits,
+  socPct: number,
+): number | null {
   if (vehicles.length === 0) return null
   const sum = vehicles.reduce((s, v) => s + deliverablePowerW(v, gun, socPct), 0)
   return Math.round(sum / vehicles.length)

@@ -1,7 +1,15 @@
-import type { LiveSnapshot } from '@evmon/contracts'
 import { ref, shallowRef, type Ref, type ShallowRef } from 'vue'
+import { authHeaders, token } from './auth.ts'
 import { appendSnapshot, EMPTY_HISTORY, isNewerSnapshot, markGap, type History } from './history.ts'
-import { isSnapshotLike, liveSocketUrl, parseStreamMessage, reconnectDelayMs } from './stream.ts'
+import {
+  applyDelta,
+  isSnapshotLike,
+  liveSocketUrl,
+  parseStreamMessage,
+  reconnectDelayMs,
+  toLiveState,
+  type LiveState,
+} from './stream.ts'
 
 // The dashboard's one source of live data. The WebSocket is the normal path; while it is down the
 // store polls the REST endpoint so the screen keeps moving, and stops polling as soon as the socket
@@ -16,8 +24,8 @@ import { isSnapshotLike, liveSocketUrl, parseStreamMessage, reconnectDelayMs } f
 export type ConnectionState = 'connecting' | 'live' | 'polling' | 'offline'
 
 export interface LiveStore {
-  /** The latest snapshot, replaced (never mutated) on each update. */
-  readonly snapshot: Readonly<ShallowRef<LiveSnapshot | null>>
+  /** The latest view, replaced (never mutated) on each update. */
+  readonly snapshot: Readonly<ShallowRef<LiveState | null>>
   /** Site and station power over the last hour, one point per snapshot second. */
   readonly history: Readonly<ShallowRef<History>>
   readonly connection: Readonly<Ref<ConnectionState>>
@@ -32,7 +40,7 @@ const POLL_INTERVAL_MS = 2_000 // half the WebSocket's rate is smooth enough for
 const POLL_TIMEOUT_MS = 5_000 // a hung request must not hold up the next poll
 const CARRY_FORWARD_MS = 1_000 // the chart's resolution: one point per second
 
-const snapshot = shallowRef<LiveSnapshot | null>(null)
+const snapshot = shallowRef<LiveState | null>(null)
 const history = shallowRef<History>(EMPTY_HISTORY)
 const connection = ref<ConnectionState>('connecting')
 
@@ -51,7 +59,7 @@ interface PollRun {
 }
 let pollRun: PollRun | null = null
 
-function accept(next: LiveSnapshot): void {
+function accept(next: LiveState): void {
   if (!isNewerSnapshot(snapshot.value, next)) return
   snapshot.value = next
   serverOffsetMs = next.ts - Date.now()
@@ -67,11 +75,14 @@ function carryForward(): void {
 }
 
 function connect(): void {
-  const ws = new WebSocket(liveSocketUrl(window.location))
+  const ws = new WebSocket(liveSocketUrl(window.location, token.value))
   socket = ws
   ws.addEventListener('message', (event) => {
-    const next = parseStreamMessage(event.data)
-    if (next === null) return
+    const frame = parseStreamMessage(event.data)
+    if (frame === null) return
+    // A delta means nothing without the view it changes; the API sends a snapshot first.
+    if (frame.type === 'delta' && snapshot.value === null) return
+    const next = frame.type === 'snapshot' ? frame.data : applyDelta(snapshot.value!, frame.data)
     if (connection.value !== 'live') {
       // Only a delivered snapshot proves the stream works; an API that accepts and then drops the
       // socket at once must keep backing off.
@@ -115,15 +126,15 @@ async function poll(run: PollRun): Promise<void> {
   const request = new AbortController()
   run.request = request
   const timeout = setTimeout(() => request.abort(), POLL_TIMEOUT_MS)
-  let next: LiveSnapshot | null = null
+  let next: LiveState | null = null
   try {
     const response = await fetch(LIVE_URL, {
       signal: request.signal,
       cache: 'no-store',
-      headers: { accept: 'application/json' },
+      headers: { accept: 'application/json', ...authHeaders() },
     })
     const body: unknown = response.ok ? await response.json() : null
-    next = isSnapshotLike(body) ? body : null
+    next = isSnapshotLike(body) ? toLiveState(body) : null
   } catch {
     // Network failure, timeout or bad JSON: all mean "no data", shown as offline below.
   } finally {

@@ -1,11 +1,31 @@
 import { describe, expect, test } from 'vitest'
-import { isSnapshotLike, liveSocketUrl, parseStreamMessage, RECONNECT, reconnectDelayMs } from './stream.ts'
+import type { LiveStation } from '@evmon/contracts'
+import {
+  applyDelta,
+  isSnapshotLike,
+  liveSocketUrl,
+  parseStreamMessage,
+  RECONNECT,
+  reconnectDelayMs,
+  type LiveState,
+} from './stream.ts'
 
 const snapshot = { ts: 1_742_869_800_000, site_power_w: 0, stations: [] }
 
 describe('parseStreamMessage', () => {
-  test('returns the snapshot of a snapshot frame', () => {
-    expect(parseStreamMessage(JSON.stringify({ type: 'snapshot', data: snapshot }))).toEqual(snapshot)
+  test('returns a snapshot frame with empty site totals when the API sends none', () => {
+    expect(parseStreamMessage(JSON.stringify({ type: 'snapshot', data: snapshot }))).toEqual({
+      type: 'snapshot',
+      data: { ...snapshot, sites: [] },
+    })
+  })
+
+  test('returns a delta frame with its removed stations', () => {
+    const delta = { ...snapshot, sites: [], removed: [{ site: 'beibei', station: 'kc-ac' }] }
+    expect(parseStreamMessage(JSON.stringify({ type: 'delta', data: delta }))).toEqual({
+      type: 'delta',
+      data: delta,
+    })
   })
 
   test('skips frames it does not understand instead of throwing', () => {
@@ -14,6 +34,7 @@ describe('parseStreamMessage', () => {
     expect(parseStreamMessage('[1,2]')).toBeNull()
     expect(parseStreamMessage(JSON.stringify({ type: 'event', data: snapshot }))).toBeNull()
     expect(parseStreamMessage(JSON.stringify({ type: 'snapshot', data: { ts: 'now' } }))).toBeNull()
+    expect(parseStreamMessage(JSON.stringify({ type: 'delta', data: snapshot }))).toBeNull()
     expect(parseStreamMessage(new ArrayBuffer(4))).toBeNull()
   })
 })
@@ -24,6 +45,45 @@ describe('isSnapshotLike', () => {
     expect(isSnapshotLike({ ...snapshot, stations: null })).toBe(false)
     expect(isSnapshotLike({ error: 'Service Unavailable' })).toBe(false)
     expect(isSnapshotLike(undefined)).toBe(false)
+  })
+})
+
+describe('applyDelta', () => {
+  const station = (id: string, grid_power_w: number): LiveStation => ({
+    site: 'beibei',
+    station: id,
+    name: null,
+    cooling: null,
+    cabinet_max_power_w: null,
+    online: true,
+    stale: false,
+    last_ts: 1,
+    grid_power_w,
+    aux_power_w: 0,
+    connectors: [],
+  })
+  const current: LiveState = {
+    ts: 1,
+    site_power_w: 3,
+    sites: [],
+    stations: [station('a', 1), station('b', 1), station('c', 1)],
+  }
+
+  test('replaces changed stations in place, appends new ones and drops removed ones', () => {
+    const next = applyDelta(current, {
+      ts: 2,
+      site_power_w: 9,
+      sites: [],
+      stations: [station('d', 4), station('b', 5)],
+      removed: [{ site: 'beibei', station: 'a' }],
+    })
+    expect(next.ts).toBe(2)
+    expect(next.site_power_w).toBe(9)
+    expect(next.stations.map((s) => [s.station, s.grid_power_w])).toEqual([
+      ['b', 5],
+      ['c', 1],
+      ['d', 4],
+    ])
   })
 })
 
@@ -49,5 +109,9 @@ describe('liveSocketUrl', () => {
     expect(liveSocketUrl({ protocol: 'https:', host: 'evmon.example' })).toBe(
       'wss://evmon.example/api/v1/live/ws',
     )
+  })
+
+  test('carries a token as a query parameter, since a browser WebSocket cannot send headers', () => {
+    expect(liveSocketUrl({ protocol: 'http:', host: 'h' }, 'a b')).toBe('ws://h/api/v1/live/ws?token=a%20b')
   })
 })
