@@ -61,7 +61,7 @@ test('docker-compose.yml is valid against the Compose Specification schema', () 
   const raw = parse(text, { merge: true }) as Record<string, unknown>
   // The packaged schema predates the top-level `name` key that Compose v2 added.
   delete raw.name
-  const valid = ajv.validate(modernise(composeSchema), raw)
+  const valid = ajv.validate(modernise(composeSchema) as object, raw)
   expect(ajv.errors ?? [], JSON.stringify(ajv.errors)).toEqual([])
   expect(valid).toBe(true)
 })

@@ -7,7 +7,8 @@ import { start } from './broker.ts'
 // Thin entry point: account commands, or env in and signals wired; the rest lives in start().
 const args = process.argv.slice(2)
 if (args.length > 0) {
-  const file = process.env.EVMON_BROKER_CREDENTIALS || join(process.cwd(), 'var', 'broker', 'credentials.json')
+  const file =
+    process.env.EVMON_BROKER_CREDENTIALS || join(process.cwd(), 'var', 'broker', 'credentials.json')
   process.exit(await runCli(args, file, (line) => console.log(line)))
 }
 // Structured JSON logs; human-readable when a person is watching a terminal.

@@ -17,7 +17,7 @@ const clients: MqttClient[] = []
 
 beforeAll(async () => {
   const credentials = Credentials.empty()
-  for (const name of ['beibei/zn-super', 'beibei/kc-ac', 'ingest', 'simulator'])
+  for (const name of ['beibei/zn-super', 'beibei/kc-ac', 'ingest', 'simulator', 'replay'])
     secrets[name] = await credentials.issue(name)
   credentials.save(file)
   broker = await start({
@@ -27,7 +27,13 @@ beforeAll(async () => {
     wsPath: '/mqtt',
     metricsPort: 0,
     credentialsFile: file,
-    limits: { maxPayloadBytes: 4096, stationPublishRatePerS: 5, stationPublishBurst: 20, maxAuthFailures: 5 },
+    limits: {
+      maxPayloadBytes: 4096,
+      stationPublishRatePerS: 5,
+      stationPublishBurst: 20,
+      maxAuthFailures: 5,
+      maxConnectionsPerService: 20,
+    },
     log: (line) => logs.push(line),
   })
 })
@@ -242,6 +248,30 @@ describe('with mqtt.js', () => {
     for (let i = 0; i < 100; i++) ac.publish('evmon/v1/beibei/kc-ac/telemetry', `{"i":${i}}`, { qos: 0 })
     await closed
     expect(await metric('evmon_broker_dropped_total{reason="rate"}')).toBeGreaterThan(0)
+  })
+
+  test('a service account is refused beyond its connection limit, and counted', async () => {
+    const before = await metric('evmon_broker_connection_limit_total')
+    const replay = { username: 'replay', password: secrets.replay as string }
+    for (let i = 0; i < 20; i++) await connect({ ...replay, clientId: `replay-${i}` })
+    await expect(connect({ ...replay, clientId: 'replay-20' })).rejects.toThrow(/not authori[sz]ed/i)
+    expect(await metric('evmon_broker_connection_limit_total')).toBe(before + 1)
+  })
+
+  test('a topic deeper than the limit disconnects the publisher and is counted', async () => {
+    const before = await metric('evmon_broker_client_errors_total')
+    const denialsBefore = await metric('evmon_broker_acl_denials_total')
+    const sim = await connect({
+      username: 'simulator',
+      password: secrets.simulator as string,
+      clientId: 'deep',
+    })
+    const closed = new Promise<void>((resolve) => sim.once('close', () => resolve()))
+    sim.publish('evmon/v1/a/b/c/d/e/f/g/h', '{}', { qos: 1 })
+    await closed
+    expect(await metric('evmon_broker_client_errors_total')).toBeGreaterThan(before)
+    // Refused for its depth before any ACL was consulted.
+    expect(await metric('evmon_broker_acl_denials_total')).toBe(denialsBefore)
   })
 
   test('password guessing is throttled: after 5 failures even the right password waits', async () => {
