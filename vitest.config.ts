@@ -1,3 +1,4 @@
+import vue from '@vitejs/plugin-vue'
 import { defineConfig } from 'vitest/config'
 
 // Test tiers by file name (CONVENTIONS.md §10): unit tests do no I/O; integration tests start real
@@ -6,6 +7,8 @@ export default defineConfig({
   test: {
     projects: [
       {
+        // The Vue plugin lets component tests (@vue/test-utils) import .vue files.
+        plugins: [vue()],
         test: {
           name: 'unit',
           include: ['{contracts,broker,ingest,api,simulator,dashboard}/**/*.test.ts'],

@@ -1,5 +1,13 @@
 import { describe, expect, test } from 'vitest'
-import { formatKw, formatPercent, formatTime } from './format.ts'
+import {
+  formatCelsius,
+  formatDuration,
+  formatKw,
+  formatKwh,
+  formatPercent,
+  formatPricePerKwh,
+  formatTime,
+} from './format.ts'
 
 describe('formatKw', () => {
   test('keeps one decimal below 100 kW and none above', () => {
@@ -58,5 +66,36 @@ describe('formatTime', () => {
 
   test('shows a dash when unknown', () => {
     expect(formatTime(null)).toBe('—')
+  })
+})
+
+describe('formatKwh', () => {
+  test('switches to MWh from 10 MWh on', () => {
+    expect(formatKwh(32_400)).toBe('32.4 kWh')
+    expect(formatKwh(1_234_000)).toBe('1,234 kWh')
+    expect(formatKwh(12_345_678)).toBe('12.3 MWh')
+    expect(formatKwh(null)).toBe('—')
+  })
+})
+
+describe('formatCelsius', () => {
+  test('keeps one decimal, where the derating threshold is decided', () => {
+    expect(formatCelsius(79.96)).toBe('80.0 °C')
+    expect(formatCelsius(undefined)).toBe('—')
+  })
+})
+
+describe('formatDuration', () => {
+  test('drops seconds from a minute on and rejects negative spans', () => {
+    expect(formatDuration(45)).toBe('45 sec')
+    expect(formatDuration(90)).toBe('2 min')
+    expect(formatDuration(3600)).toBe('1 hr')
+    expect(formatDuration(-1)).toBe('—')
+  })
+})
+
+describe('formatPricePerKwh', () => {
+  test('shows two decimals of yuan', () => {
+    expect(formatPricePerKwh(0.5435, 'zh-CN')).toBe('¥0.54/kWh')
   })
 })

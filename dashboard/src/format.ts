@@ -28,7 +28,11 @@ function known(value: number | null | undefined): value is number {
 }
 
 /** A plain number with `decimals` fixed decimals and the locale's grouping. */
-export function formatNumber(value: number | null | undefined, decimals = 0, locale = DEFAULT_LOCALE): string {
+export function formatNumber(
+  value: number | null | undefined,
+  decimals = 0,
+  locale = DEFAULT_LOCALE,
+): string {
   return known(value) ? numberFormat(locale, decimals).format(value) : EMPTY
 }
 

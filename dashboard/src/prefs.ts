@@ -1,9 +1,10 @@
 import { ref, watch, type Ref } from 'vue'
+import type { Locale } from './i18n/messages.ts'
 
 // The viewer's choices of language and theme, kept in localStorage so that a wall screen comes back
 // the way it was set up after a power cut.
 
-export type Locale = 'zh-CN' | 'en'
+export type { Locale } from './i18n/messages.ts'
 export type Theme = 'dark' | 'light'
 
 export const LOCALES: readonly Locale[] = ['zh-CN', 'en']

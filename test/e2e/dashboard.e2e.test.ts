@@ -1,13 +1,23 @@
-import { join } from 'node:path'
-import type { Browser } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { artifactsDir, launchChromium } from './browser.ts'
+import { MESSAGES } from '../../dashboard/src/i18n/messages.ts'
+import { launchChromium } from './browser.ts'
+import {
+  devTokens,
+  horizontalOverflow,
+  presetSession,
+  screenshot,
+  visibleLabels,
+  type DevTokens,
+} from './dashboard-helpers.ts'
 import { startTestStack, type TestStack } from './stack.ts'
 
 let stack: TestStack
 let browser: Browser
+let tokens: DevTokens
 
 beforeAll(async () => {
+  tokens = devTokens()
   browser = await launchChromium()
   stack = await startTestStack()
 })
@@ -16,11 +26,22 @@ afterAll(async () => {
   await stack?.stop()
 })
 
-test('the dashboard shows a card per station and a live site-load chart that updates', async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+const url = (path: string) => new URL(path, stack.dashboardUrl).href
+
+async function operatorPage(
+  viewport = { width: 1280, height: 900 },
+): Promise<{ page: Page; errors: string[] }> {
+  // The operations room's wall screen runs dark; the theme test switches to light.
+  const page = await browser.newPage({ viewport, colorScheme: 'dark' })
   const errors: string[] = []
   page.on('pageerror', (err) => errors.push(err.message))
-  await page.goto(stack.dashboardUrl)
+  await presetSession(page, tokens.operator, 'operator')
+  return { page, errors }
+}
+
+test('the live view shows a card per station and a site-load chart that updates', async () => {
+  const { page, errors } = await operatorPage()
+  await page.goto(url('/live'))
 
   const cards = page.getByTestId('station-card')
   await expect.poll(() => cards.count(), { timeout: 30_000 }).toBe(4)
@@ -28,6 +49,22 @@ test('the dashboard shows a card per station and a live site-load chart that upd
   await expect.poll(() => supercharger.innerText()).toMatch(/480\s*kW/)
   await expect.poll(() => supercharger.innerText()).toMatch(/liquid/i)
   expect(await page.getByTestId('connector').count()).toBe(11)
+
+  // The liquid-cooled gun shows its contact temperature against the 80 °C derating threshold.
+  const thermal = supercharger.getByTestId('gun-thermal')
+  expect(await thermal.count()).toBe(1)
+  await expect
+    .poll(() => thermal.getByTestId('gun-temp').innerText(), { timeout: 20_000 })
+    .toMatch(/\d+\.\d °C/)
+  expect(await thermal.innerText()).toMatch(/derates from 80\.0 °C/)
+
+  // Open alerts come from the API: a list or the explicit "no open alerts".
+  await expect
+    .poll(() => page.getByTestId('alerts').innerText(), { timeout: 15_000 })
+    .toMatch(/No open alerts|Critical|Warning|Info/)
+  await expect
+    .poll(() => page.getByTestId('grid-limit').innerText(), { timeout: 15_000 })
+    .toMatch(/kW grid limit/)
 
   const chart = page.getByTestId('site-load-chart').locator('canvas')
   expect(await chart.count()).toBe(1)
@@ -40,16 +77,100 @@ test('the dashboard shows a card per station and a live site-load chart that upd
     .toBe(true)
   await expect.poll(() => sitePower.innerText(), { timeout: 30_000, interval: 1000 }).not.toBe(firstPower)
 
-  await page.screenshot({ path: join(artifactsDir, 'live-1280.png'), fullPage: true })
+  await screenshot(page, 'live-1280')
+  await page.getByTestId('theme-toggle').click()
+  await expect.poll(() => page.evaluate<string>('document.documentElement.dataset.theme')).toBe('light')
+  await screenshot(page, 'live-1280-light')
   expect(errors).toEqual([])
 })
 
-test('on a 390 px phone screen the dashboard needs no horizontal scrolling', async () => {
-  const page = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 })
-  await page.goto(stack.dashboardUrl)
+test('on a 390 px phone screen the live view needs no horizontal scrolling', async () => {
+  const { page } = await operatorPage({ width: 390, height: 844 })
+  await page.goto(url('/live'))
   await expect.poll(() => page.getByTestId('station-card').count(), { timeout: 30_000 }).toBe(4)
-  // A string expression: this file is type-checked for Node, without the DOM library.
-  const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth')
-  expect(overflow).toBeLessThanOrEqual(0)
-  await page.screenshot({ path: join(artifactsDir, 'live-390.png'), fullPage: true })
+  expect(await horizontalOverflow(page)).toBeLessThanOrEqual(0)
+  await screenshot(page, 'live-390')
+})
+
+test('the driver view works at 390×844 without login: free connectors, speeds and the price now', async () => {
+  const page = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 })
+  const errors: string[] = []
+  page.on('pageerror', (err) => errors.push(err.message))
+  await page.goto(stack.dashboardUrl)
+  // The root sends a signed-out visitor to the public page, in Chinese by default.
+  await expect.poll(() => page.url()).toMatch(/\/availability$/)
+  const items = page.getByTestId('availability-connector')
+  await expect.poll(() => items.count(), { timeout: 30_000 }).toBe(11)
+  await expect.poll(() => page.getByTestId('free-count').getAttribute('data-free')).toMatch(/^\d+$/)
+  expect(await page.getByTestId('price').innerText()).toMatch(/¥\d+\.\d{2}\/kWh/)
+  expect(await page.getByTestId('price').innerText()).toContain('当前电价')
+  // The supercharging gun promises its 480 kW; a free or busy connector is said in words, not colour alone.
+  const superGun = page.locator('[data-testid="availability-connector"][data-station="zn-super"]').first()
+  expect(await superGun.innerText()).toMatch(/最高 \d+ kW/)
+  const states = await page.evaluate<string[]>(
+    `[...document.querySelectorAll('[data-testid="availability-connector"]')].map((e) => e.dataset.state)`,
+  )
+  expect(states.every((s) => ['free', 'busy', 'down'].includes(s))).toBe(true)
+  expect(await horizontalOverflow(page)).toBeLessThanOrEqual(0)
+  await screenshot(page, 'availability-390')
+  expect(errors).toEqual([])
+})
+
+test('login gates the operator and engineer views', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+  await page.goto(url('/live'))
+  await expect.poll(() => page.url()).toMatch(/\/login\?next=(%2F|\/)live/)
+  expect(await page.getByTestId('station-card').count()).toBe(0)
+
+  await page.getByTestId('token-input').fill('not-a-token')
+  await page.getByTestId('login-submit').click()
+  await expect.poll(() => page.getByTestId('login-error').isVisible(), { timeout: 10_000 }).toBe(true)
+  expect(page.url()).toMatch(/\/login/)
+  await screenshot(page, 'login-refused')
+
+  await page.getByTestId('token-input').fill(tokens.operator)
+  await page.getByTestId('login-submit').click()
+  await expect.poll(() => page.url(), { timeout: 10_000 }).toMatch(/\/live$/)
+  await expect.poll(() => page.getByTestId('station-card').count(), { timeout: 30_000 }).toBe(4)
+
+  // An operator's token does not open the engineers' replay.
+  await page.goto(url('/replay'))
+  await expect.poll(() => page.url()).toMatch(/\/login\?next=(%2F|\/)replay&denied=1/)
+  expect(await page.getByTestId('login-error').isVisible()).toBe(true)
+
+  await page.goto(url('/live'))
+  await page.getByTestId('logout').click()
+  await page.goto(url('/analytics'))
+  await expect.poll(() => page.url()).toMatch(/\/login\?next=(%2F|\/)analytics/)
+})
+
+test('the language toggle switches every visible label between Chinese and English', async () => {
+  const { page } = await operatorPage()
+  await page.goto(url('/live'))
+  await expect.poll(() => page.getByTestId('station-card').count(), { timeout: 30_000 }).toBe(4)
+  await expect.poll(() => page.getByTestId('alerts').innerText(), { timeout: 15_000 }).not.toMatch(/Loading/)
+
+  // English: no Chinese character anywhere outside the switch, which names Chinese in Chinese.
+  const english = await visibleLabels(page)
+  expect(english.filter((text) => /[\u3400-\u9fff]/.test(text))).toEqual([])
+  expect(english).toContain('Open alerts')
+  await screenshot(page, 'live-en')
+
+  await page.getByTestId('language-toggle').click()
+  await expect.poll(() => page.evaluate<string>('document.documentElement.lang')).toBe('zh-CN')
+  // Chinese: no English label of the catalogue is left on screen. Station names and ids are data.
+  const englishOnly = new Set(
+    Object.entries(MESSAGES.en)
+      .filter(
+        ([key, text]) => !text.includes('{') && MESSAGES['zh-CN'][key as keyof typeof MESSAGES.en] !== text,
+      )
+      .map(([, text]) => text),
+  )
+  const chinese = await visibleLabels(page)
+  expect(chinese.filter((text) => englishOnly.has(text))).toEqual([])
+  expect(chinese).toContain(MESSAGES['zh-CN']['alerts.title'])
+  expect(chinese).toContain(MESSAGES['zh-CN']['nav.live'])
+  const statuses = await page.getByTestId('connector').allInnerTexts()
+  expect(statuses.join('\n')).toMatch(/空闲|充电中|准备中|结束中|暂停|故障|不可用|离线/)
+  await screenshot(page, 'live-zh')
 })

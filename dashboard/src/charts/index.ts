@@ -1,4 +1,7 @@
 import {
+  BarController,
+  BarElement,
+  CategoryScale,
   Chart,
   Filler,
   Legend,
@@ -8,22 +11,57 @@ import {
   PointElement,
   Tooltip,
 } from 'chart.js'
+import { watch } from 'vue'
+import { theme, type Theme } from '../prefs.ts'
 
 // The one place that touches Chart.js globals: registering only what the charts use keeps the bundle
 // small, and the defaults here give every chart the dashboard's look. Import Chart from this module,
-// never from 'chart.js', so the registration has always run.
+// never from 'chart.js', so the registration has always run. Only the views with charts import it, so
+// the public availability page never downloads Chart.js.
 
-Chart.register(LineController, LineElement, PointElement, LinearScale, Filler, Tooltip, Legend)
+Chart.register(
+  LineController,
+  LineElement,
+  PointElement,
+  BarController,
+  BarElement,
+  LinearScale,
+  CategoryScale,
+  Filler,
+  Tooltip,
+  Legend,
+)
 
 Chart.defaults.font.family =
-  'system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "PingFang SC", "Microsoft YaHei", sans-serif'
-Chart.defaults.color = '#9aa4b2'
-Chart.defaults.borderColor = 'rgba(154, 164, 178, 0.14)'
+  'system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-serif'
 // Data arrives every second; animating each update would never settle and costs CPU on wall screens.
 Chart.defaults.animation = false
 Chart.defaults.maintainAspectRatio = false
 Chart.defaults.plugins.legend.labels.boxWidth = 12
 Chart.defaults.plugins.legend.labels.boxHeight = 12
+
+/** Axis and grid colours per theme, matching the muted text and borders of styles.css. */
+export const CHART_THEME: Readonly<Record<Theme, { text: string; grid: string; limit: string }>> = {
+  dark: { text: '#9aa4b2', grid: 'rgba(154, 164, 178, 0.14)', limit: '#f87171' },
+  light: { text: '#4b5563', grid: 'rgba(75, 85, 99, 0.16)', limit: '#b91c1c' },
+}
+
+function applyTheme(value: Theme): void {
+  Chart.defaults.color = CHART_THEME[value].text
+  Chart.defaults.borderColor = CHART_THEME[value].grid
+}
+applyTheme(theme.value)
+
+/**
+ * Redraws `chart()` in the new colours whenever the theme changes; call from a component's setup.
+ * Defaults are read when a chart resolves its options, so an update is all a switch needs.
+ */
+export function followTheme(chart: () => Chart | null): void {
+  watch(theme, (value) => {
+    applyTheme(value)
+    chart()?.update('none')
+  })
+}
 
 /** Station series colours in order of appearance (MAX_SERIES of them); "other stations" is grey. */
 export const SERIES_COLORS = [

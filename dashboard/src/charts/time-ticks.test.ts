@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest'
+import { tickDecimals } from './ticks.ts'
 import { timeTicks } from './time-ticks.ts'
 
 const at = (h: number, m: number, s: number) => Date.UTC(2025, 2, 25, h, m, s)
@@ -38,5 +39,14 @@ describe('timeTicks', () => {
   test('an empty or reversed range has no ticks', () => {
     expect(timeTicks(Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 5)).toEqual([])
     expect(timeTicks(at(3, 0, 0), at(2, 0, 0), 5)).toEqual([])
+  })
+})
+
+describe('tickDecimals', () => {
+  test('shows a decimal only on a small fractional scale', () => {
+    expect(tickDecimals(0.4)).toBe(1)
+    expect(tickDecimals(1)).toBe(0)
+    expect(tickDecimals(250)).toBe(0)
+    expect(tickDecimals(12.5)).toBe(0)
   })
 })

@@ -21,9 +21,7 @@ export function intlLocale(value: Locale): string {
 export function translate(lang: Locale, key: MessageKey, params?: Params): string {
   const text = MESSAGES[lang][key]
   if (!params) return text
-  return text.replace(/\{(\w+)\}/g, (whole, name: string) =>
-    name in params ? String(params[name]) : whole,
-  )
+  return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole))
 }
 
 /** Formatters bound to a locale and the site's time zone. */

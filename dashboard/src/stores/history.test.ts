@@ -176,7 +176,7 @@ describe('toChartSeries', () => {
     expect(series).toEqual([
       { key: 'b', label: 'b', data: [50, 50] },
       { key: 'd', label: 'd', data: [40, 40] },
-      { key: OTHER_SERIES_KEY, label: '3 other stations', data: [6, 6] },
+      { key: OTHER_SERIES_KEY, label: '3 other stations', count: 3, data: [6, 6] },
     ])
   })
 
@@ -184,7 +184,7 @@ describe('toChartSeries', () => {
     let history = fill(1, { a: 9_000, b: 8_000 })
     history = appendSnapshot(history, snap(T0 + 1000, { a: 9_000, b: 8_000, c: 1_000 }))
     const other = toChartSeries(history, 2).series.find((s) => s.key === OTHER_SERIES_KEY)
-    expect(other).toEqual({ key: OTHER_SERIES_KEY, label: '2 other stations', data: [8, 9] })
+    expect(other).toEqual({ key: OTHER_SERIES_KEY, label: '2 other stations', count: 2, data: [8, 9] })
     history = appendSnapshot(history, snap(T0 + 2000, { a: 9_000 }))
     expect(toChartSeries(history, 2).series.at(-1)?.data).toEqual([8, 9, null])
   })

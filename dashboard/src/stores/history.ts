@@ -58,30 +58,48 @@ export function appendSnapshot(
   snapshot: LiveSnapshot,
   windowMs = HISTORY_WINDOW_MS,
 ): History {
-  const ts = Math.floor(snapshot.ts / 1000) * 1000
-  const station_w: Record<string, number> = {}
-  const names: Record<string, string> = { ...history.names }
-  for (const station of snapshot.stations) {
-    station_w[station.station] = station.grid_power_w
-    names[station.station] = station.name ?? station.station
-  }
-  const point: HistoryPoint = { ts, site_w: snapshot.site_power_w, station_w }
+  return appendSnapshots(history, [snapshot], windowMs)
+}
 
-  const last = history.points.at(-1)
-  let points: HistoryPoint[]
-  if (last === undefined || ts > last.ts) {
-    points = [...history.points, point]
-  } else if (ts === last.ts) {
-    points = [...history.points.slice(0, -1), point]
-  } else if (last.ts - ts > windowMs) {
+/**
+ * The history with each snapshot added in order, by appendSnapshot's rules, copying the points once:
+ * a replay at 3600× delivers an hour of snapshots per second, and copying an hour of points for each
+ * would cost more than drawing them.
+ */
+export function appendSnapshots(
+  history: History,
+  snapshots: readonly LiveSnapshot[],
+  windowMs = HISTORY_WINDOW_MS,
+): History {
+  let points: HistoryPoint[] | null = null
+  let names: Record<string, string> | null = null
+  for (const snapshot of snapshots) {
+    const current: readonly HistoryPoint[] = points ?? history.points
+    const ts = Math.floor(snapshot.ts / 1000) * 1000
+    const last = current.at(-1)
+    let action: 'push' | 'replace' | 'restart'
+    if (last === undefined || ts > last.ts) action = 'push'
+    else if (ts === last.ts) action = 'replace'
     // The server clock went back by more than the window (corrected, or a restart with another
     // clock): waiting for it to catch up would freeze the chart for that long, so start over.
-    points = [point]
-  } else {
-    return history
-  }
+    else if (last.ts - ts > windowMs) action = 'restart'
+    else continue
 
-  const oldest = ts - windowMs
+    const station_w: Record<string, number> = {}
+    names ??= { ...history.names }
+    for (const station of snapshot.stations) {
+      station_w[station.station] = station.grid_power_w
+      names[station.station] = station.name ?? station.station
+    }
+    const point: HistoryPoint = { ts, site_w: snapshot.site_power_w, station_w }
+    points ??= [...history.points]
+    if (action === 'restart') points = [point]
+    else if (action === 'replace') points[points.length - 1] = point
+    else points.push(point)
+  }
+  if (points === null || names === null) return history
+
+  const oldest = points.at(-1)!.ts - windowMs
   const firstKept = points.findIndex((p) => p.ts >= oldest)
   if (firstKept > 0) points = points.slice(firstKept)
   return { points, names }
@@ -92,6 +110,8 @@ export interface ChartSeries {
   /** Station id, or OTHER_SERIES_KEY. */
   key: string
   label: string
+  /** How many stations the "other stations" series sums; absent on a single station's series. */
+  count?: number
   data: (number | null)[]
 }
 
@@ -133,7 +153,9 @@ export function toChartSeries(history: History, maxSeries = MAX_SERIES): ChartSe
   const totals: (number | null)[] = []
   const series: ChartSeries[] = shown.map((id) => ({ key: id, label: history.names[id] ?? id, data: [] }))
   const other: ChartSeries | null =
-    others.length > 0 ? { key: OTHER_SERIES_KEY, label: `${others.length} other stations`, data: [] } : null
+    others.length > 0
+      ? { key: OTHER_SERIES_KEY, label: `${others.length} other stations`, count: others.length, data: [] }
+      : null
   if (other) series.push(other)
 
   for (const point of history.points) {

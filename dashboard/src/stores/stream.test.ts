@@ -112,6 +112,8 @@ describe('liveSocketUrl', () => {
   })
 
   test('carries a token as a query parameter, since a browser WebSocket cannot send headers', () => {
-    expect(liveSocketUrl({ protocol: 'http:', host: 'h' }, 'a b')).toBe('ws://h/api/v1/live/ws?token=a%20b')
+    expect(liveSocketUrl({ protocol: 'http:', host: 'h' }, 'a b')).toBe(
+      'ws://h/api/v1/live/ws?access_token=a%20b',
+    )
   })
 })

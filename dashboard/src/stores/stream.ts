@@ -84,10 +84,10 @@ export function reconnectDelayMs(attempt: number, random: () => number = Math.ra
 
 /**
  * The live stream's WebSocket URL on this page's origin: wss: under https:, ws: otherwise. Browsers
- * cannot set headers on a WebSocket, so a token travels as the `token` query parameter.
+ * cannot set headers on a WebSocket, so a token travels as the `access_token` query parameter.
  */
 export function liveSocketUrl(page: { protocol: string; host: string }, token?: string | null): string {
   const scheme = page.protocol === 'https:' ? 'wss:' : 'ws:'
-  const query = token ? `?token=${encodeURIComponent(token)}` : ''
+  const query = token ? `?access_token=${encodeURIComponent(token)}` : ''
   return `${scheme}//${page.host}/api/v1/live/ws${query}`
 }
