@@ -15,7 +15,9 @@ function run(cmd, args, opts = {}) {
 }
 
 function has(binary) {
-  return spawnSync('sh', ['-c', `command -v ${binary}`], { stdio: 'ignore' }).status === 0
+  // Daemons such as mosquitto live in /usr/sbin, which is not on every user's PATH.
+  const found = `command -v ${binary} || test -x /usr/sbin/${binary}`
+  return spawnSync('sh', ['-c', found], { stdio: 'ignore' }).status === 0
 }
 
 // npm ci when node_modules is missing or older than the lock file (a pull changed dependencies).
@@ -56,6 +58,7 @@ if (!process.env.EVMON_INFLUX_URL || forTests) ensure('influxd', ['influxdb'], '
 if (forTests) {
   ensure('chromium', ['chromium'], 'browser tests drive Debian Chromium')
   ensure('mosquitto_pub', ['mosquitto-clients'], 'broker tests use an MQTT client nobody here wrote')
+  ensure('mosquitto', ['mosquitto'], 'ingest scale-out tests need an MQTT 5 broker with shared subscriptions')
   ensure('redis-server', ['redis-server'], 'broker tests cover durable sessions and clustering over Redis')
 }
 

@@ -12,6 +12,27 @@ export function freePort(): Promise<number> {
   })
 }
 
+/**
+ * `count` distinct TCP ports that were free a moment ago: all are held open until all are chosen, so
+ * two services started together are never handed the same one.
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const server = createServer()
+          server.once('error', reject)
+          server.listen(0, '127.0.0.1', () => resolve(server))
+        }),
+    ),
+  )
+  const ports = servers.map((s) => (s.address() as AddressInfo).port)
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
+  return ports
+}
+
 /** Polls `url` until it answers with a status below 500, or throws after `timeoutMs`. */
 export async function waitForHttp(url: string, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs

@@ -59,5 +59,6 @@ process.on('SIGTERM', () => void shutdown(0))
 
 console.log('')
 console.log(`  evmon is running — dashboard: ${stack.dashboardUrl}`)
+console.log(`  operator/engineer token (this run only): ${stack.devToken}`)
 console.log(`  MQTT: ${stack.mqttUrl}   InfluxDB: ${stack.influxUrl}   (Ctrl-C stops everything)`)
 console.log('')

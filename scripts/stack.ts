@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { Credentials } from '@evmon/broker'
 import { startInfluxd, type InfluxdHandle } from './influxd.ts'
-import { freePort } from './ports.ts'
+import { freePorts } from './ports.ts'
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -32,6 +33,8 @@ export interface StackOptions {
 
 export interface StackHandle {
   dashboardUrl: string
+  /** A fresh engineer API token for this run (operator and engineer views, replay, export). */
+  devToken: string
   mqttUrl: string
   influxUrl: string
   stop(): Promise<void>
@@ -120,6 +123,16 @@ const mqttAccount = (secrets: Record<string, string>, role: (typeof SERVICE_ACCO
 })
 
 /**
+ * A fresh engineer token per start: the API gets only its SHA-256, the person at the terminal gets the
+ * token. Tokens already configured in the environment (EVMON_API_TOKENS) keep working alongside it.
+ */
+function devApiToken(): { token: string; tokens: string } {
+  const token = randomBytes(32).toString('hex')
+  const entry = `engineer:${createHash('sha256').update(token).digest('hex')}`
+  return { token, tokens: [process.env.EVMON_API_TOKENS, entry].filter(Boolean).join(',') }
+}
+
+/**
  * Brings up InfluxDB (unless one is given), broker, ingest, api and simulator as separate processes
  * wired together, and waits until each is healthy. `npm start` and the end-to-end tests both use it.
  */
@@ -137,13 +150,16 @@ export async function startStack(options: StackOptions): Promise<StackHandle> {
       influxd = await startInfluxd({ dir: join(options.varDir, 'influxdb'), port: options.influxPort })
       influxUrl = influxd.url
     }
-    const port = async (p: number) => String(p || (await freePort()))
-    const mqttPort = await port(options.mqttPort)
-    const brokerMetrics = await port(options.metricsPorts.broker)
+    // Ports asked as 0 are chosen together, so no two services race for the same one.
+    const spare = await freePorts(6)
+    const port = (p: number) => String(p || spare.pop())
+    const mqttPort = port(options.mqttPort)
+    const brokerMetrics = port(options.metricsPorts.broker)
     const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`
-    const httpPort = await port(options.httpPort)
+    const httpPort = port(options.httpPort)
     const common = { EVMON_MQTT_URL: mqttUrl, EVMON_INFLUX_URL: influxUrl }
     const { file: credentialsFile, secrets } = await devCredentials(options.varDir)
+    const api = devApiToken()
 
     services.push(
       spawnService(
@@ -151,7 +167,7 @@ export async function startStack(options: StackOptions): Promise<StackHandle> {
         'broker/src/main.ts',
         {
           EVMON_MQTT_PORT: mqttPort,
-          EVMON_MQTT_WS_PORT: await port(options.mqttWsPort),
+          EVMON_MQTT_WS_PORT: port(options.mqttWsPort),
           EVMON_BROKER_METRICS_PORT: brokerMetrics,
           EVMON_BROKER_CREDENTIALS: credentialsFile,
         },
@@ -160,7 +176,7 @@ export async function startStack(options: StackOptions): Promise<StackHandle> {
     )
     await waitHealthy(`http://127.0.0.1:${brokerMetrics}/healthz`, 30_000, 'broker', services)
 
-    const ingestMetrics = await port(options.metricsPorts.ingest)
+    const ingestMetrics = port(options.metricsPorts.ingest)
     services.push(
       spawnService(
         'ingest',
@@ -183,6 +199,7 @@ export async function startStack(options: StackOptions): Promise<StackHandle> {
           ...mqttAccount(secrets, 'api'),
           EVMON_HTTP_HOST: options.httpHost,
           EVMON_HTTP_PORT: httpPort,
+          EVMON_API_TOKENS: api.tokens,
         },
         options,
       ),
@@ -199,13 +216,13 @@ export async function startStack(options: StackOptions): Promise<StackHandle> {
           ...mqttAccount(secrets, 'simulator'),
           EVMON_SIM_SEED: String(options.simSeed),
           EVMON_SIM_SPEED: String(options.simSpeed),
-          EVMON_SIM_METRICS_PORT: await port(options.metricsPorts.simulator),
+          EVMON_SIM_METRICS_PORT: port(options.metricsPorts.simulator),
         },
         options,
       ),
     )
     const host = options.httpHost === '0.0.0.0' ? '127.0.0.1' : options.httpHost
-    return { dashboardUrl: `http://${host}:${httpPort}/`, mqttUrl, influxUrl, stop }
+    return { dashboardUrl: `http://${host}:${httpPort}/`, devToken: api.token, mqttUrl, influxUrl, stop }
   } catch (err) {
     await stop()
     throw err

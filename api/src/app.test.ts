@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { LiveSnapshot, stationTopic } from '@evmon/contracts'
 import { Value } from '@sinclair/typebox/value'
 import type { FastifyInstance } from 'fastify'
@@ -6,43 +7,11 @@ import { connectorSample, encode, stationMeta, telemetry } from '../test/fixture
 import { buildApp } from './app.ts'
 import { loadConfig } from './config.ts'
 import { influxUnavailable } from './errors.ts'
-import type { MessageFeed } from './live/mqtt-feed.ts'
-import type { InfluxClient, InfluxStatementResult } from './plugins/influx.ts'
+import { FakeInflux, MemoryFeed } from '../test/fakes.ts'
 
 const T0 = 1_742_869_800_000
-
-/** Messages pushed straight into the app, as raw bytes, so they go through the contract decoder. */
-class MemoryFeed implements MessageFeed {
-  isConnected = true
-  private deliver: ((topic: string, payload: Buffer) => void) | null = null
-  start(onMessage: (topic: string, payload: Buffer) => void): void {
-    this.deliver = onMessage
-  }
-  connected(): boolean {
-    return this.isConnected
-  }
-  async close(): Promise<void> {
-    this.deliver = null
-  }
-  publish(topic: string, payload: Buffer | string): void {
-    this.deliver?.(topic, Buffer.from(payload))
-  }
-}
-
-/** Answers each statement with `answer`; records what was asked. */
-class FakeInflux implements InfluxClient {
-  readonly queries: string[] = []
-  reachable = true
-  answer: (statement: string) => InfluxStatementResult = () => ({ statement_id: 0 })
-  async query(influxql: string): Promise<InfluxStatementResult[]> {
-    this.queries.push(influxql)
-    return influxql.split('; ').map((s, i) => ({ ...this.answer(s), statement_id: i }))
-  }
-  async ping(): Promise<boolean> {
-    return this.reachable
-  }
-  close(): void {}
-}
+const OPERATOR_TOKEN = 'operator-test-token'
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex')
 
 describe('api app', () => {
   let feed: MemoryFeed
@@ -59,8 +28,9 @@ describe('api app', () => {
     )
   }
 
-  const get = async (url: string) => {
-    const response = await app.inject({ method: 'GET', url })
+  const get = async (url: string, token: string | null = OPERATOR_TOKEN) => {
+    const headers = token === null ? {} : { authorization: `Bearer ${token}` }
+    const response = await app.inject({ method: 'GET', url, headers })
     const isJson = String(response.headers['content-type']).startsWith('application/json')
     const body = (isJson ? response.json() : {}) as Record<string, unknown>
     return { status: response.statusCode, body, raw: response.body }
@@ -72,6 +42,7 @@ describe('api app', () => {
     const config = loadConfig({
       EVMON_LOG_LEVEL: 'silent',
       EVMON_DASHBOARD_DIR: '/nonexistent/evmon-dashboard',
+      EVMON_API_TOKENS: `operator:${sha256(OPERATOR_TOKEN)}`,
     })
     app = await buildApp(config, { feed, influx, clock: () => now })
     await app.ready()
@@ -188,6 +159,8 @@ describe('api app', () => {
       from: Date.parse('2025-03-25T02:00Z'),
       to: now,
       every: '1m',
+      tz: 'Asia/Shanghai',
+      resolution: 'raw',
       series: {
         station: [{ t: T0, grid_power_w: 452_000 }],
         connectors: { '1': [{ t: T0, power_w: 450_000 }], '2': [{ t: T0, power_w: null }] },

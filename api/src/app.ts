@@ -1,6 +1,6 @@
 import fastifyWebsocket from '@fastify/websocket'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { ApiConfig } from './config.ts'
 import { LiveStream } from './live/live-stream.ts'
 import { createMqttFeed, type MessageFeed } from './live/mqtt-feed.ts'
@@ -15,6 +15,16 @@ import { liveRoutes } from './routes/live/index.ts'
 import { metricsRoutes } from './routes/metrics/index.ts'
 import { formatValidationErrors } from './routes/schemas.ts'
 import { stationRoutes } from './routes/stations/index.ts'
+import { AlertEngine } from './alerts/alert-engine.ts'
+import { createLiveViews } from './live/live-view.ts'
+import { setupSecurity } from './plugins/security.ts'
+import { alertRoutes } from './routes/alerts/index.ts'
+import { analyticsRoutes } from './routes/analytics/index.ts'
+import { availabilityRoutes } from './routes/availability/index.ts'
+import { exportRoutes } from './routes/export/index.ts'
+import { sessionRoutes } from './routes/sessions/index.ts'
+import { siteRoutes } from './routes/sites/index.ts'
+import { loadCatalogue } from './sites/site-catalogue.ts'
 import type { Services } from './services.ts'
 
 /** Stand-ins for the app's upstreams; unit tests pass in-memory ones, the service uses the defaults. */
@@ -29,7 +39,8 @@ export interface AppDeps {
 
 const appDefaults = {
   liveStreamIntervalMs: 1_000, // the live stream sends at most one snapshot per second per client
-  wsMaxPayloadBytes: 4_096, // clients only listen; anything larger from them is abuse
+  wsMaxPayloadBytes: 4_096, // clients only listen or send small control frames; anything larger is abuse
+  alertCheckIntervalMs: 1_000, // stale stations and site load are checked once per sample period
 } as const
 
 /**
@@ -40,12 +51,19 @@ const appDefaults = {
 export async function buildApp(config: Readonly<ApiConfig>, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: { level: config.logLevel },
+    // One line per request floods the terminal of `npm start`; failures are logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
+    // Behind no proxy by default: the client address is the socket's, so rate limits cannot be dodged by a header.
+    trustProxy: false,
     schemaErrorFormatter: formatValidationErrors,
   }).withTypeProvider<TypeBoxTypeProvider>()
   const clock = deps.clock ?? Date.now
   const metrics = new ApiMetrics()
   setupErrorHandler(app)
   setupRequestMetrics(app, metrics)
+  const requireRole = await setupSecurity(app, config)
+  const catalogue = loadCatalogue(config.sitesDir, config.tariffFile)
+  const alerts = new AlertEngine()
 
   const feed =
     deps.feed ??
@@ -55,7 +73,15 @@ export async function buildApp(config: Readonly<ApiConfig>, deps: AppDeps = {}):
       ...(config.mqttUsername !== undefined && { username: config.mqttUsername }),
       ...(config.mqttPassword !== undefined && { password: config.mqttPassword }),
     })
-  const live = setupLiveState(app, { feed, metrics, clock, sampleIntervalMs: config.sampleIntervalMs })
+  const live = setupLiveState(app, {
+    feed,
+    metrics,
+    clock,
+    sampleIntervalMs: config.sampleIntervalMs,
+    onDecoded: (message, receivedAt) => alerts.observe(message, receivedAt),
+  })
+  const gridLimitW = (site: string): number | null => catalogue.sites.get(site)?.gridLimitW ?? null
+  const views = createLiveViews(live, clock, gridLimitW)
   const influx = setupInflux(
     app,
     deps.influx ??
@@ -68,18 +94,48 @@ export async function buildApp(config: Readonly<ApiConfig>, deps: AppDeps = {}):
   )
   const stream = new LiveStream({
     intervalMs: appDefaults.liveStreamIntervalMs,
-    snapshot: (filter) => live.snapshot(clock(), filter),
+    view: (filter) => views.view(filter),
     changeKey: () => `${live.version}:${live.staleCount(clock())}`,
   })
   metrics.gauge('evmon_api_ws_clients', 'Connected live-stream WebSocket clients.', () => stream.size)
   app.addHook('onClose', async () => stream.close())
+  // Staleness and site load change with time alone, so the alert rules also run on a clock.
+  const alertTimer = setInterval(() => {
+    const now = clock()
+    const { stale, sitePowerW } = live.scan(now)
+    const sites = [...sitePowerW].map(([site, power_w]) => ({
+      site,
+      power_w,
+      grid_limit_w: gridLimitW(site),
+    }))
+    alerts.check(now, stale, sites)
+  }, appDefaults.alertCheckIntervalMs)
+  alertTimer.unref()
+  app.addHook('onClose', async () => clearInterval(alertTimer))
 
   await app.register(fastifyWebsocket, { options: { maxPayload: appDefaults.wsMaxPayloadBytes } })
-  const services: Services = { clock, metrics, feed, live, stream, influx }
+  const services: Services = {
+    clock,
+    metrics,
+    feed,
+    live,
+    views,
+    stream,
+    influx,
+    catalogue,
+    alerts,
+    requireRole,
+  }
   await app.register(healthRoutes, { services })
   await app.register(metricsRoutes, { services })
   await app.register(liveRoutes, { prefix: '/api/v1', services })
   await app.register(stationRoutes, { prefix: '/api/v1', services })
+  await app.register(availabilityRoutes, { prefix: '/api/v1', services })
+  await app.register(siteRoutes, { prefix: '/api/v1', services })
+  await app.register(analyticsRoutes, { prefix: '/api/v1', services })
+  await app.register(sessionRoutes, { prefix: '/api/v1', services })
+  await app.register(alertRoutes, { prefix: '/api/v1', services })
+  await app.register(exportRoutes, { prefix: '/api/v1', services })
   await setupDashboard(app, config.dashboardDir)
   return app
 }

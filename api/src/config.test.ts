@@ -73,4 +73,25 @@ describe('api config', () => {
   test('an empty variable counts as unset', () => {
     expect(loadConfig({ EVMON_HTTP_HOST: '' }).httpHost).toBe(apiDefaults.httpHost)
   })
+
+  test('tokens are configured as role and SHA-256; anything else is refused without echoing it whole', () => {
+    const hash = 'a'.repeat(64)
+    expect([
+      ...loadConfig({ EVMON_API_TOKENS: `operator:${hash}, engineer:${'b'.repeat(64)}` }).tokens,
+    ]).toEqual([
+      [hash, 'operator'],
+      ['b'.repeat(64), 'engineer'],
+    ])
+    try {
+      loadConfig({ EVMON_API_TOKENS: 'admin:plain-secret-token', EVMON_CORS_ORIGINS: 'evil' })
+      expect.unreachable()
+    } catch (err) {
+      const message = (err as ConfigError).message
+      expect(message).toMatch(
+        /EVMON_API_TOKENS entry "admin:plain-"… must be <operator\|engineer>:<sha256 hex>/,
+      )
+      expect(message).not.toContain('secret-token')
+      expect(message).toMatch(/EVMON_CORS_ORIGINS origin "evil" must be scheme:\/\/host/)
+    }
+  })
 })

@@ -44,3 +44,12 @@ export const influxUnavailable = (detail: string, cause?: unknown): ApiError =>
 /** InfluxDB answered but refused the query: a bug or a schema mismatch on our side. */
 export const influxQueryFailed = (detail: string): ApiError =>
   new ApiError(502, 'EVMON_INFLUX_QUERY_FAILED', `InfluxDB query failed: ${detail}`)
+
+/** No token, or one we do not know. */
+export const unauthorized = (message: string): ApiError => new ApiError(401, 'EVMON_UNAUTHORIZED', message)
+
+/** A valid token without the role the route needs. */
+export const forbidden = (message: string): ApiError => new ApiError(403, 'EVMON_FORBIDDEN', message)
+
+/** An id that names nothing we know (session, alert, site). */
+export const notFound = (what: string): ApiError => new ApiError(404, 'EVMON_NOT_FOUND', `${what} not found`)

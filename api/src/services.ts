@@ -1,8 +1,12 @@
+import type { AlertEngine } from './alerts/alert-engine.ts'
 import type { LiveState } from './live/live-state.ts'
 import type { LiveStream } from './live/live-stream.ts'
+import type { LiveViews } from './live/live-view.ts'
 import type { MessageFeed } from './live/mqtt-feed.ts'
 import type { ApiMetrics } from './metrics.ts'
 import type { InfluxClient } from './plugins/influx.ts'
+import type { RequireRole } from './plugins/security.ts'
+import type { SiteCatalogue } from './sites/site-catalogue.ts'
 
 /** What route plugins receive: passed explicitly as plugin options rather than decorated onto the app. */
 export interface Services {
@@ -10,6 +14,10 @@ export interface Services {
   metrics: ApiMetrics
   feed: MessageFeed
   live: LiveState
+  views: LiveViews
   stream: LiveStream
   influx: InfluxClient
+  catalogue: SiteCatalogue
+  alerts: AlertEngine
+  requireRole: RequireRole
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,7 +8,7 @@ import {
   stationTopic,
   toLine,
   type LiveSnapshot,
-  type LiveStreamMessage,
+  type LiveFrame,
   type MessageKind,
   type Telemetry,
 } from '@evmon/contracts'
@@ -35,8 +35,11 @@ async function influx(path: string, body: string | URLSearchParams): Promise<voi
 const createDatabase = () => influx('/query', new URLSearchParams({ q: `CREATE DATABASE "${database}"` }))
 const dropDatabase = () => influx('/query', new URLSearchParams({ q: `DROP DATABASE "${database}"` }))
 
+const TOKEN = 'api-int-operator'
+const wsUrl = (path: string) => `${api.url.replace('http', 'ws')}${path}&access_token=${TOKEN}`
+
 async function getJson<T = Record<string, unknown>>(path: string): Promise<{ status: number; body: T }> {
-  const response = await fetch(`${api.url}${path}`)
+  const response = await fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } })
   return { status: response.status, body: (await response.json()) as T }
 }
 
@@ -69,6 +72,7 @@ beforeAll(async () => {
       EVMON_INFLUX_DB: database,
       EVMON_DASHBOARD_DIR: dashboardDir,
       EVMON_LOG_LEVEL: 'silent',
+      EVMON_API_TOKENS: `operator:${createHash('sha256').update(TOKEN).digest('hex')}`,
     }),
   )
   publisher = await mqtt.connectAsync(broker.mqttUrl, { clientId: 'api-int-publisher' })
@@ -146,12 +150,12 @@ describe('live view over MQTT', () => {
     await station.endAsync(true)
   })
 
-  test('the WebSocket stream sends a snapshot at once, then new ones as telemetry changes', async () => {
+  test('the WebSocket stream sends a snapshot at once, then deltas as telemetry changes', async () => {
     await publishStation('zn-super', 300_000)
-    const frames: LiveStreamMessage[] = []
-    const ws = new WebSocket(`${api.url.replace('http', 'ws')}/api/v1/live/ws?station=zn-super`)
-    ws.on('message', (data) => frames.push(JSON.parse(String(data)) as LiveStreamMessage))
-    const power = (f: LiveStreamMessage | undefined) => f?.data.stations[0]?.connectors[0]?.power_w
+    const frames: LiveFrame[] = []
+    const ws = new WebSocket(wsUrl('/api/v1/live/ws?station=zn-super'))
+    ws.on('message', (data) => frames.push(JSON.parse(String(data)) as LiveFrame))
+    const power = (f: LiveFrame | undefined) => f?.data.stations[0]?.connectors[0]?.power_w
     await vi.waitFor(() => expect(frames.length).toBeGreaterThan(0))
     expect(frames[0]?.type).toBe('snapshot')
     expect(frames[0]?.data.stations.map((s) => s.station)).toEqual(['zn-super'])
@@ -166,10 +170,19 @@ describe('live view over MQTT', () => {
     ws.close()
   })
 
-  test('a WebSocket with a hostile filter is refused before the upgrade', async () => {
+  test('a WebSocket without a valid token is refused before the upgrade', async () => {
     const ws = new WebSocket(
-      `${api.url.replace('http', 'ws')}/api/v1/live/ws?station=${encodeURIComponent("x' OR 1=1")}`,
+      `${api.url.replace('http', 'ws')}/api/v1/live/ws?station=zn-super&access_token=wrong`,
     )
+    const status = await new Promise<number>((resolve) => {
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0))
+      ws.on('open', () => resolve(101))
+    })
+    expect(status).toBe(401)
+  })
+
+  test('a WebSocket with a hostile filter is refused before the upgrade', async () => {
+    const ws = new WebSocket(wsUrl(`/api/v1/live/ws?station=${encodeURIComponent("x' OR 1=1")}`))
     const status = await new Promise<number>((resolve) => {
       ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0))
       ws.on('open', () => resolve(101))

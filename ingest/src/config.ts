@@ -21,6 +21,9 @@ export const ingestDefaults = {
   metricsPort: 9102, // EVMON_INGEST_METRICS_PORT: 0 picks a free port (tests)
   deadLetterPath: 'var/ingest/dead-letter.ndjson', // EVMON_INGEST_DEAD_LETTER: rejected input, for inspection
   deadLetterMaxBytes: 50 * 1024 * 1024, // EVMON_INGEST_DEAD_LETTER_MAX_BYTES: then rotate to `<path>.1`
+  spoolDir: 'var/ingest/spool', // EVMON_INGEST_SPOOL_DIR: fsync'd batches while InfluxDB is away, plus session state
+  spoolMaxBytes: 1024 * 1024 * 1024, // EVMON_INGEST_SPOOL_MAX_BYTES: disk quota; when full, stop acknowledging
+  registerResetGapMs: 5 * 60_000, // EVMON_INGEST_REGISTER_RESET_GAP_MS: a register drop after this long a silence is a reset
 } as const
 
 /** Validated, frozen ingest configuration; see {@link ingestDefaults} for the meaning of each entry. */
@@ -50,6 +53,11 @@ export interface IngestConfig {
   metricsPort: number
   deadLetterPath: string
   deadLetterMaxBytes: number
+  spoolDir: string
+  spoolMaxBytes: number
+  registerResetGapMs: number
+  /** EVMON_INGEST_SHARE_GROUP: subscribe as `$share/<group>/evmon/v1/#` over MQTT 5 (unset: plain subscription). */
+  shareGroup?: string
 }
 
 /** Thrown by {@link loadConfig}; `problems` names every bad variable, not just the first. */
@@ -171,6 +179,24 @@ export function loadConfig(env: Env = process.env): Readonly<IngestConfig> {
     metricsPort: r.int('EVMON_INGEST_METRICS_PORT', d.metricsPort, 0, 65_535),
     deadLetterPath: r.string('EVMON_INGEST_DEAD_LETTER', d.deadLetterPath),
     deadLetterMaxBytes: r.int('EVMON_INGEST_DEAD_LETTER_MAX_BYTES', d.deadLetterMaxBytes, 4_096, 2 ** 40),
+    spoolDir: r.string('EVMON_INGEST_SPOOL_DIR', d.spoolDir),
+    spoolMaxBytes: r.int('EVMON_INGEST_SPOOL_MAX_BYTES', d.spoolMaxBytes, 1024 * 1024, 2 ** 50),
+    registerResetGapMs: r.int(
+      'EVMON_INGEST_REGISTER_RESET_GAP_MS',
+      d.registerResetGapMs,
+      1_000,
+      30 * 86_400_000,
+    ),
+  }
+  // A share name may not contain the topic separators or wildcards (MQTT 5 §4.8.2).
+  const shareGroup = r.optional('EVMON_INGEST_SHARE_GROUP')
+  if (shareGroup !== undefined) {
+    config.shareGroup = r.string(
+      'EVMON_INGEST_SHARE_GROUP',
+      shareGroup,
+      /^[A-Za-z0-9_-]{1,64}$/,
+      'must match [A-Za-z0-9_-]{1,64}',
+    )
   }
   if (mqttUsername !== undefined) Object.assign(config, { mqttUsername, mqttPassword })
   if (influxUsername !== undefined) Object.assign(config, { influxUsername, influxPassword })

@@ -1,4 +1,4 @@
-import { open, readFile, unlink, writeFile } from 'node:fs/promises'
+import { open, readFile, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 
 /** Ownership of a state directory by this process. */
@@ -38,7 +38,7 @@ export async function acquireDirLock(dir: string): Promise<DirLock> {
     if (Number.isInteger(owner) && owner > 0 && alive(owner)) {
       throw new Error(`${dir} is in use by process ${owner} (delete ${path} if that is not an ingest)`)
     }
-    await writeFile(path, '').then(() => unlink(path))
+    await unlink(path).catch(() => undefined)
   }
   throw new Error(`could not lock ${dir}`)
 }

@@ -20,7 +20,9 @@ function handler(stats: () => IngestStats): Parameters<typeof createServer>[1] {
         status: ok ? 'ok' : 'unhealthy',
         mqtt: s.mqttConnected ? 'connected' : 'disconnected',
         influx: s.lastWriteOk === false ? 'failing' : 'ok',
+        spool: s.spoolFull ? 'full' : s.spoolRecords > 0 ? 'draining' : 'empty',
         pendingPoints: s.pendingPoints,
+        spooledRecords: s.spoolRecords,
       }
       res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body))
     } else if (path === '/metrics') {

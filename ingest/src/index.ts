@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import { openDeadLetter } from './dead-letter.ts'
 import { startStatusServer } from './http-server.ts'
 import { createInfluxV1Writer } from './influx-v1-writer.ts'
@@ -7,6 +8,9 @@ import { jsonLogger, type Logger } from './log.ts'
 import type { IngestStats } from './metrics.ts'
 import { connectMqttSource } from './mqtt-source.ts'
 import { Pipeline } from './pipeline.ts'
+import { SessionTracker, type SessionState } from './sessions.ts'
+import { openSpool } from './spool.ts'
+import { readJsonFile, writeFileAtomically } from './state-file.ts'
 import type { IngestConfig } from './config.ts'
 
 export { ConfigError, ingestDefaults, loadConfig, type IngestConfig } from './config.ts'
@@ -52,9 +56,19 @@ function createWriter(config: IngestConfig): LineWriter {
   })
 }
 
+/** Persists the session tracker's state beside the spool, one save at a time. */
+function sessionSaver(path: string, sessions: SessionTracker): () => Promise<void> {
+  let saving: Promise<void> = Promise.resolve()
+  return () => {
+    saving = saving.then(() => writeFileAtomically(path, JSON.stringify(sessions.snapshot())))
+    return saving
+  }
+}
+
 /**
- * Starts the MQTT → InfluxDB pipeline: opens the dead-letter file, creates the database when absent,
- * serves health and metrics, connects to the broker and subscribes. Resolves once messages flow.
+ * Starts the MQTT → InfluxDB pipeline: opens the dead-letter file and the spool (whose leftover
+ * batches start draining), creates or updates the schema, serves health and metrics, connects to the
+ * broker and subscribes. Resolves once messages flow.
  */
 export async function start(config: IngestConfig, options: StartOptions = {}): Promise<IngestHandle> {
   const logger = options.logger ?? jsonLogger('ingest')
@@ -63,17 +77,31 @@ export async function start(config: IngestConfig, options: StartOptions = {}): P
     maxBytes: config.deadLetterMaxBytes,
     logger,
   })
+  const sessionsPath = join(config.spoolDir, 'sessions.json')
+  const failEarly = async (err: unknown): Promise<never> => {
+    await deadLetter.close()
+    throw err
+  }
+  const savedSessions = (await readJsonFile(sessionsPath).catch(failEarly)) as SessionState | undefined
+  const spool = await openSpool({ dir: config.spoolDir, maxBytes: config.spoolMaxBytes, logger }).catch(
+    failEarly,
+  )
+  const sessions = new SessionTracker(savedSessions)
   const writer = createWriter(config)
-  // InfluxDB may come up after us; a write to a missing database recreates it, so this is not fatal.
+  // InfluxDB may come up after us; a write to a missing database recreates the schema, so this is not fatal.
   await writer
     .prepare()
     .catch((err: Error) =>
-      logger.warn('could not create the database yet', { target: writer.target, error: err.message }),
+      logger.warn('could not create the schema yet', { target: writer.target, error: err.message }),
     )
   const pipeline = new Pipeline({
     writer,
+    spool,
     deadLetter,
     logger,
+    sessions,
+    saveSessions: sessionSaver(sessionsPath, sessions),
+    registerResetGapMs: config.registerResetGapMs,
     batchSizePoints: config.batchSizePoints,
     flushIntervalMs: config.flushIntervalMs,
     maxConcurrentWrites: config.maxConcurrentWrites,
@@ -84,6 +112,7 @@ export async function start(config: IngestConfig, options: StartOptions = {}): P
   let source: Awaited<ReturnType<typeof connectMqttSource>> | undefined
   const stats = (): IngestStats => {
     const dl = deadLetter.stats()
+    const sp = spool.stats()
     return {
       ...pipeline.counters,
       messagesRejected: { ...pipeline.counters.messagesRejected },
@@ -92,10 +121,20 @@ export async function start(config: IngestConfig, options: StartOptions = {}): P
       mqttConnected: source?.connected ?? false,
       deadLetterEntries: dl.written,
       deadLetterDropped: dl.dropped,
+      spoolRecords: sp.records,
+      spoolBytes: sp.bytes,
+      spoolMaxBytes: config.spoolMaxBytes,
+      spoolFull: sp.full,
+      sessionsActive: sessions.activeCount,
+      batchLatency: pipeline.batchLatency,
+      writeLag: pipeline.writeLag,
     }
   }
 
-  const releaseEarly = () => Promise.all([writer.close(), deadLetter.close()])
+  const releaseEarly = async () => {
+    await pipeline.sink.close()
+    await Promise.all([writer.close(), deadLetter.close(), spool.close()])
+  }
   const status = await startStatusServer(config.metricsHost, config.metricsPort, stats).catch(async (err) => {
     await releaseEarly()
     throw err
@@ -106,6 +145,7 @@ export async function start(config: IngestConfig, options: StartOptions = {}): P
       username: config.mqttUsername,
       password: config.mqttPassword,
       clientId: config.clientId,
+      shareGroup: config.shareGroup,
       connectTimeoutMs: config.connectTimeoutMs,
       onMessage: (topic, payload, ticket) => pipeline.handle(topic, payload, ticket),
       flow: { paused: () => pipeline.paused(), progress: () => pipeline.progress() },
@@ -115,7 +155,14 @@ export async function start(config: IngestConfig, options: StartOptions = {}): P
     await Promise.all([status.close(), releaseEarly()])
     throw err
   }
-  logger.info('ingest started', { mqtt: config.mqttUrl, influx: writer.target, status: status.url })
+  logger.info('ingest started', {
+    mqtt: config.mqttUrl,
+    shareGroup: config.shareGroup,
+    influx: writer.target,
+    status: status.url,
+    spool: config.spoolDir,
+    spooledRecords: spool.stats().records,
+  })
 
   const connected = source
   let closing: Promise<void> | undefined
@@ -125,7 +172,9 @@ export async function start(config: IngestConfig, options: StartOptions = {}): P
     await pipeline.flush()
     clearTimeout(timer)
     await connected.close()
-    await Promise.all([status.close(), writer.close(), deadLetter.close()])
+    // Whatever is still spooled stays on disk and drains on the next start.
+    await pipeline.sink.close()
+    await Promise.all([status.close(), writer.close(), deadLetter.close(), spool.close()])
     logger.info('ingest closed', { pendingPoints: pipeline.pendingPoints })
   }
 

@@ -2,7 +2,9 @@ import { Agent as HttpAgent } from 'node:http'
 import { Agent as HttpsAgent } from 'node:https'
 import type { IBackoffStrategy } from 'influx/lib/src/backoff/backoff.js'
 import { Pool, RequestError } from 'influx/lib/src/pool.js'
+import { RETENTION_POLICIES } from '@evmon/contracts'
 import { isDataRejection, WriteError, type LineWriter } from './line-writer.ts'
+import { ensureSchema, type StatementResult } from './schema-lifecycle.ts'
 
 /** Where and how to write to an InfluxDB 1.x server. */
 export interface InfluxV1Options {
@@ -41,23 +43,22 @@ export function createInfluxV1Writer(options: InfluxV1Options): LineWriter {
   const auth = options.username === undefined ? undefined : `${options.username}:${options.password ?? ''}`
   const target = `${url.origin}${url.pathname === '/' ? '' : url.pathname} db=${options.database}`
 
-  async function prepare(): Promise<void> {
-    const body = (await pool.json({
-      method: 'POST',
-      path: '/query',
-      query: { q: `CREATE DATABASE "${options.database}"` },
-      auth,
-    })) as { results?: { error?: string }[] }
-    const error = body.results?.[0]?.error
-    if (error) throw new Error(`CREATE DATABASE ${options.database}: ${error}`)
+  async function run(statement: string): Promise<StatementResult> {
+    const body = (await pool.json({ method: 'POST', path: '/query', query: { q: statement }, auth })) as {
+      results?: StatementResult[]
+    }
+    return body.results?.[0] ?? {}
   }
+
+  const prepare = () => ensureSchema(options.database, run)
 
   async function write(lines: readonly string[], signal?: AbortSignal): Promise<void> {
     try {
       await pool.discard({
         method: 'POST',
         path: '/write',
-        query: { db: options.database, precision: 'ms' },
+        // Named, not left to the default policy: the continuous queries read from exactly this one.
+        query: { db: options.database, rp: RETENTION_POLICIES.raw.name, precision: 'ms' },
         body: lines.join('\n'),
         auth,
         signal,
@@ -66,8 +67,8 @@ export function createInfluxV1Writer(options: InfluxV1Options): LineWriter {
       if (signal?.aborted) throw signal.reason
       if (!(err instanceof RequestError)) throw new WriteError((err as Error).message, true)
       const status = err.res.statusCode ?? 0
-      // Someone dropped the database under us: recreate it, then the retry succeeds.
-      if (status === 404 && /database not found/.test(err.message)) await prepare().catch(() => undefined)
+      // Someone dropped the database or policy under us: recreate the schema, then the retry succeeds.
+      if (status === 404 && /not found/.test(err.message)) await prepare().catch(() => undefined)
       throw new WriteError(err.message, !isDataRejection(status), status)
     }
   }

@@ -1,12 +1,12 @@
 /**
  * One InfluxDB write target, whatever its API version. A writer makes exactly one attempt per call:
- * retrying, batching and splitting live in `batch-writer.ts`, so a later durable spool can sit between
- * them without touching the HTTP code.
+ * retrying, batching and splitting live in `batch-writer.ts` and spooling in `durable-sink.ts`, so
+ * neither touches the HTTP code.
  */
 export interface LineWriter {
   /** Where the lines go, for logs (no credentials). */
   readonly target: string
-  /** Creates the database or bucket when it is absent; safe to call again. */
+  /** Creates or updates the schema (1.x: database, retention policies, continuous queries); idempotent. */
   prepare(): Promise<void>
   /**
    * Writes line-protocol lines (precision ms) in one request.

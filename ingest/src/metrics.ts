@@ -1,4 +1,5 @@
 import type { RejectReason } from '@evmon/contracts'
+import type { Histogram } from './histogram.ts'
 
 /** Why ingest refused a message: the contract's reasons, plus a point the line protocol cannot carry. */
 export type IngestRejectReason = RejectReason | 'line_protocol'
@@ -40,6 +41,22 @@ export interface IngestStats {
   lastWriteOk: boolean | null
   deadLetterEntries: number
   deadLetterDropped: number
+  /** Points fsync'd into the spool because InfluxDB could not take them. */
+  pointsSpooled: number
+  /** Batches and bytes waiting in the spool (bytes include consumed records of the oldest segment). */
+  spoolRecords: number
+  spoolBytes: number
+  spoolMaxBytes: number
+  /** Alert: the spool refused a batch for lack of room; messages are no longer acknowledged. */
+  spoolFull: boolean
+  /** Energy registers accepted as restarted (see register-guard.ts), each also an `event` point. */
+  registerResets: number
+  /** Charging sessions started and not yet stopped. */
+  sessionsActive: number
+  /** Seconds from a batch's hand-over to the writer until it is safe (written or spooled). */
+  batchLatency: Histogram
+  /** Seconds from a point's sample time to its write into InfluxDB. */
+  writeLag: Histogram
 }
 
 /** A zeroed counter per reject reason. */
@@ -47,9 +64,11 @@ export function zeroRejects(): Record<IngestRejectReason, number> {
   return Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<IngestRejectReason, number>
 }
 
-/** Healthy when MQTT is connected and the last write succeeded, or nothing has been written yet. */
+/**
+ * Healthy when MQTT is connected, the last write succeeded (or none was needed) and the spool has room.
+ */
 export function isHealthy(stats: IngestStats): boolean {
-  return stats.mqttConnected && stats.lastWriteOk !== false
+  return stats.mqttConnected && stats.lastWriteOk !== false && !stats.spoolFull
 }
 
 function metric(name: string, type: 'counter' | 'gauge', help: string, samples: [string, number][]): string {
@@ -58,6 +77,10 @@ function metric(name: string, type: 'counter' | 'gauge', help: string, samples: 
     `# TYPE ${name} ${type}`,
     ...samples.map(([l, v]) => `${name}${l} ${v}`),
   ].join('\n')
+}
+
+function histogram(name: string, help: string, h: Histogram): string {
+  return [`# HELP ${name} ${help}`, `# TYPE ${name} histogram`, ...h.render(name)].join('\n')
 }
 
 /** Prometheus text exposition (format 0.0.4) of the ingest's counters. */
@@ -97,5 +120,26 @@ export function renderMetrics(stats: IngestStats): string {
     metric(`${p}dead_letter_dropped_total`, 'counter', 'Dead-letter entries lost (queue full, disk error).', [
       ['', stats.deadLetterDropped],
     ]),
+    metric(`${p}points_spooled_total`, 'counter', "Points fsync'd into the on-disk spool.", [
+      ['', stats.pointsSpooled],
+    ]),
+    metric(`${p}spool_records`, 'gauge', 'Batches waiting in the spool.', [['', stats.spoolRecords]]),
+    metric(`${p}spool_bytes`, 'gauge', 'Bytes of spool segment files.', [['', stats.spoolBytes]]),
+    metric(`${p}spool_max_bytes`, 'gauge', 'Spool disk quota.', [['', stats.spoolMaxBytes]]),
+    metric(`${p}spool_full`, 'gauge', '1 when the spool is full and messages are no longer acknowledged.', [
+      ['', stats.spoolFull ? 1 : 0],
+    ]),
+    metric(`${p}register_resets_total`, 'counter', 'Energy registers accepted as restarted.', [
+      ['', stats.registerResets],
+    ]),
+    metric(`${p}sessions_active`, 'gauge', 'Charging sessions started and not stopped.', [
+      ['', stats.sessionsActive],
+    ]),
+    histogram(
+      `${p}batch_latency_seconds`,
+      'From hand-over to the writer until written or spooled.',
+      stats.batchLatency,
+    ),
+    histogram(`${p}write_lag_seconds`, 'From sample time to write into InfluxDB.', stats.writeLag),
   ].join('\n')}\n`
 }

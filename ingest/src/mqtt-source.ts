@@ -7,6 +7,9 @@ import { rateLimited, type Logger } from './log.ts'
 // some reuse ids earlier. Pause reading well before that.
 const MAX_UNACKED_MESSAGES = 20_000
 
+// MQTT 5 ends a session at disconnect unless told otherwise; keep ours (and its queue) for a week away.
+const SESSION_EXPIRY_S = 7 * 86_400
+
 // While the broker is down, mqtt.js reports every reconnect attempt (once a second).
 const CONNECTION_LOG_INTERVAL_MS = 30_000
 
@@ -22,6 +25,8 @@ export interface MqttSourceOptions {
   username?: string
   password?: string
   clientId: string
+  /** Subscribe as a member of this MQTT 5 shared subscription group instead of alone. */
+  shareGroup?: string
   connectTimeoutMs: number
   /** Each received message, with the ticket that acknowledges it once it is handled. */
   onMessage(topic: string, payload: Buffer, ticket: AckTicket): void
@@ -75,14 +80,28 @@ function deferPubacks(client: mqtt.MqttClient): SendPacket {
  * session for us, and acknowledges each message only when its ticket is acked. Resolves once the
  * subscription is in place; rejects when the broker refuses us or is unreachable for
  * `connectTimeoutMs`.
+ *
+ * With a share group it speaks MQTT 5 and subscribes to `$share/<group>/evmon/v1/#`: the broker hands
+ * each message to one member of the group. Otherwise MQTT 3.1.1, which aedes (the evmon broker) speaks.
  */
 export async function connectMqttSource(options: MqttSourceOptions): Promise<MqttSource> {
   const { logger } = options
   const warn = rateLimited(logger, CONNECTION_LOG_INTERVAL_MS)
+  const filter =
+    options.shareGroup === undefined
+      ? ALL_STATIONS_FILTER
+      : `$share/${options.shareGroup}/${ALL_STATIONS_FILTER}`
   const clientOptions: IClientOptions = {
     clientId: options.clientId,
     clean: false,
-    protocolVersion: 4,
+    ...(options.shareGroup === undefined
+      ? { protocolVersion: 4 }
+      : {
+          protocolVersion: 5,
+          // receiveMaximum lets the broker keep as many unacknowledged messages in flight as our
+          // deferred PUBACKs need; it defaults to 65,535 in the protocol but brokers cap it lower.
+          properties: { sessionExpiryInterval: SESSION_EXPIRY_S, receiveMaximum: MAX_UNACKED_MESSAGES },
+        }),
     // Subscriptions are part of the broker's session; we subscribe ourselves when it has none.
     resubscribe: false,
     reconnectPeriod: 1_000,
@@ -128,10 +147,11 @@ export async function connectMqttSource(options: MqttSourceOptions): Promise<Mqt
     client.on('connect', (connack) => {
       logger.info('mqtt connected', { url: options.url, sessionPresent: connack.sessionPresent })
       if (connack.sessionPresent) return done()
-      client.subscribe(ALL_STATIONS_FILTER, { qos: 1 }, (err, granted) => {
-        const refused = granted?.some((g) => g.qos === 128)
+      client.subscribe(filter, { qos: 1 }, (err, granted) => {
+        // 0x80 and above are failure codes (3.1.1 has only 0x80).
+        const refused = granted?.some((g) => g.qos >= 128)
         if (err || refused) {
-          const error = err ?? new Error(`broker refused the subscription to ${ALL_STATIONS_FILTER}`)
+          const error = err ?? new Error(`broker refused the subscription to ${filter}`)
           logger.error('mqtt subscribe failed', { error: error.message })
           return done(error)
         }

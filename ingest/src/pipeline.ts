@@ -1,13 +1,17 @@
-import { decodeMessage, messageToPoints, toLine } from '@evmon/contracts'
+import { decodeMessage, MEASUREMENTS, messageToPoints, toLine, type Point } from '@evmon/contracts'
 import type { AckTicket } from './ack-queue.ts'
-import type { BackoffPolicy } from './backoff.ts'
-import { writeBatch, type WriteAttemptEvents } from './batch-writer.ts'
+import type { RejectedLine, WriteAttemptEvents } from './batch-writer.ts'
 import { Batcher } from './batcher.ts'
 import type { DeadLetter } from './dead-letter.ts'
+import type { BackoffPolicy } from './backoff.ts'
+import { DurableSink } from './durable-sink.ts'
 import type { LineWriter } from './line-writer.ts'
+import type { Spool } from './spool.ts'
+import { Histogram, LAG_BUCKETS_S, LATENCY_BUCKETS_S } from './histogram.ts'
 import { rateLimited, type Logger } from './log.ts'
 import { zeroRejects, type IngestRejectReason } from './metrics.ts'
-import { RegisterGuard } from './register-guard.ts'
+import { RegisterGuard, type RegisterReset } from './register-guard.ts'
+import type { SessionTracker } from './sessions.ts'
 
 /** Reason recorded with the lines InfluxDB refused. */
 const WRITE_REJECTED = 'write_rejected'
@@ -16,13 +20,18 @@ const LOG_INTERVAL_MS = 10_000
 
 export interface PipelineOptions {
   writer: LineWriter
+  spool: Spool
+  backoff: BackoffPolicy
   deadLetter: DeadLetter
   logger: Logger
+  sessions: SessionTracker
+  /** Persists the session state; called before acknowledging a batch when it changed. */
+  saveSessions(): Promise<void>
+  registerResetGapMs: number
   batchSizePoints: number
   flushIntervalMs: number
   maxConcurrentWrites: number
   maxPendingPoints: number
-  backoff: BackoffPolicy
 }
 
 /** Counters the pipeline itself keeps (see `IngestStats` for their meaning). */
@@ -34,18 +43,29 @@ export interface PipelineCounters {
   writeErrors: number
   batchesWritten: number
   lastWriteOk: boolean | null
+  pointsSpooled: number
+  registerResets: number
 }
 
 interface Entry {
   lines: string[]
   ticket: AckTicket
+  /** The message's sample time, for the lag metric. */
+  sampleTs: number
+}
+
+function resetEvent(site: string, station: string, ts: number, reset: RegisterReset): Point {
+  const tags: Record<string, string> = { site, station, type: 'register_reset' }
+  if (reset.connector !== undefined) tags.connector = String(reset.connector)
+  return { measurement: MEASUREMENTS.event, tags, fields: { reason: reset.reason }, time: ts }
 }
 
 /**
  * From one MQTT message to acknowledged points: decode and validate against the contract, refuse
- * backwards energy registers, serialise with `toLine`, batch, write, and only then ack. Every refusal
- * is counted by reason, logged (rate-limited) and dead-lettered, and acked: redelivering it would not
- * make it valid.
+ * backwards energy registers (accepting restarts as `register_reset` events), add `session` points,
+ * serialise with `toLine`, batch, make durable (InfluxDB or the spool), and only then ack. Every
+ * refusal is counted by reason, logged (rate-limited) and dead-lettered, and acked: redelivering it
+ * would not make it valid.
  */
 export class Pipeline {
   readonly counters: PipelineCounters = {
@@ -56,8 +76,13 @@ export class Pipeline {
     writeErrors: 0,
     batchesWritten: 0,
     lastWriteOk: null,
+    pointsSpooled: 0,
+    registerResets: 0,
   }
-  private readonly guard = new RegisterGuard()
+  readonly batchLatency = new Histogram(LATENCY_BUCKETS_S)
+  readonly writeLag = new Histogram(LAG_BUCKETS_S)
+  readonly sink: DurableSink
+  private readonly guard: RegisterGuard
   private readonly batcher: Batcher<Entry>
   private readonly aborter = new AbortController()
   private readonly warn: ReturnType<typeof rateLimited>
@@ -65,6 +90,17 @@ export class Pipeline {
 
   constructor(private readonly options: PipelineOptions) {
     this.warn = rateLimited(options.logger, LOG_INTERVAL_MS)
+    this.guard = new RegisterGuard(options.registerResetGapMs)
+    this.sink = new DurableSink({
+      writer: options.writer,
+      spool: options.spool,
+      backoff: options.backoff,
+      events: {
+        ...this.events,
+        drained: (written, rejected, oldestTs) => this.drained(written, rejected, oldestTs),
+      },
+      signal: this.aborter.signal,
+    })
     this.batcher = new Batcher<Entry>({
       batchSizePoints: options.batchSizePoints,
       flushIntervalMs: options.flushIntervalMs,
@@ -103,17 +139,28 @@ export class Pipeline {
     this.counters.messagesReceived++
     const decoded = decodeMessage(topic, payload, receivedAt)
     if (!decoded.ok) return this.reject(decoded.reason, decoded.detail, topic, payload, receivedAt, ticket)
+    const message = decoded.message
+    let points: Point[]
     let lines: string[]
     try {
-      lines = messageToPoints(decoded.message, receivedAt).map(toLine)
+      points = messageToPoints(message, receivedAt)
+      lines = points.map(toLine)
     } catch (err) {
       return this.reject('line_protocol', (err as Error).message, topic, payload, receivedAt, ticket)
     }
-    const backwards = this.guard.accept(decoded.message)
-    if (backwards)
-      return this.reject('energy_backwards', backwards.detail, topic, payload, receivedAt, ticket)
+    const verdict = this.guard.accept(message)
+    if (!verdict.ok)
+      return this.reject('energy_backwards', verdict.detail, topic, payload, receivedAt, ticket)
+    const sampleTs = points[0]?.time ?? receivedAt
+    for (const reset of verdict.resets) {
+      this.counters.registerResets++
+      lines.push(toLine(resetEvent(message.site, message.station, sampleTs, reset)))
+      this.options.logger.warn('energy register reset accepted', { topic, reason: reset.reason })
+    }
+    // Ids and numbers here were validated by the schema, so these points serialise without error.
+    for (const point of this.options.sessions.observe(message)) lines.push(toLine(point))
     if (lines.length === 0) return ticket.ack()
-    this.batcher.add({ lines, ticket }, lines.length)
+    this.batcher.add({ lines, ticket, sampleTs }, lines.length)
   }
 
   /** Writes everything accepted so far; resolves when done or, after {@link abort}, given up. */
@@ -140,6 +187,26 @@ export class Pipeline {
     ticket.ack()
   }
 
+  private deadLetterLines(rejected: RejectedLine[]): void {
+    for (const { line, detail, status } of rejected) {
+      this.counters.pointsDeadLettered++
+      this.options.deadLetter.record({
+        kind: 'line',
+        reason: WRITE_REJECTED,
+        detail,
+        line,
+        status,
+        rejectedAt: Date.now(),
+      })
+    }
+  }
+
+  private drained(written: number, rejected: RejectedLine[], oldestTs: number): void {
+    this.counters.pointsWritten += written
+    this.writeLag.observe(Math.max(0, Date.now() - oldestTs) / 1000, written)
+    this.deadLetterLines(rejected)
+  }
+
   private readonly events: WriteAttemptEvents = {
     succeeded: () => {
       this.counters.lastWriteOk = true
@@ -158,26 +225,21 @@ export class Pipeline {
   }
 
   private async write(entries: Entry[]): Promise<void> {
+    const started = Date.now()
     const lines = entries.flatMap((e) => e.lines)
-    const result = await writeBatch(lines, {
-      writer: this.options.writer,
-      backoff: this.options.backoff,
-      events: this.events,
-      signal: this.aborter.signal,
-    })
-    this.counters.pointsWritten += result.written
-    for (const { line, detail, status } of result.rejected) {
-      this.counters.pointsDeadLettered++
-      this.options.deadLetter.record({
-        kind: 'line',
-        reason: WRITE_REJECTED,
-        detail,
-        line,
-        status,
-        rejectedAt: Date.now(),
-      })
+    const oldestTs = entries.reduce((min, e) => Math.min(min, e.sampleTs), Infinity)
+    const outcome = await this.sink.store(lines, oldestTs)
+    const now = Date.now()
+    this.batchLatency.observe((now - started) / 1000)
+    this.counters.pointsWritten += outcome.written
+    this.counters.pointsSpooled += outcome.spooled
+    if (outcome.written > 0) {
+      for (const e of entries) this.writeLag.observe(Math.max(0, now - e.sampleTs) / 1000, e.lines.length)
     }
+    this.deadLetterLines(outcome.rejected)
     this.counters.batchesWritten++
+    // The state must cover every acknowledged message: a redelivery would not bring those back.
+    if (this.options.sessions.dirty) await this.options.saveSessions()
     for (const entry of entries) entry.ticket.ack()
   }
 }

@@ -1,7 +1,14 @@
 import { mkdir, open, readdir, readFile, truncate, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { acquireDirLock, type DirLock } from './dir-lock.ts'
-import { decodeBody, encodeFrame, FRAME_HEADER_BYTES, scanFrames, type FrameIndex, type SpoolRecord } from './spool-frame.ts'
+import {
+  decodeBody,
+  encodeFrame,
+  FRAME_HEADER_BYTES,
+  scanFrames,
+  type FrameIndex,
+  type SpoolRecord,
+} from './spool-frame.ts'
 import type { Logger } from './log.ts'
 
 /** The spool refused a record: it would exceed the disk quota. */

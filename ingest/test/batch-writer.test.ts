@@ -1,24 +1,9 @@
 import { expect, test } from 'vitest'
 import { writeBatch } from '../src/batch-writer.ts'
 import { WriteError, type LineWriter } from '../src/line-writer.ts'
+import { fakeWriter } from './fakes.ts'
 
 type Behaviour = (lines: readonly string[], call: number) => void
-
-/** A writer that stores what it accepts and fails as `behaviour` says. */
-function fakeWriter(behaviour: Behaviour): LineWriter & { stored: string[]; calls: number } {
-  const writer = {
-    target: 'fake',
-    stored: [] as string[],
-    calls: 0,
-    async prepare() {},
-    async write(lines: readonly string[]) {
-      behaviour(lines, writer.calls++)
-      writer.stored.push(...lines)
-    },
-    async close() {},
-  }
-  return writer
-}
 
 const refuseLinesContaining =
   (marker: string): Behaviour =>

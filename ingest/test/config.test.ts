@@ -19,6 +19,39 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config)).toBe(true)
   })
 
+  test('spool, register reset and share group settings are read and checked', () => {
+    expect(loadConfig({})).toMatchObject({
+      spoolDir: 'var/ingest/spool',
+      spoolMaxBytes: 1024 ** 3,
+      registerResetGapMs: 300_000,
+    })
+    expect(loadConfig({}).shareGroup).toBeUndefined()
+    expect(
+      loadConfig({
+        EVMON_INGEST_SPOOL_DIR: '/data/spool',
+        EVMON_INGEST_SPOOL_MAX_BYTES: '2097152',
+        EVMON_INGEST_REGISTER_RESET_GAP_MS: '60000',
+        EVMON_INGEST_SHARE_GROUP: 'evmon-ingest',
+      }),
+    ).toMatchObject({
+      spoolDir: '/data/spool',
+      spoolMaxBytes: 2_097_152,
+      registerResetGapMs: 60_000,
+      shareGroup: 'evmon-ingest',
+    })
+    const problems = (() => {
+      try {
+        loadConfig({ EVMON_INGEST_SHARE_GROUP: 'a/b', EVMON_INGEST_SPOOL_MAX_BYTES: '1000' })
+      } catch (err) {
+        return (err as ConfigError).problems
+      }
+    })()
+    expect(problems).toEqual([
+      'EVMON_INGEST_SPOOL_MAX_BYTES="1000" is not an integer in 1048576..1125899906842624',
+      'EVMON_INGEST_SHARE_GROUP="a/b" must match [A-Za-z0-9_-]{1,64}',
+    ])
+  })
+
   test('each variable overrides its default', () => {
     const config = loadConfig({
       EVMON_MQTT_URL: 'mqtts://broker.example:8883',

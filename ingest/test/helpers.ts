@@ -8,13 +8,14 @@ import type { Telemetry } from '@evmon/contracts'
 import mqtt, { type MqttClient } from 'mqtt'
 import { loadConfig, type IngestConfig } from '../src/index.ts'
 
-/** A config for one test: its own database, client id and dead-letter file, fast flushes, port 0. */
+/** A config for one test: its own database, client id, dead-letter file and spool, fast flushes, port 0. */
 export function testConfig(
   influxUrl: string,
   mqttUrl: string,
   overrides: Partial<IngestConfig> = {},
 ): IngestConfig {
   const id = randomBytes(4).toString('hex')
+  const dir = mkdtempSync(join(tmpdir(), 'evmon-ingest-'))
   return {
     ...loadConfig({}),
     mqttUrl,
@@ -27,7 +28,8 @@ export function testConfig(
     retryMaxMs: 200,
     closeTimeoutMs: 5_000,
     metricsPort: 0,
-    deadLetterPath: join(mkdtempSync(join(tmpdir(), 'evmon-ingest-')), 'dead-letter.ndjson'),
+    deadLetterPath: join(dir, 'dead-letter.ndjson'),
+    spoolDir: join(dir, 'spool'),
     ...overrides,
   }
 }

@@ -66,7 +66,7 @@ test('lines are posted to /write with the database, precision ms and Basic auth'
     authorization: `Basic ${Buffer.from('writer:p:w').toString('base64')}`,
     body: 'station,site=a,station=b grid_power_w=1 1\nstation,site=a,station=b grid_power_w=2 2',
   })
-  expect(Object.fromEntries(seen[0]!.query)).toEqual({ db: 'evmon_w', precision: 'ms' })
+  expect(Object.fromEntries(seen[0]!.query)).toEqual({ db: 'evmon_w', rp: 'raw', precision: 'ms' })
 })
 
 test('a path prefix in the URL is kept (InfluxDB behind a reverse proxy)', async () => {
@@ -76,15 +76,28 @@ test('a path prefix in the URL is kept (InfluxDB behind a reverse proxy)', async
   expect(seen[0]?.path).toBe('/influx/write')
 })
 
-test('prepare creates the database idempotently and reports a refusal', async () => {
+const OK_RESULT: [number, string] = [200, '{"results":[{"statement_id":0}]}']
+// CREATE DATABASE, two retention policies, SHOW CONTINUOUS QUERIES (none), two continuous queries.
+const SCHEMA_STATEMENTS = 6
+
+test('prepare posts the schema statements to /query and reports a refusal', async () => {
   const { url, seen } = await stub([
-    [200, '{"results":[{"statement_id":0}]}'],
+    ...Array.from({ length: SCHEMA_STATEMENTS }, () => OK_RESULT),
     [200, '{"results":[{"statement_id":0,"error":"unauthorized"}]}'],
   ])
   writer = createInfluxV1Writer(options(url))
   await writer.prepare()
-  expect(seen[0]).toMatchObject({ method: 'POST', path: '/query' })
-  expect(seen[0]?.query.get('q')).toBe('CREATE DATABASE "evmon_w"')
+  expect(seen.map((s) => [s.method, s.path])).toEqual(
+    Array.from({ length: SCHEMA_STATEMENTS }, () => ['POST', '/query']),
+  )
+  expect(seen.map((s) => s.query.get('q')?.split(' ').slice(0, 3).join(' '))).toEqual([
+    'CREATE DATABASE "evmon_w"',
+    'CREATE RETENTION POLICY',
+    'CREATE RETENTION POLICY',
+    'SHOW CONTINUOUS QUERIES',
+    'CREATE CONTINUOUS QUERY',
+    'CREATE CONTINUOUS QUERY',
+  ])
   await expect(writer.prepare()).rejects.toThrow(/unauthorized/)
 })
 
@@ -134,7 +147,7 @@ test('an unreachable server is a retryable failure', async () => {
 test('a write to a dropped database recreates it, and the retry succeeds', async () => {
   const { url, seen } = await stub([
     [404, '{"error":"database not found: \\"evmon_w\\""}'],
-    [200, '{"results":[{"statement_id":0}]}'],
+    ...Array.from({ length: SCHEMA_STATEMENTS }, () => OK_RESULT),
     [204, ''],
   ])
   writer = createInfluxV1Writer(options(url))
@@ -142,5 +155,9 @@ test('a write to a dropped database recreates it, and the retry succeeds', async
   expect([err.status, err.retryable]).toEqual([404, true])
   expect(seen[1]?.query.get('q')).toBe('CREATE DATABASE "evmon_w"')
   await writer.write(['m f=1 1'])
-  expect(seen.map((s) => s.path)).toEqual(['/write', '/query', '/write'])
+  expect(seen.map((s) => s.path)).toEqual([
+    '/write',
+    ...Array.from({ length: SCHEMA_STATEMENTS }, () => '/query'),
+    '/write',
+  ])
 })

@@ -3,6 +3,7 @@ import { stationTopic, type StatusEvent } from '@evmon/contracts'
 import type { MqttClient } from 'mqtt'
 import { afterEach, beforeEach, expect, inject, test } from 'vitest'
 import { silentLogger, start, type IngestConfig, type IngestHandle } from '../src/index.ts'
+import { corpusBaseline, malformedCorpus } from './corpus.ts'
 import { publisher, query, readDeadLetters, tcpProxy, telemetry, testConfig, waitFor } from './helpers.ts'
 
 const influxUrl = inject('influxUrl')
@@ -107,8 +108,8 @@ test('invalid messages are refused by reason and dead-lettered while every valid
     ['topic', 'evmon/v1/beibei/zn-super/firmware', '{}'],
     ['ts_future', topic('telemetry'), JSON.stringify(telemetry(now + HOUR_MS, 30))],
     ['ts_past', topic('telemetry'), JSON.stringify(telemetry(now - 40 * 24 * HOUR_MS, 31))],
-    // Later than every valid sample, with registers below the last accepted ones.
-    ['energy_backwards', topic('telemetry'), JSON.stringify(telemetry(base + 100_000, 2))],
+    // Later than every valid sample, seq still counting up, with registers below the last accepted ones.
+    ['energy_backwards', topic('telemetry'), JSON.stringify({ ...telemetry(base + 100_000, 2), seq: 1_000 })],
     [
       'too_large',
       topic('telemetry'),
@@ -229,12 +230,18 @@ test('lines InfluxDB refuses are dead-lettered alone and the rest of their batch
   const db = config.influxDb
   const ts = Date.now() - HOUR_MS
   // Make vendor_error a float in this shard: every later string value for it is a field type conflict.
-  await fetch(`${influxUrl}/query?q=${encodeURIComponent(`CREATE DATABASE ${db}`)}`, { method: 'POST' })
-  const seeded = await fetch(`${influxUrl}/write?db=${db}&precision=ms`, {
+  for (const q of [
+    `CREATE DATABASE ${db}`,
+    `CREATE RETENTION POLICY raw ON ${db} DURATION 30d REPLICATION 1 SHARD DURATION 1d DEFAULT`,
+  ]) {
+    const res = await fetch(`${influxUrl}/query?q=${encodeURIComponent(q)}`, { method: 'POST' })
+    expect(await res.json()).toEqual({ results: [{ statement_id: 0 }] })
+  }
+  const seeded = await fetch(`${influxUrl}/write?db=${db}&rp=raw&precision=ms`, {
     method: 'POST',
     body: `event,connector=9,site=seed,station=seed,type=status vendor_error=1 ${ts}`,
   })
-  expect(seeded.status).toBe(204)
+  expect([seeded.status, await seeded.text()]).toEqual([204, ''])
 
   ingest = await start({ ...config, flushIntervalMs: 500 }, { logger: silentLogger })
   const conflicting = [3, 11, 17].map((i) => ({
@@ -273,19 +280,21 @@ test('lines InfluxDB refuses are dead-lettered alone and the rest of their batch
   expect(letters[0]?.detail).toMatch(/field type conflict/)
 })
 
-test('writes resume after an InfluxDB outage and the health check follows it', async () => {
+test('during an InfluxDB outage messages are spooled and acknowledged, then written, and health follows', async () => {
   const proxy = await tcpProxy(influxUrl)
   ingest = await start({ ...config, influxUrl: proxy.url }, { logger: silentLogger })
   const base = Date.now() - HOUR_MS
   for (let seq = 0; seq < 10; seq++) await publishJson(topic('telemetry'), telemetry(base + seq * 1_000, seq))
+  await waitFor(() => ingest!.stats().pointsSpooled === 30, 'every point spooled')
   await waitFor(() => ingest!.stats().writeErrors >= 3, 'failed writes while InfluxDB is unreachable')
   expect((await fetch(`${ingest.statusUrl}/healthz`)).status).toBe(503)
-  expect(ingest.stats()).toMatchObject({ pointsWritten: 0, unackedMessages: 10 })
+  expect(ingest.stats()).toMatchObject({ pointsWritten: 0, unackedMessages: 0, spoolFull: false })
+  expect(ingest.stats().spoolRecords).toBeGreaterThan(0)
 
   // The database did not exist either: the first write after the outage recreates it.
   await proxy.up()
   await waitFor(() => ingest!.stats().pointsWritten === 30, 'points written after the outage')
-  await waitFor(() => ingest!.stats().unackedMessages === 0, 'every message acknowledged')
+  await waitFor(() => ingest!.stats().spoolRecords === 0, 'spool drained')
   expect((await fetch(`${ingest.statusUrl}/healthz`)).status).toBe(200)
   expect(await count(config.influxDb, 'SELECT count(grid_power_w) FROM station')).toBe(10)
   await ingest.close()
@@ -293,7 +302,7 @@ test('writes resume after an InfluxDB outage and the health check follows it', a
   await proxy.down()
 })
 
-test('messages not written before close are delivered again on the next start, with those sent meanwhile', async () => {
+test('batches spooled before close are written by the next start, with messages queued meanwhile', async () => {
   const proxy = await tcpProxy(influxUrl)
   const first = await start(
     { ...config, influxUrl: proxy.url, closeTimeoutMs: 300 },
@@ -301,8 +310,8 @@ test('messages not written before close are delivered again on the next start, w
   )
   const base = Date.now() - HOUR_MS
   for (let seq = 0; seq < 15; seq++) await publishJson(topic('telemetry'), telemetry(base + seq * 1_000, seq))
-  await waitFor(() => first.stats().messagesReceived === 15 && first.stats().writeErrors > 0, 'messages held')
-  expect(first.stats().unackedMessages).toBe(15)
+  await waitFor(() => first.stats().pointsSpooled === 45, 'points spooled')
+  expect(first.stats().unackedMessages).toBe(0)
   await first.close()
 
   // While ingest is away, the broker queues for its persistent session.
@@ -353,4 +362,112 @@ test('start fails within the connect timeout when the broker is unreachable', as
     start({ ...config, mqttUrl: closedPort, connectTimeoutMs: 500 }, { logger: silentLogger }),
   ).rejects.toThrow(/no MQTT connection/)
   expect(Date.now() - started).toBeLessThan(5_000)
+})
+
+test('the malformed corpus is refused message by message with its reasons and leaves no point behind', async () => {
+  ingest = await start(config, { logger: silentLogger })
+  const now = Date.now()
+  const corpus = malformedCorpus(now)
+  const baseline = corpusBaseline(now)
+  await publishRaw(baseline.topic, baseline.payload)
+  for (const c of corpus) await publishRaw(c.topic, c.payload)
+  await waitFor(() => ingest!.stats().messagesReceived === corpus.length + 1, 'every message received')
+  await waitFor(() => ingest!.stats().deadLetterEntries === corpus.length, 'dead letters on disk')
+  await waitFor(() => ingest!.stats().pointsWritten === 3, 'the baseline written')
+
+  const expected: Record<string, number> = {}
+  for (const c of corpus) expected[c.reason] = (expected[c.reason] ?? 0) + 1
+  for (const [reason, n] of Object.entries(ingest.stats().messagesRejected))
+    expect([reason, n]).toEqual([reason, expected[reason] ?? 0])
+  const letters = await readDeadLetters(config.deadLetterPath)
+  expect(letters.map((l) => l.reason)).toEqual(corpus.map((c) => c.reason))
+  // Only the baseline sample is stored, in every measurement.
+  const db = config.influxDb
+  expect(await query(influxUrl, db, 'SHOW MEASUREMENTS')).toEqual([['connector'], ['station']])
+  expect(await count(db, 'SELECT count(grid_power_w) FROM station')).toBe(1)
+  expect(await count(db, 'SELECT count(power_w) FROM connector')).toBe(2)
+  expect(ingest.stats()).toMatchObject({ pointsWritten: 3, pointsDeadLettered: 0 })
+})
+
+test('session events become one session point with telemetry peak, and a restarted register an event', async () => {
+  ingest = await start(config, { logger: silentLogger })
+  const t0 = Date.now() - HOUR_MS
+  const sessionTopic = stationTopic('beibei', 'zn-super', 'session')
+  const started = { ts: t0, event: 'started', session: 'zn-42', connector: 1, vehicle: 'EV9', soc_pct: 20 }
+  const stopped = {
+    ts: t0 + 120_000,
+    event: 'stopped',
+    session: 'zn-42',
+    connector: 1,
+    energy_wh: 30_000,
+    soc_pct: 80,
+    reason: 'Local',
+  }
+  await publishJson(sessionTopic, started)
+  const charging = (ts: number, seq: number, energyBaseWh?: number) => {
+    const t = telemetry(ts, seq, energyBaseWh)
+    t.connectors[0] = { ...t.connectors[0]!, session: 'zn-42' }
+    return t
+  }
+  for (let seq = 1; seq <= 5; seq++) await publishJson(topic('telemetry'), charging(t0 + seq * 1_000, seq))
+  // The station restarts: seq and registers start over. Accepted, with a register_reset event.
+  await publishJson(topic('telemetry'), charging(t0 + 6_000, 0, 0))
+  await publishJson(sessionTopic, stopped)
+  await publishJson(sessionTopic, stopped) // redelivered: overwrites itself
+  await waitFor(
+    () => ingest!.stats().unackedMessages === 0 && ingest!.stats().messagesReceived === 9,
+    'handled',
+  )
+  await waitFor(() => ingest!.stats().pendingPoints === 0, 'written')
+
+  const db = config.influxDb
+  expect(
+    await query(
+      influxUrl,
+      db,
+      'SELECT session, started_at, duration_s, energy_wh, soc_start, soc_end, peak_power_w, vehicle, reason FROM session',
+    ),
+  ).toEqual([[t0, 'zn-42', t0, 120, 30_000, 20, 80, 350_005, 'EV9', 'Local']])
+  const resets = await query(
+    influxUrl,
+    db,
+    `SELECT connector, reason FROM event WHERE "type" = 'register_reset'`,
+  )
+  expect(resets.map((r) => r[1]).sort()).toEqual(['1', '2', null])
+  expect(resets.find((r) => r[1] === null)?.[2]).toMatch(
+    /grid_energy_wh reset from 1000500 to 0: seq restarted \(5 → 0\)/,
+  )
+  expect(ingest.stats()).toMatchObject({ registerResets: 3, sessionsActive: 0 })
+})
+
+test('a full spool stops acknowledgements and raises the alert, and everything is stored once InfluxDB returns', async () => {
+  const proxy = await tcpProxy(influxUrl)
+  ingest = await start(
+    { ...config, influxUrl: proxy.url, spoolMaxBytes: 1024 * 1024, batchSizePoints: 300 },
+    { logger: silentLogger },
+  )
+  const base = Date.now() - HOUR_MS
+  const messages = 3_000
+  await Promise.all(
+    Array.from({ length: messages }, (_, seq) =>
+      publishJson(topic('telemetry', `st-${seq % 10}`), telemetry(base + seq * 1_000, seq)),
+    ),
+  )
+  await waitFor(() => ingest!.stats().spoolFull, 'the spool full')
+  await waitFor(() => ingest!.stats().messagesReceived === messages, 'every message received')
+  const stats = ingest.stats()
+  expect(stats.unackedMessages).toBeGreaterThan(0)
+  expect(stats.spoolBytes).toBeLessThanOrEqual(1024 * 1024)
+  const health = await fetch(`${ingest.statusUrl}/healthz`)
+  expect([health.status, await health.json()]).toEqual([503, expect.objectContaining({ spool: 'full' })])
+  expect(await (await fetch(`${ingest.statusUrl}/metrics`)).text()).toContain('evmon_ingest_spool_full 1\n')
+
+  await proxy.up()
+  await waitFor(() => ingest!.stats().pointsWritten === messages * 3, 'every point written', 30_000)
+  await waitFor(() => ingest!.stats().unackedMessages === 0, 'every message acknowledged')
+  expect(ingest.stats()).toMatchObject({ spoolFull: false, spoolRecords: 0 })
+  expect(await count(config.influxDb, 'SELECT count(grid_power_w) FROM station')).toBe(messages)
+  await ingest.close()
+  ingest = undefined
+  await proxy.down()
 })

@@ -1,4 +1,5 @@
 import { expect, test } from 'vitest'
+import { Histogram } from '../src/histogram.ts'
 import { isHealthy, REJECT_REASONS, renderMetrics, zeroRejects, type IngestStats } from '../src/metrics.ts'
 
 const stats = (overrides: Partial<IngestStats> = {}): IngestStats => ({
@@ -14,6 +15,15 @@ const stats = (overrides: Partial<IngestStats> = {}): IngestStats => ({
   lastWriteOk: true,
   deadLetterEntries: 4,
   deadLetterDropped: 0,
+  pointsSpooled: 40,
+  spoolRecords: 2,
+  spoolBytes: 8_192,
+  spoolMaxBytes: 1_048_576,
+  spoolFull: false,
+  registerResets: 1,
+  sessionsActive: 3,
+  batchLatency: new Histogram([0.1, 1]),
+  writeLag: new Histogram([1, 10]),
   ...overrides,
 })
 
@@ -36,11 +46,34 @@ test('the exposition has one sample per counter and one per reject reason', () =
     .trim()
     .split('\n')
     .filter((l) => !l.startsWith('#'))) {
-    expect(line).toMatch(/^evmon_ingest_[a-z_]+(\{reason="[a-z_]+"\})? \d+$/)
+    expect(line).toMatch(/^evmon_ingest_[a-z_]+(\{(reason="[a-z_]+"|le="[0-9.+Inf]+")\})? [\d.]+$/)
   }
 })
 
-test('health needs the broker and a last write that did not fail', () => {
+test('spool and latency figures are exposed, histograms with cumulative buckets', () => {
+  const lag = new Histogram([1, 10])
+  lag.observe(0.5, 3)
+  lag.observe(5)
+  lag.observe(60)
+  const text = renderMetrics(stats({ writeLag: lag, spoolFull: true }))
+  expect(text).toContain('evmon_ingest_points_spooled_total 40\n')
+  expect(text).toContain('evmon_ingest_spool_bytes 8192\n')
+  expect(text).toContain('evmon_ingest_spool_full 1\n')
+  expect(text).toContain('evmon_ingest_register_resets_total 1\n')
+  expect(text).toContain(
+    [
+      '# TYPE evmon_ingest_write_lag_seconds histogram',
+      'evmon_ingest_write_lag_seconds_bucket{le="1"} 3',
+      'evmon_ingest_write_lag_seconds_bucket{le="10"} 4',
+      'evmon_ingest_write_lag_seconds_bucket{le="+Inf"} 5',
+      'evmon_ingest_write_lag_seconds_sum 66.5',
+      'evmon_ingest_write_lag_seconds_count 5',
+    ].join('\n'),
+  )
+})
+
+test('health needs the broker, a last write that did not fail and room in the spool', () => {
+  expect(isHealthy(stats({ spoolFull: true }))).toBe(false)
   expect(isHealthy(stats())).toBe(true)
   expect(isHealthy(stats({ lastWriteOk: null }))).toBe(true)
   expect(isHealthy(stats({ lastWriteOk: false }))).toBe(false)

@@ -1,17 +1,22 @@
 import type { DecodedMessage, Telemetry } from '@evmon/contracts'
 import { expect, test } from 'vitest'
-import { RegisterGuard } from '../src/register-guard.ts'
+import { RegisterGuard, type RegisterVerdict } from '../src/register-guard.ts'
+
+const GAP_MS = 300_000
+const OK = { ok: true, resets: [] }
+const refusal = (verdict: RegisterVerdict) => (verdict.ok ? undefined : verdict.detail)
 
 function sample(
   ts: number,
   grid: number,
   connectors: [id: number, energy: number][],
   station = 'zn-super',
+  seq = ts,
 ): DecodedMessage {
   const payload: Telemetry = {
     v: 1,
     ts,
-    seq: ts,
+    seq,
     meter: { grid_power_w: 0, grid_energy_wh: grid, aux_power_w: 0 },
     connectors: connectors.map(([id, energy_wh]) => ({
       id,
@@ -27,20 +32,20 @@ function sample(
 }
 
 test('registers that hold or grow pass', () => {
-  const guard = new RegisterGuard()
-  expect(guard.accept(sample(1_000, 100, [[1, 10]]))).toBeUndefined()
-  expect(guard.accept(sample(2_000, 100, [[1, 10]]))).toBeUndefined()
-  expect(guard.accept(sample(3_000, 150, [[1, 40]]))).toBeUndefined()
+  const guard = new RegisterGuard(GAP_MS)
+  expect(guard.accept(sample(1_000, 100, [[1, 10]]))).toEqual(OK)
+  expect(guard.accept(sample(2_000, 100, [[1, 10]]))).toEqual(OK)
+  expect(guard.accept(sample(3_000, 150, [[1, 40]]))).toEqual(OK)
 })
 
 test('a grid register lower than the last accepted one is refused', () => {
-  const guard = new RegisterGuard()
+  const guard = new RegisterGuard(GAP_MS)
   guard.accept(sample(1_000, 100, [[1, 10]]))
-  expect(guard.accept(sample(2_000, 99, [[1, 10]]))?.detail).toMatch(/grid_energy_wh went from 100 .* to 99/)
+  expect(refusal(guard.accept(sample(2_000, 99, [[1, 10]])))).toMatch(/grid_energy_wh went from 100 .* to 99/)
 })
 
 test('a connector register lower than the last accepted one is refused', () => {
-  const guard = new RegisterGuard()
+  const guard = new RegisterGuard(GAP_MS)
   guard.accept(
     sample(1_000, 100, [
       [1, 10],
@@ -48,17 +53,19 @@ test('a connector register lower than the last accepted one is refused', () => {
     ]),
   )
   expect(
-    guard.accept(
-      sample(2_000, 200, [
-        [1, 20],
-        [2, 49],
-      ]),
-    )?.detail,
+    refusal(
+      guard.accept(
+        sample(2_000, 200, [
+          [1, 20],
+          [2, 49],
+        ]),
+      ),
+    ),
   ).toMatch(/connector 2 energy_wh/)
 })
 
 test('a refused sample leaves the remembered values untouched', () => {
-  const guard = new RegisterGuard()
+  const guard = new RegisterGuard(GAP_MS)
   guard.accept(
     sample(1_000, 100, [
       [1, 10],
@@ -73,7 +80,7 @@ test('a refused sample leaves the remembered values untouched', () => {
         [2, 5],
       ]),
     ),
-  ).toBeDefined()
+  ).toMatchObject({ ok: false })
   expect(
     guard.accept(
       sample(3_000, 150, [
@@ -81,20 +88,20 @@ test('a refused sample leaves the remembered values untouched', () => {
         [2, 50],
       ]),
     ),
-  ).toBeUndefined()
+  ).toEqual(OK)
 })
 
 test('an older sample arriving late is let through and does not move the reference', () => {
-  const guard = new RegisterGuard()
+  const guard = new RegisterGuard(GAP_MS)
   guard.accept(sample(5_000, 500, [[1, 50]]))
-  expect(guard.accept(sample(4_000, 400, [[1, 40]]))).toBeUndefined()
-  expect(guard.accept(sample(6_000, 450, [[1, 45]]))).toBeDefined()
+  expect(guard.accept(sample(4_000, 400, [[1, 40]]))).toEqual(OK)
+  expect(guard.accept(sample(6_000, 450, [[1, 45]]))).toMatchObject({ ok: false })
 })
 
 test('stations and connectors are tracked separately', () => {
-  const guard = new RegisterGuard()
+  const guard = new RegisterGuard(GAP_MS)
   guard.accept(sample(1_000, 1_000, [[1, 500]], 'zn-super'))
-  expect(guard.accept(sample(2_000, 10, [[1, 5]], 'zn-fast'))).toBeUndefined()
+  expect(guard.accept(sample(2_000, 10, [[1, 5]], 'zn-fast'))).toEqual(OK)
   expect(
     guard.accept(
       sample(
@@ -107,16 +114,104 @@ test('stations and connectors are tracked separately', () => {
         'zn-super',
       ),
     ),
-  ).toBeUndefined()
+  ).toEqual(OK)
 })
 
 test('messages without registers always pass', () => {
-  const guard = new RegisterGuard()
+  const guard = new RegisterGuard(GAP_MS)
   const online: DecodedMessage = {
     kind: 'online',
     site: 'beibei',
     station: 'zn-super',
     payload: { online: true },
   }
-  expect(guard.accept(online)).toBeUndefined()
+  expect(guard.accept(online)).toEqual(OK)
+})
+
+test('a register drop together with a restarted seq is accepted as a reset of every register that fell', () => {
+  const guard = new RegisterGuard(GAP_MS)
+  guard.accept(
+    sample(
+      10_000,
+      5_000,
+      [
+        [1, 900],
+        [2, 50],
+      ],
+      'zn-super',
+      4_321,
+    ),
+  )
+  const verdict = guard.accept(
+    sample(
+      11_000,
+      10,
+      [
+        [1, 0],
+        [2, 50],
+      ],
+      'zn-super',
+      0,
+    ),
+  )
+  expect(verdict).toEqual({
+    ok: true,
+    resets: [
+      { from: 5_000, to: 10, reason: 'grid_energy_wh reset from 5000 to 10: seq restarted (4321 → 0)' },
+      {
+        connector: 1,
+        from: 900,
+        to: 0,
+        reason: 'connector 1 energy_wh reset from 900 to 0: seq restarted (4321 → 0)',
+      },
+    ],
+  })
+  // The new values are the reference from now on.
+  expect(
+    guard.accept(
+      sample(
+        12_000,
+        20,
+        [
+          [1, 5],
+          [2, 51],
+        ],
+        'zn-super',
+        1,
+      ),
+    ),
+  ).toEqual(OK)
+  expect(
+    guard.accept(
+      sample(
+        13_000,
+        15,
+        [
+          [1, 5],
+          [2, 51],
+        ],
+        'zn-super',
+        2,
+      ),
+    ),
+  ).toMatchObject({ ok: false })
+})
+
+test('a register drop after a gap of resetGapMs is a reset, a shorter gap is not', () => {
+  const guard = new RegisterGuard(GAP_MS)
+  guard.accept(sample(1_000, 5_000, [[1, 900]]))
+  expect(guard.accept(sample(1_000 + GAP_MS - 1, 0, [[1, 0]]))).toMatchObject({ ok: false })
+  const verdict = guard.accept(sample(1_000 + GAP_MS, 0, [[1, 0]]))
+  expect(verdict.ok && verdict.resets.map((r) => r.reason)).toEqual([
+    'grid_energy_wh reset from 5000 to 0: no sample for 300 s',
+    'connector 1 energy_wh reset from 900 to 0: no sample for 300 s',
+  ])
+})
+
+test('a redelivered sample from before a reset passes without resetting again', () => {
+  const guard = new RegisterGuard(GAP_MS)
+  guard.accept(sample(10_000, 5_000, [[1, 900]], 'zn-super', 100))
+  guard.accept(sample(11_000, 10, [[1, 0]], 'zn-super', 0))
+  expect(guard.accept(sample(10_000, 5_000, [[1, 900]], 'zn-super', 100))).toEqual(OK)
+  expect(guard.accept(sample(12_000, 20, [[1, 1]], 'zn-super', 1))).toEqual(OK)
 })

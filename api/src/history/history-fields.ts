@@ -22,10 +22,12 @@ export const CONNECTOR_FIELDS = [
   'soc_pct',
   'temp_c',
   'coolant_c',
+  'occupied',
+  'in_service',
 ] as const
 
-/** `fields`: a comma-separated list of field names; which names exist is checked by {@link selectFields}. */
-export const FIELDS_PATTERN = '^[a-z_]{1,32}(,[a-z_]{1,32}){0,31}$'
+/** Fields the 1-minute rollups do not keep: `online` is an event, not a sampled value. */
+export const RAW_ONLY_FIELDS: ReadonlySet<string> = new Set(['online'])
 
 /** Fields to query per measurement. */
 export interface FieldSelection {

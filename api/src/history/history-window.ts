@@ -1,18 +1,6 @@
 import { badRequest } from '../errors.ts'
 
-const EPOCH_MS = '\\d{1,15}'
-const DATE = '\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])'
-const TIME = '([01]\\d|2[0-3]):[0-5]\\d(:[0-5]\\d(\\.\\d{1,9})?)?'
-const ZONE = '(Z|[+-]([01]\\d|2[0-3]):?[0-5]\\d)'
-
-/**
- * `from` / `to`: epoch milliseconds, or ISO-8601 — a date (UTC midnight) or a date-time with its
- * zone. A date-time without a zone is refused: it would be read in the server's local time.
- */
-export const TIME_PATTERN = `^(${EPOCH_MS}|${DATE}(T${TIME}${ZONE})?)$`
-
-/** `every`: a bucket width of whole seconds, minutes, hours or days, such as `10s`, `1m`, `1h`. */
-export const EVERY_PATTERN = '^[1-9]\\d{0,5}[smhd]$'
+export { EVERY_PATTERN, TIME_PATTERN } from '@evmon/contracts'
 
 /** Bounds of a history request. */
 export const historyLimits = {
@@ -83,11 +71,13 @@ const bucketCount = (rangeMs: number, everyMs: number): number => Math.ceil(rang
 export function resolveWindow(
   query: { from?: string; to?: string; every?: string },
   nowMs: number,
+  defaultRangeMs: number = historyLimits.defaultRangeMs,
+  minEveryMs = 1_000,
 ): HistoryWindow {
   const from = query.from === undefined ? undefined : parseTime(query.from, 'from')
   const to = query.to === undefined ? undefined : parseTime(query.to, 'to')
   const toMs = to ?? nowMs
-  const fromMs = from ?? Math.max(0, toMs - historyLimits.defaultRangeMs)
+  const fromMs = from ?? Math.max(0, toMs - defaultRangeMs)
   if (fromMs >= toMs) throw badRequest(`from (${iso(fromMs)}) must be before to (${iso(toMs)})`)
   const rangeMs = toMs - fromMs
   if (rangeMs > historyLimits.maxRangeMs) {
@@ -95,11 +85,16 @@ export function resolveWindow(
   }
   if (query.every === undefined) {
     const every =
-      DEFAULT_EVERY_LADDER.find((e) => bucketCount(rangeMs, parseEvery(e)) <= historyLimits.defaultBuckets) ??
-      (DEFAULT_EVERY_LADDER.at(-1) as string)
+      DEFAULT_EVERY_LADDER.find(
+        (e) =>
+          parseEvery(e) >= minEveryMs && bucketCount(rangeMs, parseEvery(e)) <= historyLimits.defaultBuckets,
+      ) ?? (DEFAULT_EVERY_LADDER.at(-1) as string)
     return { fromMs, toMs, every, everyMs: parseEvery(every) }
   }
   const everyMs = parseEvery(query.every)
+  if (everyMs < minEveryMs) {
+    throw badRequest(`every=${query.every} is finer than the ${minEveryMs / 1000} s this resolution holds`)
+  }
   const buckets = bucketCount(rangeMs, everyMs)
   if (buckets > historyLimits.maxBuckets) {
     throw badRequest(

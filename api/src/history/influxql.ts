@@ -14,7 +14,7 @@ export function quoteString(value: string): string {
   return `'${value.replace(/[\\']/g, (c) => `\\${c}`)}'`
 }
 
-function assertMs(value: number, what: string): number {
+export function assertMs(value: number, what: string): number {
   if (!Number.isSafeInteger(value) || value < 0)
     throw new Error(`${what} ${value} is not a non-negative integer`)
   return value
@@ -28,7 +28,15 @@ export interface HistoryQuery {
   toMs: number
   everyMs: number
   fields: FieldSelection
+  /** Quoted, possibly policy-qualified measurements (see `sourcesOf`); default: raw. */
+  sources?: { station: string; connector: string }
+  /** Time zone of the buckets; matters for days (and zones with odd offsets). */
+  tz?: string
 }
+
+/** `tz('…')` for a GROUP BY time(); the zone has been checked by the route. */
+export const tzClause = (tz: string | undefined): string =>
+  tz === undefined ? '' : ` tz(${quoteString(tz)})`
 
 /** Statements joined with `;`, and which measurement each one reads, in order. */
 export interface BuiltQuery {
@@ -52,17 +60,20 @@ export function buildHistoryQuery(q: HistoryQuery): BuiltQuery {
     `time < ${assertMs(q.toMs, 'to')}ms`,
   ].join(' AND ')
   const bucket = `time(${assertMs(q.everyMs, 'every')}ms)`
+  const stationFrom = q.sources?.station ?? quoteIdentifier(MEASUREMENTS.station)
+  const connectorFrom = q.sources?.connector ?? quoteIdentifier(MEASUREMENTS.connector)
+  const tz = tzClause(q.tz)
   const statements: string[] = []
   const measurements: BuiltQuery['measurements'] = []
   if (q.fields.station.length > 0) {
     statements.push(
-      `SELECT ${means(q.fields.station)} FROM ${quoteIdentifier(MEASUREMENTS.station)} WHERE ${where} GROUP BY ${bucket} fill(none)`,
+      `SELECT ${means(q.fields.station)} FROM ${stationFrom} WHERE ${where} GROUP BY ${bucket} fill(none)${tz}`,
     )
     measurements.push(MEASUREMENTS.station)
   }
   if (q.fields.connector.length > 0) {
     statements.push(
-      `SELECT ${means(q.fields.connector)} FROM ${quoteIdentifier(MEASUREMENTS.connector)} WHERE ${where} GROUP BY ${bucket}, ${quoteIdentifier('connector')} fill(none)`,
+      `SELECT ${means(q.fields.connector)} FROM ${connectorFrom} WHERE ${where} GROUP BY ${bucket}, ${quoteIdentifier('connector')} fill(none)${tz}`,
     )
     measurements.push(MEASUREMENTS.connector)
   }

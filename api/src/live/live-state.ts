@@ -32,6 +32,15 @@ interface StationState {
   /** Our clock, not the station's: staleness must not depend on the station's clock being right. */
   telemetryReceivedAt: number | null
   statusEvents: Map<number, StatusEvent>
+  /** Vehicle and start SoC of the session running on each connector, from session events. */
+  sessions: Map<number, { session: string; vehicle: string | null; socPct: number | null }>
+}
+
+/** A session running on a connector, as its `started` event described it. */
+export interface RunningSession {
+  session: string
+  vehicle: string | null
+  socPct: number | null
 }
 
 const keyOf = (site: string, station: string): string => `${site}/${station}`
@@ -88,9 +97,18 @@ export class LiveState {
         state.statusEvents.set(message.payload.connector, message.payload)
         break
       }
-      case 'session':
-        // Telemetry carries the running session id; session events matter to history, not to the live view.
+      case 'session': {
+        // Only the vehicle matters live (drivers' "free in" estimate); it changes no snapshot.
+        const p = message.payload
+        if (p.event === 'started') {
+          state.sessions.set(p.connector, {
+            session: p.session,
+            vehicle: p.vehicle ?? null,
+            socPct: p.soc_pct ?? null,
+          })
+        } else if (state.sessions.get(p.connector)?.session === p.session) state.sessions.delete(p.connector)
         return false
+      }
     }
     this.changes++
     return true
@@ -103,6 +121,11 @@ export class LiveState {
     return removed
   }
 
+  /** The session running on a connector, if its start was seen. */
+  runningSession(site: string, station: string, connector: number): RunningSession | undefined {
+    return this.stations.get(keyOf(site, station))?.sessions.get(connector)
+  }
+
   /** Sites at which a station with this id is known. */
   sitesOf(station: string): string[] {
     return [...this.stations.values()].filter((s) => s.station === station).map((s) => s.site)
@@ -113,6 +136,26 @@ export class LiveState {
     let count = 0
     for (const s of this.stations.values()) if (this.isStale(s, now)) count++
     return count
+  }
+
+  /**
+   * What the alert rules need each second, without building snapshots: online stations that went
+   * stale, and each site's power from its online, fresh stations.
+   */
+  scan(now: number): {
+    stale: Array<{ site: string; station: string; lastTs: number | null }>
+    sitePowerW: Map<string, number>
+  } {
+    const stale: Array<{ site: string; station: string; lastTs: number | null }> = []
+    const sitePowerW = new Map<string, number>()
+    for (const s of this.stations.values()) {
+      const isStale = this.isStale(s, now)
+      if (s.online && isStale)
+        stale.push({ site: s.site, station: s.station, lastTs: s.telemetry?.ts ?? null })
+      const power = s.online && !isStale ? (s.telemetry?.meter.grid_power_w ?? 0) : 0
+      sitePowerW.set(s.site, (sitePowerW.get(s.site) ?? 0) + power)
+    }
+    return { stale, sitePowerW }
   }
 
   /** Stations that have published their description, sorted by id. */
@@ -146,6 +189,7 @@ export class LiveState {
         telemetry: null,
         telemetryReceivedAt: null,
         statusEvents: new Map(),
+        sessions: new Map(),
       }
       this.stations.set(key, state)
     }

@@ -1,8 +1,9 @@
-import { LiveStreamMessage } from '@evmon/contracts'
+import { LiveFrame } from '@evmon/contracts'
 import { Value } from '@sinclair/typebox/value'
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { connectorSample, decoded, stationMeta, telemetry } from '../../test/fixtures.ts'
 import { LiveState } from './live-state.ts'
+import { createLiveViews } from './live-view.ts'
 import { LiveStream, type StreamSocket } from './live-stream.ts'
 
 const T0 = 1_742_869_800_000
@@ -11,9 +12,9 @@ const INTERVAL_MS = 1_000
 class FakeSocket implements StreamSocket {
   readyState = 1
   bufferedAmount = 0
-  readonly frames: LiveStreamMessage[] = []
+  readonly frames: LiveFrame[] = []
   send(data: string): void {
-    this.frames.push(JSON.parse(data) as LiveStreamMessage)
+    this.frames.push(JSON.parse(data) as LiveFrame)
   }
 }
 
@@ -37,7 +38,12 @@ describe('live stream', () => {
     state.apply(decoded('beibei', 'kc-fast-1', 'meta', stationMeta('Fast 1'), now), now)
     stream = new LiveStream({
       intervalMs: INTERVAL_MS,
-      snapshot: (filter) => state.snapshot(now, filter),
+      view: (filter) =>
+        createLiveViews(
+          state,
+          () => now,
+          () => 1_187_500,
+        ).view(filter),
       changeKey: () => `${state.version}:${state.staleCount(now)}`,
     })
   })
@@ -56,7 +62,7 @@ describe('live stream', () => {
     const socket = new FakeSocket()
     stream.add(socket, {})
     expect(socket.frames).toHaveLength(1)
-    expect(Value.Errors(LiveStreamMessage, socket.frames[0]).First()).toBeUndefined()
+    expect(Value.Errors(LiveFrame, socket.frames[0]).First()).toBeUndefined()
     expect(socket.frames[0]?.data.stations.map((s) => s.station)).toEqual(['kc-fast-1', 'zn-super'])
   })
 
@@ -65,6 +71,23 @@ describe('live stream', () => {
     stream.add(socket, {})
     advance(5 * INTERVAL_MS)
     expect(socket.frames).toHaveLength(1)
+  })
+
+  test('a delta carries only the stations that changed, and stations that disappeared', () => {
+    const socket = new FakeSocket()
+    stream.add(socket, {})
+    publishTelemetry('zn-super', 100_000)
+    advance(INTERVAL_MS)
+    expect(socket.frames[1]).toMatchObject({ type: 'delta', data: { removed: [] } })
+    expect(Value.Errors(LiveFrame, socket.frames[1]).First()).toBeUndefined()
+    expect(socket.frames[1]?.data.stations.map((s) => s.station)).toEqual(['zn-super'])
+    expect(socket.frames[1]?.data.sites[0]).toMatchObject({ site: 'beibei', grid_limit_w: 1_187_500 })
+    state.forget('beibei', 'kc-fast-1')
+    advance(INTERVAL_MS)
+    expect(socket.frames[2]).toMatchObject({
+      type: 'delta',
+      data: { stations: [], removed: [{ site: 'beibei', station: 'kc-fast-1' }] },
+    })
   })
 
   test('many changes within one interval become one frame carrying the latest values', () => {

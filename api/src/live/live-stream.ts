@@ -1,4 +1,4 @@
-import type { LiveSnapshot } from '@evmon/contracts'
+import type { LiveView } from '@evmon/contracts'
 import type { LiveFilter } from './live-state.ts'
 
 /** The part of a WebSocket the stream uses; `ws`' WebSocket satisfies it. */
@@ -12,7 +12,7 @@ export interface StreamSocket {
 export interface LiveStreamOptions {
   /** Snapshots are sent at most this often. */
   intervalMs: number
-  snapshot: (filter: LiveFilter) => LiveSnapshot
+  view: (filter: LiveFilter) => LiveView
   /** Changes whenever a snapshot may have changed; equal keys let a period pass without any work. */
   changeKey: () => string
   /** A client with more than this still unsent is skipped until it catches up. */
@@ -23,13 +23,17 @@ interface Client {
   socket: StreamSocket
   filter: LiveFilter
   filterKey: string
-  /** Serialised stations last sent: a new snapshot goes out only when they differ. */
-  lastContent: string | null
+  /** The frame this client's view was last brought up to; null until its snapshot was sent. */
+  last: Frame | null
 }
 
+/** One filter's view at one tick: each station serialised once, shared by every client of the filter. */
 interface Frame {
-  content: string
-  text: string
+  ts: number
+  head: string
+  stations: Map<string, string>
+  /** Delta text from a given previous frame, computed once for all clients that had that frame. */
+  deltaFrom?: { from: Frame; text: string | null }
 }
 
 const OPEN = 1
@@ -56,7 +60,7 @@ export class LiveStream {
       socket,
       filter,
       filterKey: JSON.stringify([filter.site, filter.station]),
-      lastContent: null,
+      last: null,
     }
     this.clients.add(client)
     this.send(client, this.frame(filter))
@@ -90,7 +94,6 @@ export class LiveStream {
         frame = this.frame(client.filter)
         frames.set(client.filterKey, frame)
       }
-      if (frame.content === client.lastContent) continue
       // A skipped client must still get the latest state, even if nothing changes after this tick.
       if (!this.send(client, frame)) this.lastKey = null
     }
@@ -100,17 +103,42 @@ export class LiveStream {
     const { socket } = client
     if (socket.readyState !== OPEN) return true
     if (socket.bufferedAmount > (this.options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES)) return false
-    socket.send(frame.text)
-    client.lastContent = frame.content
+    const text = client.last === null ? snapshotText(frame) : deltaText(client.last, frame)
+    if (text !== null) socket.send(text)
+    client.last = frame
     return true
   }
 
-  // The stations are serialised once and used both to detect a change and as the body of the frame;
-  // `ts` alone changing is not a change worth a frame.
+  // Each station is serialised once per tick and used both to detect its change and as frame text.
   private frame(filter: LiveFilter): Frame {
-    const snapshot = this.options.snapshot(filter)
-    const content = JSON.stringify(snapshot.stations)
-    const text = `{"type":"snapshot","data":{"ts":${snapshot.ts},"site_power_w":${JSON.stringify(snapshot.site_power_w)},"stations":${content}}}`
-    return { content, text }
+    const view = this.options.view(filter)
+    const stations = new Map<string, string>()
+    for (const s of view.stations) stations.set(`${s.site}/${s.station}`, JSON.stringify(s))
+    const head = `"site_power_w":${JSON.stringify(view.site_power_w)},"sites":${JSON.stringify(view.sites)}`
+    return { ts: view.ts, head, stations }
   }
+}
+
+function snapshotText(frame: Frame): string {
+  return `{"type":"snapshot","data":{"ts":${frame.ts},${frame.head},"stations":[${[...frame.stations.values()].join(',')}]}}`
+}
+
+/** Changed and removed stations since `from`; null when nothing but `ts` changed. */
+function deltaText(from: Frame, to: Frame): string | null {
+  if (to.deltaFrom?.from === from) return to.deltaFrom.text
+  const changed: string[] = []
+  for (const [key, json] of to.stations) if (from.stations.get(key) !== json) changed.push(json)
+  const removed: string[] = []
+  for (const key of from.stations.keys()) {
+    if (!to.stations.has(key)) {
+      const [site, station] = key.split('/')
+      removed.push(JSON.stringify({ site, station }))
+    }
+  }
+  const text =
+    changed.length === 0 && removed.length === 0 && from.head === to.head
+      ? null
+      : `{"type":"delta","data":{"ts":${to.ts},${to.head},"stations":[${changed.join(',')}],"removed":[${removed.join(',')}]}}`
+  to.deltaFrom = { from, text }
+  return text
 }

@@ -1,4 +1,10 @@
-import { DEFAULT_DECODE_LIMITS, decodeMessage, parseStationTopic, type DecodeLimits } from '@evmon/contracts'
+import {
+  DEFAULT_DECODE_LIMITS,
+  decodeMessage,
+  parseStationTopic,
+  type DecodeLimits,
+  type DecodedMessage,
+} from '@evmon/contracts'
 import type { FastifyInstance } from 'fastify'
 import { LiveState } from '../live/live-state.ts'
 import type { MessageFeed } from '../live/mqtt-feed.ts'
@@ -17,6 +23,8 @@ export interface LiveStateOptions {
   sampleIntervalMs: number
   metrics: ApiMetrics
   clock: () => number
+  /** Also told every accepted message (the alert rules). */
+  onDecoded?: (message: DecodedMessage, receivedAt: number) => void
 }
 
 /**
@@ -44,6 +52,7 @@ export function setupLiveState(app: FastifyInstance, options: LiveStateOptions):
     }
     metrics.mqttMessages.inc({ kind: result.message.kind })
     state.apply(result.message, receivedAt)
+    options.onDecoded?.(result.message, receivedAt)
   }
 
   metrics.gauge('evmon_api_mqtt_connected', '1 while the live-view MQTT client is connected.', () =>

@@ -1,7 +1,6 @@
-import { ID_PATTERN, Id } from '@evmon/contracts'
+import { FIELDS_PATTERN, ID_PATTERN, Id, TZ_PATTERN } from '@evmon/contracts'
 import { Type } from '@fastify/type-provider-typebox'
 import type { FastifyServerOptions } from 'fastify'
-import { FIELDS_PATTERN } from '../history/history-fields.ts'
 import { EVERY_PATTERN, TIME_PATTERN } from '../history/history-window.ts'
 
 /** Body of every error answer (see plugins/error-handler.ts). */
@@ -24,6 +23,7 @@ const PATTERN_HINTS: Record<string, string> = {
   [TIME_PATTERN]: 'ISO-8601 (a date, or a date-time with Z or an offset) or epoch milliseconds',
   [EVERY_PATTERN]: 'a bucket width of whole seconds, minutes, hours or days, such as 10s, 1m, 1h or 1d',
   [FIELDS_PATTERN]: 'a comma-separated list of field names',
+  [TZ_PATTERN]: 'an IANA time zone such as Asia/Shanghai',
 }
 
 /** Fastify `schemaErrorFormatter`: one message naming each bad parameter and what it must look like. */

@@ -1,29 +1,45 @@
-import { LiveSnapshot } from '@evmon/contracts'
+import { LiveQuery, LiveView } from '@evmon/contracts'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { upgradeRequired } from '../../errors.ts'
 import type { Services } from '../../services.ts'
-import { ErrorResponse, LiveFilterQuery } from '../schemas.ts'
+import { ErrorResponse } from '../schemas.ts'
 
-/** `GET /live` (the live view) and `GET /live/ws` (the same view, pushed as it changes). */
+/** `GET /live` (the live view with site totals) and `GET /live/ws` (the same view, as deltas). */
 export const liveRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const { live, stream, clock } = services
+  const { views, stream, requireRole } = services
+  const onRequest = requireRole('operator')
 
   app.get(
     '/live',
-    { schema: { querystring: LiveFilterQuery, response: { 200: LiveSnapshot, 400: ErrorResponse } } },
-    async (request) => live.snapshot(clock(), request.query),
+    {
+      onRequest,
+      schema: {
+        querystring: LiveQuery,
+        response: { 200: LiveView, 400: ErrorResponse, 401: ErrorResponse },
+        security: [{ bearer: [] }],
+      },
+    },
+    async (request, reply) => {
+      const { detail, ...filter } = request.query
+      return reply.type('application/json; charset=utf-8').send(views.json(filter, detail) as never) // cached JSON text
+    },
   )
 
   app.route({
     method: 'GET',
     url: '/live/ws',
-    schema: { querystring: LiveFilterQuery },
+    onRequest,
+    schema: { querystring: LiveQuery, security: [{ bearer: [] }] },
     // With both handlers, @fastify/websocket dispatches upgrades to wsHandler and plain requests to handler.
     handler: async () => {
       throw upgradeRequired()
     },
     wsHandler: (socket, request) => {
-      const remove = stream.add(socket, request.query)
+      const { site, station } = request.query
+      const remove = stream.add(socket, {
+        ...(site !== undefined && { site }),
+        ...(station !== undefined && { station }),
+      })
       socket.on('close', remove)
       socket.on('error', (err) => {
         request.log.warn({ err }, 'live stream socket error')

@@ -1,19 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ambiguousStation, stationNotFound } from '../../errors.ts'
 import { selectFields } from '../../history/history-fields.ts'
-import { resolveWindow } from '../../history/history-window.ts'
+import { resolveHistoryRequest } from '../../history/history-request.ts'
 import { readStationHistory, readStationSites } from '../../history/station-history.ts'
 import type { StationSummary } from '../../live/live-state.ts'
 import type { Services } from '../../services.ts'
 import { ErrorResponse } from '../schemas.ts'
-import {
-  HistoryQuery,
-  HistoryResponse,
-  StationParams,
-  StationsQuery,
-  StationsResponse,
-  type StationView,
-} from './schemas.ts'
+import { TelemetryQuery, TelemetryResponse } from '@evmon/contracts'
+import { RAW_ONLY_FIELDS } from '../../history/history-fields.ts'
+import { DEFAULT_TIMEZONE } from '../../sites/site-catalogue.ts'
+import { StationParams, StationsQuery, StationsResponse, type StationView } from './schemas.ts'
 
 const toView = ({ site, id, meta, online }: StationSummary): StationView => ({
   id,
@@ -29,7 +25,7 @@ const toView = ({ site, id, meta, online }: StationSummary): StationView => ({
 
 /** `GET /stations` (from retained descriptions) and `GET /stations/:id/history` (from InfluxDB). */
 export const stationRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const { live, influx, clock } = services
+  const { live, influx, clock, catalogue, requireRole } = services
 
   /**
    * The site of a station id: the one given, or the only one it is known at — live first, history
@@ -55,23 +51,37 @@ export const stationRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     async (request) => ({ stations: live.summaries(request.query).map(toView) }),
   )
 
-  app.get(
-    '/stations/:id/history',
-    {
-      schema: {
-        params: StationParams,
-        querystring: HistoryQuery,
-        response: { 200: HistoryResponse, 400: ErrorResponse, 404: ErrorResponse },
-      },
+  const telemetry = {
+    onRequest: requireRole('operator'),
+    schema: {
+      params: StationParams,
+      querystring: TelemetryQuery,
+      response: { 200: TelemetryResponse, 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse },
+      security: [{ bearer: [] }],
     },
-    async (request) => {
+  }
+  // `/history` is the first name of this route; the dashboard may still use it.
+  for (const url of ['/stations/:id/telemetry', '/stations/:id/history']) {
+    app.get(url, telemetry, async (request) => {
       const { id } = request.params
       // Parameters first: a bad request never costs an InfluxDB round trip.
-      const window = resolveWindow(request.query, clock())
+      const site0 = request.query.site
+      const tz = (site0 !== undefined && catalogue.sites.get(site0)?.timezone) || DEFAULT_TIMEZONE
+      const req = resolveHistoryRequest(request.query, clock(), tz)
       const fields = selectFields(request.query.fields)
-      const site = await resolveSite(id, request.query.site)
-      const series = await readStationHistory(influx, { site, station: id, ...window, fields })
-      return { site, station: id, from: window.fromMs, to: window.toMs, every: window.every, series }
-    },
-  )
+      if (req.resolution === 'rollup') fields.station = fields.station.filter((f) => !RAW_ONLY_FIELDS.has(f))
+      const site = await resolveSite(id, site0)
+      const series = await readStationHistory(influx, { site, station: id, ...req, fields })
+      return {
+        site,
+        station: id,
+        from: req.fromMs,
+        to: req.toMs,
+        every: req.every,
+        tz: req.tz,
+        resolution: req.resolution,
+        series,
+      }
+    })
+  }
 }

@@ -1,0 +1,27 @@
+import { checkTimeZone, chooseResolution, sourcesOf, type UsedResolution } from './resolution.ts'
+import { resolveWindow, type HistoryWindow } from './history-window.ts'
+
+/** A validated history request: window, resolution, the measurements to read and the bucketing zone. */
+export interface HistoryRequest extends HistoryWindow {
+  resolution: UsedResolution
+  sources: { station: string; connector: string }
+  tz: string
+}
+
+/** Rollups hold one point per minute: finer buckets would be empty. */
+const ROLLUP_MIN_EVERY_MS = 60_000
+
+/** Resolves window, resolution and zone of a history or analytics request; every failure is a 400. */
+export function resolveHistoryRequest(
+  query: { from?: string; to?: string; every?: string; tz?: string; resolution?: 'auto' | 'raw' | 'rollup' },
+  nowMs: number,
+  defaultTz: string,
+  limits: { defaultRangeMs?: number; rawMaxRangeMs?: number } = {},
+): HistoryRequest {
+  const { defaultRangeMs, rawMaxRangeMs } = limits
+  const tz = checkTimeZone(query.tz ?? defaultTz)
+  let window = resolveWindow(query, nowMs, defaultRangeMs)
+  const resolution = chooseResolution(query.resolution, window.fromMs, window.toMs, nowMs, rawMaxRangeMs)
+  if (resolution === 'rollup') window = resolveWindow(query, nowMs, defaultRangeMs, ROLLUP_MIN_EVERY_MS)
+  return { ...window, resolution, sources: sourcesOf(resolution), tz }
+}

@@ -1,0 +1,54 @@
+import { SessionDetail, SessionParams, SessionsQuery, SessionsResponse } from '@evmon/contracts'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { resolveWindow } from '../../history/history-window.ts'
+import { listSessions, readSession } from '../../sessions/sessions.ts'
+import { DEFAULT_TIMEZONE } from '../../sites/site-catalogue.ts'
+import type { Services } from '../../services.ts'
+import { ErrorResponse } from '../schemas.ts'
+
+const DEFAULT_RANGE_MS = 7 * 86_400_000
+
+/** `GET /sessions` and `GET /sessions/:id`. */
+export const sessionRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  const { influx, clock, catalogue, requireRole } = services
+  const errors = { 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse }
+
+  app.get(
+    '/sessions',
+    {
+      onRequest: requireRole('operator'),
+      schema: {
+        querystring: SessionsQuery,
+        response: { 200: SessionsResponse, ...errors },
+        security: [{ bearer: [] }],
+      },
+    },
+    async (request) => {
+      const { site, station, connector, limit = 50, offset = 0 } = request.query
+      const window = resolveWindow(request.query, clock(), DEFAULT_RANGE_MS)
+      const scope = {
+        ...(site !== undefined && { site }),
+        ...(station !== undefined && { station }),
+        ...(connector !== undefined && { connector }),
+      }
+      const page = await listSessions(influx, scope, window.fromMs, window.toMs, limit, offset)
+      return { from: window.fromMs, to: window.toMs, limit, offset, ...page }
+    },
+  )
+
+  app.get(
+    '/sessions/:id',
+    {
+      onRequest: requireRole('operator'),
+      schema: {
+        params: SessionParams,
+        response: { 200: SessionDetail, ...errors },
+        security: [{ bearer: [] }],
+      },
+    },
+    async (request) => {
+      const timeZoneOf = (site: string) => catalogue.sites.get(site)?.timezone ?? DEFAULT_TIMEZONE
+      return readSession(influx, request.params.id, clock(), catalogue.tariff, timeZoneOf)
+    },
+  )
+}

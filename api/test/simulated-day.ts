@@ -1,0 +1,50 @@
+import { decodeMessage, messageToPoints, toLine, type SessionEvent, type Telemetry } from '@evmon/contracts'
+import { createSite, dryRunMessages, loadSiteConfig, toNdjsonLine } from '@evmon/simulator'
+
+/** A seeded simulated day of the Beibei site: the NDJSON lines the simulator's dry run writes. */
+export function simulatedDay(startMs: number, seed = 42, durationS = 86_400): string[] {
+  const site = createSite(loadSiteConfig('config/sites/beibei.json'), seed, startMs)
+  return [...dryRunMessages(site, durationS)].map(toNdjsonLine)
+}
+
+/** Writes NDJSON lines to InfluxDB exactly as ingest does: contract decoder, point mapping, line protocol. */
+export async function writeDay(influxUrl: string, database: string, lines: readonly string[]): Promise<void> {
+  const protocol: string[] = []
+  for (const line of lines) {
+    const { topic, payload } = JSON.parse(line) as { topic: string; payload: { ts?: number } }
+    const receivedAt = payload.ts ?? 0
+    const result = decodeMessage(topic, Buffer.from(JSON.stringify(payload)), receivedAt, {
+      maxPayloadBytes: 1 << 20,
+      maxFutureMs: Infinity,
+      maxPastMs: Infinity,
+    })
+    if (!result.ok) throw new Error(`simulated message rejected: ${result.reason} ${result.detail}`)
+    for (const point of messageToPoints(result.message, receivedAt)) protocol.push(toLine(point))
+  }
+  const batches: string[] = []
+  for (let i = 0; i < protocol.length; i += 20_000) batches.push(protocol.slice(i, i + 20_000).join('\n'))
+  // A few batches in flight: InfluxDB 1.x stalls on many small concurrent writes (DESIGN.md pitfalls).
+  const next = async (): Promise<void> => {
+    for (let batch = batches.shift(); batch !== undefined; batch = batches.shift()) {
+      const response = await fetch(`${influxUrl}/write?db=${database}&precision=ms`, {
+        method: 'POST',
+        body: batch,
+      })
+      if (!response.ok) throw new Error(`write failed: ${response.status} ${await response.text()}`)
+    }
+  }
+  await Promise.all([next(), next(), next()])
+}
+
+/** Messages of one kind parsed back from NDJSON, with the station they came from. */
+export function parsed(lines: readonly string[]) {
+  const telemetry: Array<{ station: string; t: Telemetry }> = []
+  const sessions: Array<{ station: string; s: SessionEvent }> = []
+  for (const line of lines) {
+    const { topic, payload } = JSON.parse(line) as { topic: string; payload: unknown }
+    const [, , , station, kind] = topic.split('/') as [string, string, string, string, string]
+    if (kind === 'telemetry') telemetry.push({ station, t: payload as Telemetry })
+    if (kind === 'session') sessions.push({ station, s: payload as SessionEvent })
+  }
+  return { telemetry, sessions }
+}

@@ -1,0 +1,73 @@
+import { describe, expect, test } from 'vitest'
+import { curvePowerW, deliverablePowerW, minutesToTarget, type VehicleCurve } from './charging.ts'
+import { energyCost, priceAt, type Tariff } from './tariff.ts'
+
+const tariff: Tariff = {
+  currency: 'CNY',
+  energyPerKwh: { valley: 0.3, flat: 0.5, peak: 0.9 },
+  hours: [...Array(24).keys()].map((h) =>
+    h < 7 || h === 23 ? 'valley' : h >= 11 && h < 17 ? 'peak' : 'flat',
+  ),
+  criticalPeak: { months: [7], hours: [12, 13], upliftPct: 20 },
+  servicePerKwh: 0.6,
+}
+const TZ = 'Asia/Shanghai'
+
+describe('tariff', () => {
+  test('the price follows the local hour and says when it changes', () => {
+    // 02:00 UTC is 10:00 in Chongqing: flat until the peak starts at 11:00.
+    const price = priceAt(tariff, Date.parse('2025-03-25T02:00:00Z'), TZ)
+    expect(price).toMatchObject({ period: 'flat', energy_per_kwh: 0.5, total_per_kwh: 1.1 })
+    expect(price.until).toBe(Date.parse('2025-03-25T03:00:00Z'))
+  })
+
+  test('critical peak applies only in its months and hours', () => {
+    expect(priceAt(tariff, Date.parse('2025-07-15T04:30:00Z'), TZ)).toMatchObject({
+      period: 'critical_peak',
+      energy_per_kwh: 1.08,
+    })
+    expect(priceAt(tariff, Date.parse('2025-06-15T04:30:00Z'), TZ).period).toBe('peak')
+  })
+
+  test('energy is priced at the local time it was delivered', () => {
+    const cost = energyCost(
+      tariff,
+      [
+        [Date.parse('2025-03-25T18:00:00Z'), 10_000],
+        [Date.parse('2025-03-25T04:00:00Z'), 10_000],
+      ],
+      TZ,
+    )
+    expect(cost).toEqual({ energy: 12, service: 12, total: 24, currency: 'CNY' })
+  })
+})
+
+const car: VehicleCurve = {
+  id: 'test',
+  name: 'Test 800 V',
+  batteryKwh: 100,
+  voltageClass: 800,
+  nominalPackVoltageV: 700,
+  maxCurrentA: 600,
+  curve: [
+    { socPct: 10, powerKw: 400 },
+    { socPct: 80, powerKw: 200 },
+  ],
+}
+const gun = { maxPowerW: 480_000, maxCurrentA: 670, minVoltageV: 200, maxVoltageV: 1000, availableW: 480_000 }
+
+describe('charging', () => {
+  test('power is the tightest of curve, current, gun and what is left', () => {
+    expect(curvePowerW(car, 45)).toBe(300_000)
+    expect(deliverablePowerW(car, gun, 10)).toBe(400_000)
+    expect(deliverablePowerW(car, { ...gun, maxCurrentA: 250 }, 10)).toBe(175_000)
+    expect(deliverablePowerW(car, { ...gun, availableW: 80_000 }, 10)).toBe(80_000)
+    expect(deliverablePowerW(car, { ...gun, maxVoltageV: 500 }, 10)).toBe(0)
+  })
+
+  test('minutes to target integrate the curve', () => {
+    // 70 kWh at a mean of ≈290 kW (harmonic mean of 400→200) ≈ 14.6 min.
+    expect(minutesToTarget(car, gun, 10, 80)).toBeCloseTo(14.6, 0)
+    expect(minutesToTarget(car, { ...gun, maxVoltageV: 500 }, 10, 80)).toBeNull()
+  })
+})
