@@ -1,10 +1,16 @@
+import { isValidId } from '@evmon/contracts'
 import { parseArgs } from 'node:util'
 import { DEFAULTS } from './defaults.ts'
+import { parseDurationS } from './duration.ts'
 
 /** How the simulator runs: parsed once from flags and `EVMON_*` variables, then frozen. */
 export interface SimulatorConfig {
-  /** Publish over MQTT (live) or write NDJSON without a broker (dry run). */
-  mode: 'live' | 'dry-run'
+  /**
+   * live: publish over MQTT in (scaled) real time; dry-run: write NDJSON without a broker;
+   * backfill: publish the past `durationS` as fast as the broker acknowledges; replay: publish a
+   * recording with its original timing.
+   */
+  mode: 'live' | 'dry-run' | 'backfill' | 'replay'
   mqttUrl: string
   username?: string
   password?: string
@@ -20,6 +26,20 @@ export interface SimulatorConfig {
   sampleIntervalMs: number
   /** Dry-run output file; absent means standard output. */
   out?: string
+  /** Port of the control API, `/healthz` and `/metrics` (live, backfill, replay); 0 picks a free one. */
+  port: number
+  /** Address the control API listens on. */
+  host: string
+  /** State file carrying the registers across restarts; absent: none (the default of a dry run). */
+  statePath?: string
+  /** Scale mode: this many synthetic stations, cloned from the site's stations in turn. */
+  scaleStations?: number
+  /** Scale mode: clone only these stations of the site. */
+  scaleFrom?: string[]
+  /** Replay: the NDJSON recording to publish. */
+  replayPath?: string
+  /** Replay: publish under this site id instead of the recorded one. */
+  replaySite?: string
 }
 
 export type ParsedConfig =
@@ -40,10 +60,25 @@ Options (each overrides the environment variable beside it):
   --speed N          simulated seconds per wall second EVMON_SIM_SPEED      (${DEFAULTS.speed})
   --site FILE        site file                         EVMON_SIM_SITE       (config/sites/beibei.json)
   --start ISO-TIME   simulated start time              (now)
-  --duration SECONDS stop after this much simulated time (live: run until stopped; dry run: ${DEFAULTS.dryRunDurationS})
+  --duration TIME    simulated time to run: 3600, 90m, 24h, 30d (live: until stopped; dry run: ${DEFAULTS.dryRunDurationS}s)
+  --port N           control API, /healthz, /metrics   EVMON_SIM_PORT       (${DEFAULTS.port}; also EVMON_SIM_METRICS_PORT)
+  --host ADDRESS     control API listen address        EVMON_SIM_HOST       (${DEFAULTS.host})
+  --state FILE|off   registers kept across restarts    EVMON_SIM_STATE      (live: var/simulator/{site}.json; dry run: off)
+  --scale N          N synthetic stations cloned from the site's stations, for load tests
+  --scale-from IDS   clone only these stations, comma-separated (e.g. kc-ac: 4 connectors each)
+
+Modes (live when none is given):
   --dry-run          write what would be published as NDJSON, as fast as possible, no broker
   --out FILE         dry-run output file               (standard output)
+  --backfill TIME    publish the last TIME (e.g. 7d) as fast as the broker takes it, with progress and ETA
+  --replay FILE      publish an NDJSON recording (dry-run or API export) with its original timing
+  --as-site ID       replay under this site id         (the recorded one)
   -h, --help         this text
+
+Control API on --port: GET /healthz, /metrics, /stations, /sessions, /grid; POST /pause, /resume,
+/stations/S/connectors/C/plug-in {vehicle,socPct,targetSocPct}, /stations/S/connectors/C/fault
+{errorCode,vendorError}, /stations/S/offline {durationS}; DELETE /stations/S/connectors/C/fault;
+PUT /grid {limitKw}.
 `
 
 const SEED_MAX = 0xffff_ffff
@@ -81,6 +116,14 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Pa
         duration: { type: 'string' },
         'dry-run': { type: 'boolean' },
         out: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        state: { type: 'string' },
+        scale: { type: 'string' },
+        'scale-from': { type: 'string' },
+        backfill: { type: 'string' },
+        replay: { type: 'string' },
+        'as-site': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
@@ -138,11 +181,32 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Pa
     (n) => Number.isFinite(n) && n > 0 && n <= DEFAULTS.maxSpeed,
     `must be a number above 0 and at most ${DEFAULTS.maxSpeed}`,
   )
-  const duration = number(
-    pick('duration'),
-    (n) => Number.isFinite(n) && n > 0,
-    'must be a number of seconds above 0',
+  const durationOf = (raw: Raw | undefined): number | undefined => {
+    if (!raw) return undefined
+    const seconds = parseDurationS(raw.value)
+    if (seconds === undefined)
+      problems.push(`${describe(raw)} must be a duration above 0 such as 3600, 90m, 24h or 30d`)
+    return seconds
+  }
+  const duration = durationOf(pick('duration'))
+  const backfill = durationOf(pick('backfill'))
+  const port = number(
+    pick('port', 'EVMON_SIM_PORT') ?? pick('port', 'EVMON_SIM_METRICS_PORT'),
+    (n) => Number.isInteger(n) && n >= 0 && n <= 65_535,
+    'must be a port number from 0 to 65535',
   )
+  const scale = number(
+    pick('scale'),
+    (n) => Number.isInteger(n) && n >= 1 && n <= DEFAULTS.maxScaleStations,
+    `must be a whole number of stations from 1 to ${DEFAULTS.maxScaleStations}`,
+  )
+  const scaleFrom = pick('scale-from')
+  if (scaleFrom && scale === undefined) problems.push('--scale-from only applies to --scale')
+  const state = pick('state', 'EVMON_SIM_STATE')
+  const replay = pick('replay')
+  const asSite = pick('as-site')
+  if (asSite && !replay) problems.push('--as-site only applies to --replay')
+  if (asSite && !isValidId(asSite.value)) problems.push(`${describe(asSite)} is not a valid site id`)
   const site = pick('site', 'EVMON_SIM_SITE')
 
   const start = pick('start')
@@ -157,21 +221,44 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Pa
   const dryRun = flags['dry-run'] === true
   const out = pick('out')
   if (out && !dryRun) problems.push('--out only applies to --dry-run')
+  const modes = [dryRun && '--dry-run', backfill !== undefined && '--backfill', replay && '--replay'].filter(
+    Boolean,
+  )
+  if (modes.length > 1) problems.push(`${modes.join(' and ')} are different modes: choose one`)
+  if (backfill !== undefined && (start || duration !== undefined)) {
+    problems.push('--backfill sets its own start and duration (now minus TIME, TIME)')
+  }
+  if (replay && scale !== undefined) problems.push('--scale does not apply to --replay')
 
   if (problems.length > 0) return { kind: 'invalid', problems }
+  const mode = dryRun ? 'dry-run' : backfill !== undefined ? 'backfill' : replay ? 'replay' : 'live'
   const config: SimulatorConfig = {
-    mode: dryRun ? 'dry-run' : 'live',
+    mode,
     mqttUrl: url?.value ?? DEFAULTS.mqttUrl,
     seed: seed ?? DEFAULTS.seed,
     speed: speed ?? DEFAULTS.speed,
     sitePath: site?.value ?? DEFAULTS.sitePath,
     sampleIntervalMs: DEFAULTS.sampleIntervalMs,
+    port: port ?? DEFAULTS.port,
+    host: pick('host', 'EVMON_SIM_HOST')?.value ?? DEFAULTS.host,
   }
   if (username) config.username = username.value
   if (password) config.password = password.value
   if (startMs !== undefined) config.startMs = startMs
   if (duration !== undefined) config.durationS = duration
+  if (backfill !== undefined) {
+    // Whole samples, ending at the wall clock's last whole sample.
+    const endMs = Math.floor(Date.now() / DEFAULTS.sampleIntervalMs) * DEFAULTS.sampleIntervalMs
+    config.startMs = endMs - backfill * 1000
+    config.durationS = backfill
+  }
   if (out) config.out = out.value
+  if (state && state.value !== 'off') config.statePath = state.value
+  if (!state && (mode === 'live' || mode === 'backfill')) config.statePath = DEFAULTS.statePath
+  if (scale !== undefined) config.scaleStations = scale
+  if (scaleFrom) config.scaleFrom = scaleFrom.value.split(',').map((id) => id.trim())
+  if (replay) config.replayPath = replay.value
+  if (asSite) config.replaySite = asSite.value
   return { kind: 'run', config: Object.freeze(config) }
 }
 

@@ -1,32 +1,68 @@
-import type { ConnectorSample, ConnectorStatus, SessionEvent, StatusEvent } from '@evmon/contracts'
+import type { ConnectorSample, ConnectorStatus, ErrorCode, SessionEvent, StatusEvent } from '@evmon/contracts'
 import type { Grant, PowerRequest } from './allocation.ts'
 import type { Rng } from './rng.ts'
-import type { ArrivalClass, ConnectorConfig } from './site-config-schema.ts'
+import type { SessionLedger } from './session-ledger.ts'
+import type { ArrivalClass, ConnectorConfig, HardFault, SiteConfig } from './site-config-schema.ts'
 import { deratedCurrentA, stepLiquidGun, type GunTemperatures } from './thermal.ts'
-import type { Vehicle } from './vehicle.ts'
 import { round, WH_PER_W_S } from './units.ts'
+import type { Vehicle } from './vehicle.ts'
 
 /** A status change or session event, to be published on the station's topics. */
 export type ConnectorEvent = { station: string } & (
   { kind: 'status'; payload: StatusEvent } | { kind: 'session'; payload: SessionEvent }
 )
 
-// OCPP 2.0.1's stoppedReason for a session the car ended at its target; OCPP 1.6 has no such reason.
+// Stop reasons. OCPP 1.6's StopTransaction reasons, plus OCPP 2.0.1's SOCLimitReached, which 1.6
+// lacks, for a session the car ended at its target.
 const STOP_AT_TARGET = 'SOCLimitReached'
+const STOP_BY_DRIVER = 'Local'
+const STOP_BY_FAULT = 'Other'
 // SoC arithmetic in floating point can stop a hair short of the target; closer than this counts as there.
 const SOC_TOLERANCE_PCT = 1e-6
+const MS_PER_DAY = 86_400_000
 
 // Session ids must be unique across restarts of the simulator: station, connector and start time are.
 const sessionId = (station: string, connector: number, ms: number) =>
   `${station}-${connector}-${new Date(ms).toISOString().replace(/[-:]|\.\d+/g, '')}`
 
+/** Why a connector is Faulted, and when it may come back. */
+interface ActiveFault {
+  errorCode: ErrorCode
+  vendorError?: string
+  /** Cleared at this time; an overheated gun also waits for its coolant to cool down. */
+  clearsAtMs: number
+  overheat: boolean
+}
+
+interface Session {
+  id: string
+  startEnergyWh: number
+  startedAtMs: number
+  socStartPct?: number
+  peakPowerW: number
+  cost: number
+}
+
+/** What a connector needs besides its own config. */
+export interface ConnectorContext {
+  arrivalClass: ArrivalClass
+  faults: SiteConfig['faults']
+  ledger: SessionLedger
+  currency: string
+  rng: Rng
+  ambientC: number
+  startMs: number
+}
+
 /**
- * One connector: its OCPP 1.6 status, the car plugged into it, its energy register and, for a
- * liquid-cooled gun, its temperatures. Status changes happen at the start of a sample (`advance`);
- * power flows during it (`deliver`); the sample then reports the state at its end.
+ * One connector: its OCPP 1.6 status and error code, the car plugged into it, its energy register,
+ * its faults and, for a liquid-cooled gun, its temperatures and coolant loop. Status changes happen
+ * at the start of a sample (`advance`); power flows during it (`deliver`); the sample then reports
+ * the state at its end.
  */
 export class Connector {
   private currentStatus: ConnectorStatus = 'Available'
+  private errorCode: ErrorCode = 'NoError'
   /** Cumulative energy delivered, Wh: never goes backwards. */
   private energyWh = 0
   private deliveredW = 0
@@ -34,22 +70,45 @@ export class Connector {
   private voltageV = 0
   private currentA = 0
   private vehicle: Vehicle | undefined
-  private session: { id: string; startEnergyWh: number } | undefined
+  private session: Session | undefined
   private phaseEndsAtMs = 0
+  private leaveAtMs = Number.POSITIVE_INFINITY
+  /** A failed handshake that the retry will rescue. */
+  private retryRecovers = false
+  private fault: ActiveFault | undefined
+  private readonly hardFaults: { config: HardFault; nextAtMs: number }[]
   private temperatures: GunTemperatures | undefined
+  private coolingFailedUntilMs = 0
+  private nextCoolingFailureAtMs = Number.POSITIVE_INFINITY
+  private readonly rng: Rng
+  private readonly context: ConnectorContext
+  /** Site-wide key, `station/connector`; built once, as allocation looks it up every sample. */
+  readonly key: string
 
   constructor(
     readonly stationId: string,
     readonly config: ConnectorConfig,
-    private readonly arrivalClass: ArrivalClass,
-    private readonly rng: Rng,
-    ambientC: number,
+    context: ConnectorContext,
   ) {
-    if (config.liquidCooling) this.temperatures = { contactC: ambientC, coolantC: ambientC }
+    this.context = context
+    this.rng = context.rng
+    this.key = `${stationId}/${config.id}`
+    const { faults, startMs, ambientC } = context
+    this.hardFaults = faults.hardFaults
+      .filter((f) => !f.liquidCooledOnly || config.liquidCooling)
+      .map((f) => ({ config: f, nextAtMs: this.nextOccurrence(startMs, f.perConnectorPerDay) }))
+    if (config.liquidCooling) {
+      this.temperatures = { contactC: ambientC, coolantC: ambientC }
+      this.nextCoolingFailureAtMs = this.nextOccurrence(startMs, faults.coolingFailure.perGunPerDay)
+    }
   }
 
   get status(): ConnectorStatus {
     return this.currentStatus
+  }
+
+  get error(): ErrorCode {
+    return this.errorCode
   }
 
   /** Power delivered in the last sample, W. */
@@ -57,40 +116,85 @@ export class Connector {
     return this.deliveredW
   }
 
-  /** Site-wide key, `station/connector`. */
-  get key(): string {
-    return `${this.stationId}/${this.config.id}`
+  /** Cumulative energy register, Wh. */
+  get registerWh(): number {
+    return this.energyWh
+  }
+
+  /** The car plugged in, if any. */
+  get plugged(): Vehicle | undefined {
+    return this.vehicle
+  }
+
+  /** Continues the register of an earlier run (state file), so it never goes backwards across restarts. */
+  restoreRegister(energyWh: number): void {
+    this.energyWh = Math.max(this.energyWh, energyWh)
   }
 
   /** A car plugs in: Preparing (authorisation, handshake, insulation test) until charging starts. */
   plugIn(vehicle: Vehicle, nowMs: number, events: ConnectorEvent[]): void {
     if (this.status !== 'Available') throw new Error(`connector ${this.key} is ${this.status}, not Available`)
     this.vehicle = vehicle
-    const { min, max } = this.arrivalClass.preparingS
+    this.leaveAtMs = vehicle.leaveAfterS === undefined ? Infinity : nowMs + vehicle.leaveAfterS * 1000
+    const { min, max } = this.context.arrivalClass.preparingS
     this.phaseEndsAtMs = nowMs + this.rng.between(min, max) * 1000
     this.setStatus('Preparing', nowMs, events)
   }
 
+  /** Takes the connector out of service with `errorCode` until {@link clearFault} (control API). */
+  injectFault(errorCode: ErrorCode, nowMs: number, events: ConnectorEvent[], vendorError?: string): void {
+    this.trip({ errorCode, vendorError, clearsAtMs: Infinity, overheat: false }, nowMs, events)
+  }
+
+  /** Ends the current fault now (repaired); false when there was none. */
+  clearFault(nowMs: number, events: ConnectorEvent[]): boolean {
+    if (!this.fault) return false
+    this.coolingFailedUntilMs = Math.min(this.coolingFailedUntilMs, nowMs)
+    this.recover(nowMs, events)
+    return true
+  }
+
   /** Applies the status change due at `nowMs`, at most one per sample. */
   advance(nowMs: number, events: ConnectorEvent[]): void {
+    if (this.advanceFaults(nowMs, events)) return
     const vehicle = this.vehicle
     if (!vehicle) return
     const due = nowMs >= this.phaseEndsAtMs
     switch (this.status) {
       case 'Preparing':
-        if (due) this.startSession(vehicle, nowMs, events)
+        if (!due) break
+        if (vehicle.startFailure) {
+          this.phaseEndsAtMs = nowMs + vehicle.startFailure.retryS * 1000
+          this.retryRecovers = vehicle.startFailure.recovers
+          vehicle.startFailure = undefined
+          this.setStatus('SuspendedEVSE', nowMs, events, 'EVCommunicationError')
+        } else this.startSession(vehicle, nowMs, events)
+        break
+      case 'SuspendedEVSE':
+        if (!due) break
+        if (this.retryRecovers) this.startSession(vehicle, nowMs, events)
+        else {
+          this.context.ledger.failedStart()
+          this.finish(nowMs, events)
+        }
         break
       case 'Charging':
         if (vehicle.socPct >= vehicle.targetSocPct - SOC_TOLERANCE_PCT)
-          this.stopSession(vehicle, nowMs, events)
-        else if (vehicle.pause && vehicle.socPct >= vehicle.pause.atSocPct) {
+          this.stopSession(vehicle, nowMs, events, STOP_AT_TARGET)
+        else if (nowMs >= this.leaveAtMs) this.stopSession(vehicle, nowMs, events, STOP_BY_DRIVER)
+        else if (vehicle.interruption && vehicle.socPct >= vehicle.interruption.atSocPct) {
+          const { errorCode, faultedS } = vehicle.interruption
+          vehicle.interruption = undefined
+          this.trip({ errorCode, clearsAtMs: nowMs + faultedS * 1000, overheat: false }, nowMs, events)
+        } else if (vehicle.pause && vehicle.socPct >= vehicle.pause.atSocPct) {
           this.phaseEndsAtMs = nowMs + vehicle.pause.durationS * 1000
           vehicle.pause = undefined
           this.setStatus('SuspendedEV', nowMs, events)
         }
         break
       case 'SuspendedEV':
-        if (due) this.setStatus('Charging', nowMs, events)
+        if (nowMs >= this.leaveAtMs) this.stopSession(vehicle, nowMs, events, STOP_BY_DRIVER)
+        else if (due) this.setStatus('Charging', nowMs, events)
         break
       case 'Finishing':
         if (due) {
@@ -135,8 +239,11 @@ export class Connector {
     }
   }
 
-  /** Delivers the granted power for `dtS` seconds: energy register, SoC, temperatures. */
-  deliver(grant: Grant | undefined, dtS: number, ambientC: number): void {
+  /**
+   * Delivers the granted power for `dtS` seconds: energy register, SoC, the session's cost at
+   * `pricePerKwh`, temperatures.
+   */
+  deliver(grant: Grant | undefined, dtS: number, ambientC: number, pricePerKwh: number, nowMs: number): void {
     const powerW = grant?.allocatedW ?? 0
     this.deliveredW = powerW
     this.offeredW = grant?.offeredW ?? 0
@@ -149,13 +256,21 @@ export class Connector {
       const socPct = vehicle.socPct + (energyWh / (vehicle.model.batteryKwh * 1000)) * 100
       vehicle.socPct = Math.min(socPct, vehicle.targetSocPct)
     }
+    const session = this.session
+    if (session && energyWh > 0) {
+      session.cost += (energyWh / 1000) * pricePerKwh
+      session.peakPowerW = Math.max(session.peakPowerW, powerW)
+    }
     if (this.config.liquidCooling && this.temperatures) {
+      const factor =
+        nowMs < this.coolingFailedUntilMs ? this.context.faults.coolingFailure.coolantToAmbientFactor : 1
       this.temperatures = stepLiquidGun(
         this.temperatures,
         this.config.liquidCooling,
         this.currentA,
         ambientC,
         dtS,
+        factor,
       )
     }
   }
@@ -185,6 +300,76 @@ export class Connector {
     return sample
   }
 
+  // Exponential waiting time of a Poisson process with `perDay` events a day.
+  private nextOccurrence(fromMs: number, perDay: number): number {
+    if (perDay <= 0) return Infinity
+    return fromMs + (-Math.log(1 - this.rng.next()) / perDay) * MS_PER_DAY
+  }
+
+  /** Random faults, cooling failures and overheating; true while the connector is Faulted. */
+  private advanceFaults(nowMs: number, events: ConnectorEvent[]): boolean {
+    const { coolingFailure } = this.context.faults
+    if (nowMs >= this.nextCoolingFailureAtMs) {
+      const { min, max } = coolingFailure.repairS
+      this.coolingFailedUntilMs = nowMs + this.rng.between(min, max) * 1000
+      this.nextCoolingFailureAtMs = this.nextOccurrence(
+        this.coolingFailedUntilMs,
+        coolingFailure.perGunPerDay,
+      )
+    }
+    for (const hard of this.hardFaults) {
+      if (nowMs < hard.nextAtMs) continue
+      const { min, max } = hard.config.repairS
+      const clearsAtMs = nowMs + this.rng.between(min, max) * 1000
+      hard.nextAtMs = this.nextOccurrence(clearsAtMs, hard.config.perConnectorPerDay)
+      if (!this.fault) {
+        const { errorCode, vendorError } = hard.config
+        this.trip({ errorCode, vendorError, clearsAtMs, overheat: false }, nowMs, events)
+      }
+    }
+    const cooling = this.config.liquidCooling
+    if (cooling && this.temperatures && !this.fault && this.temperatures.coolantC >= cooling.coolantTripC) {
+      this.trip(
+        {
+          errorCode: 'HighTemperature',
+          vendorError: 'coolant over temperature',
+          clearsAtMs: nowMs,
+          overheat: true,
+        },
+        nowMs,
+        events,
+      )
+    }
+    const fault = this.fault
+    if (!fault) return false
+    const cooled =
+      !fault.overheat ||
+      (nowMs >= this.coolingFailedUntilMs &&
+        (this.temperatures?.coolantC ?? 0) <= (cooling?.coolantResetC ?? 0))
+    if (nowMs >= fault.clearsAtMs && cooled) this.recover(nowMs, events)
+    return true
+  }
+
+  /** Faulted: any session stops, power stops, and the car (if any) waits for the repair. */
+  private trip(fault: ActiveFault, nowMs: number, events: ConnectorEvent[]): void {
+    this.fault = fault
+    this.setStatus('Faulted', nowMs, events, fault.errorCode, fault.vendorError)
+    if (this.session && this.vehicle) this.endSession(this.vehicle, nowMs, events, STOP_BY_FAULT)
+  }
+
+  // Back in service: the driver (if still there) unplugs; otherwise the connector is free.
+  private recover(nowMs: number, events: ConnectorEvent[]): void {
+    this.fault = undefined
+    if (this.vehicle) this.finish(nowMs, events)
+    else this.setStatus('Available', nowMs, events)
+  }
+
+  private finish(nowMs: number, events: ConnectorEvent[]): void {
+    const { min, max } = this.context.arrivalClass.finishingS
+    this.phaseEndsAtMs = nowMs + this.rng.between(min, max) * 1000
+    this.setStatus('Finishing', nowMs, events)
+  }
+
   private outputVoltageV(vehicle: Vehicle): number {
     const dc = vehicle.profile.dc
     if (this.config.kind === 'dc' && dc) return dc.packVoltageV(vehicle.socPct)
@@ -193,7 +378,8 @@ export class Connector {
 
   private startSession(vehicle: Vehicle, nowMs: number, events: ConnectorEvent[]): void {
     const id = sessionId(this.stationId, this.config.id, nowMs)
-    this.session = { id, startEnergyWh: this.energyWh }
+    this.session = { id, startEnergyWh: this.energyWh, startedAtMs: nowMs, peakPowerW: 0, cost: 0 }
+    if (this.config.kind === 'dc') this.session.socStartPct = round(vehicle.socPct, 2)
     this.setStatus('Charging', nowMs, events)
     const payload: SessionEvent = {
       ts: nowMs,
@@ -202,35 +388,64 @@ export class Connector {
       connector: this.config.id,
       vehicle: vehicle.model.name,
     }
-    if (this.config.kind === 'dc') payload.soc_pct = round(vehicle.socPct, 2)
+    if (this.session.socStartPct !== undefined) payload.soc_pct = this.session.socStartPct
     events.push({ station: this.stationId, kind: 'session', payload })
   }
 
-  private stopSession(vehicle: Vehicle, nowMs: number, events: ConnectorEvent[]): void {
+  private stopSession(vehicle: Vehicle, nowMs: number, events: ConnectorEvent[], reason: string): void {
+    this.finish(nowMs, events)
+    this.endSession(vehicle, nowMs, events, reason)
+  }
+
+  // The stop event and the ledger entry; the status change that goes with it is the caller's.
+  private endSession(vehicle: Vehicle, nowMs: number, events: ConnectorEvent[], reason: string): void {
     const session = this.session
-    const { min, max } = this.arrivalClass.finishingS
-    this.phaseEndsAtMs = nowMs + this.rng.between(min, max) * 1000
-    this.setStatus('Finishing', nowMs, events)
     if (!session) return
+    this.session = undefined
+    const energyWh = round(this.energyWh - session.startEnergyWh, 2)
     const payload: SessionEvent = {
       ts: nowMs,
       event: 'stopped',
       session: session.id,
       connector: this.config.id,
       vehicle: vehicle.model.name,
-      energy_wh: round(this.energyWh - session.startEnergyWh, 2),
-      reason: STOP_AT_TARGET,
+      energy_wh: energyWh,
+      reason,
     }
-    if (this.config.kind === 'dc') payload.soc_pct = round(vehicle.socPct, 2)
+    const socEndPct = this.config.kind === 'dc' ? round(vehicle.socPct, 2) : undefined
+    if (socEndPct !== undefined) payload.soc_pct = socEndPct
     events.push({ station: this.stationId, kind: 'session', payload })
+    this.context.ledger.record(
+      {
+        station: this.stationId,
+        connector: this.config.id,
+        session: session.id,
+        vehicle: vehicle.model.name,
+        startedAtMs: session.startedAtMs,
+        stoppedAtMs: nowMs,
+        energyWh,
+        ...(session.socStartPct === undefined ? {} : { socStartPct: session.socStartPct }),
+        ...(socEndPct === undefined ? {} : { socEndPct }),
+        peakPowerW: Math.round(session.peakPowerW),
+        reason,
+        cost: round(session.cost, 2),
+        currency: this.context.currency,
+      },
+      reason === STOP_BY_FAULT,
+    )
   }
 
-  private setStatus(status: ConnectorStatus, nowMs: number, events: ConnectorEvent[]): void {
+  private setStatus(
+    status: ConnectorStatus,
+    nowMs: number,
+    events: ConnectorEvent[],
+    errorCode: ErrorCode = 'NoError',
+    vendorError?: string,
+  ): void {
     this.currentStatus = status
-    events.push({
-      station: this.stationId,
-      kind: 'status',
-      payload: { ts: nowMs, connector: this.config.id, status, error_code: 'NoError' },
-    })
+    this.errorCode = errorCode
+    const payload: StatusEvent = { ts: nowMs, connector: this.config.id, status, error_code: errorCode }
+    if (vendorError !== undefined) payload.vendor_error = vendorError
+    events.push({ station: this.stationId, kind: 'status', payload })
   }
 }

@@ -51,6 +51,18 @@ export class Demand {
     })
   }
 
+  // A free connector that suits the car, searched from a random one onwards: in a city-scale run a
+  // class has tens of thousands of connectors, and most of them are free.
+  private freeConnector(cls: ClassState, vehicle: Vehicle): Connector | undefined {
+    const n = cls.connectors.length
+    const first = Math.floor(cls.rng.next() * n)
+    for (let i = 0; i < n; i++) {
+      const connector = cls.connectors[(first + i) % n] as Connector
+      if (connector.status === 'Available' && canCharge(vehicle.profile, connector.config)) return connector
+    }
+    return undefined
+  }
+
   /** Plugs cars into a share of each class's connectors at the start (`initialOccupancy`). */
   occupyAtStart(nowMs: number, events: ConnectorEvent[]): void {
     for (const cls of this.classes) {
@@ -82,14 +94,11 @@ export class Demand {
         })
       }
 
+      if (cls.queue.length === 0) continue
       cls.queue = cls.queue.filter((driver) => {
-        const free = cls.connectors.filter(
-          (c) => c.status === 'Available' && canCharge(driver.vehicle.profile, c.config),
-        )
-        if (free.length === 0) return true
-        const connector = free[Math.floor(cls.rng.next() * free.length)] as Connector
-        connector.plugIn(driver.vehicle, nowMs, events)
-        return false
+        const connector = this.freeConnector(cls, driver.vehicle)
+        connector?.plugIn(driver.vehicle, nowMs, events)
+        return connector === undefined
       })
     }
   }

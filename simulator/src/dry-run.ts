@@ -1,11 +1,11 @@
 import { once } from 'node:events'
 import { createWriteStream, openSync } from 'node:fs'
 import type { Writable } from 'node:stream'
-import { startTimeOf, type SimulatorConfig } from './config.ts'
+import type { SimulatorConfig } from './config.ts'
 import { DEFAULTS } from './defaults.ts'
 import { onlineMessage, toNdjsonLine, type SimMessage } from './messages.ts'
-import { loadSiteConfig } from './site-config.ts'
-import { createSite, type Site } from './site.ts'
+import { openSite } from './open-site.ts'
+import type { Site } from './site.ts'
 
 /**
  * Every message a live run of `durationS` simulated seconds would publish, in order: each station's
@@ -22,13 +22,13 @@ export function* dryRunMessages(site: Site, durationS: number): Generator<SimMes
 
 /**
  * Runs the simulation as fast as possible without a broker and writes exactly what would be
- * published as NDJSON, one `{"topic", "payload", "retain"}` per line, to `config.out` or standard output.
+ * published as NDJSON, one `{"topic", "payload", "retain"}` per line, to `config.out` or standard
+ * output. Only with `--state` does it read and write a state file: otherwise it is a pure function
+ * of seed, site and start time.
  */
 export async function runDryRun(config: SimulatorConfig): Promise<{ messages: number; lastMs: number }> {
-  const siteConfig = loadSiteConfig(config.sitePath)
-  const site = createSite(siteConfig, config.seed, startTimeOf(config), {
-    sampleIntervalMs: config.sampleIntervalMs,
-  })
+  const opened = openSite(config)
+  const { site } = opened
   const toStdout = config.out === undefined || config.out === '-'
   // Opening synchronously turns a bad path into an immediate, plain error instead of a stream event.
   const out: Writable = toStdout
@@ -51,5 +51,6 @@ export async function runDryRun(config: SimulatorConfig): Promise<{ messages: nu
     out.end()
     await once(out, 'finish')
   }
+  opened.saveState()
   return { messages, lastMs: site.nowMs }
 }

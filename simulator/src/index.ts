@@ -1,12 +1,15 @@
-// The simulator's public surface: the live runner and dry run, and the pure model underneath for
-// tests and in-process use.
+// The simulator's public surface: the live runner, dry run and replay, and the pure model underneath
+// for tests, benchmarks and in-process use.
 export { parseConfig, USAGE, type ParsedConfig, type SimulatorConfig } from './config.ts'
 export { DEFAULTS } from './defaults.ts'
 export { dryRunMessages, runDryRun } from './dry-run.ts'
 export { start, type SimulatorHandle, type StartOptions } from './live.ts'
 export { toNdjsonLine, type SimMessage } from './messages.ts'
 export type { Logger } from './publisher.ts'
+export { startReplay, type ReplayHandle } from './replay.ts'
+export { scaleSite } from './scale.ts'
+export type { SessionRecord } from './session-ledger.ts'
 export { loadSiteConfig, parseSiteConfig, SiteConfigError } from './site-config.ts'
 export type { SiteConfig } from './site-config-schema.ts'
-export { createSite, type Site, type SiteOptions } from './site.ts'
+export { createSite, type Site, type SiteOptions, type StationView } from './site.ts'
 export type { VehicleSpec } from './vehicle.ts'

@@ -1,26 +1,34 @@
 import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises'
 import { DEFAULT_DECODE_LIMITS } from '@evmon/contracts'
-import { startTimeOf, type SimulatorConfig } from './config.ts'
+import type { SimulatorConfig } from './config.ts'
+import { startControlApi } from './control-api.ts'
 import { DEFAULTS } from './defaults.ts'
-import { createPublisher, type Logger } from './publisher.ts'
-import { loadSiteConfig } from './site-config.ts'
-import { createSite, type Site } from './site.ts'
+import type { SimMessage } from './messages.ts'
+import { renderMetrics } from './metrics.ts'
+import { openSite } from './open-site.ts'
+import { progressLine } from './progress.ts'
+import { createPublisher, type Logger, type Publisher } from './publisher.ts'
+import type { Site } from './site.ts'
 
 /** A running live simulation. */
 export interface SimulatorHandle {
   /** The model being played; its clock is the simulated time. */
   readonly site: Site
+  /** Port of the control API, `/healthz` and `/metrics`. */
+  readonly port: number
   /** Resolves when the simulation stops: after `durationS` of simulated time, or on close(). */
   readonly done: Promise<void>
   /** Cuts one station's connection abruptly so the broker publishes its will; it reconnects by itself. */
   dropConnection(station: string): void
-  /** Stops simulating, marks the stations offline and disconnects. Safe to call more than once. */
+  /** Stops simulating, saves the state, marks the stations offline and disconnects. Safe to call more than once. */
   close(): Promise<void>
 }
 
 export interface StartOptions {
   /** Default: console, prefixed `simulator:`. */
   log?: Logger
+  /** Backfill progress line; default: redrawn in place on standard error. */
+  progress?: (line: string) => void
 }
 
 const consoleLogger: Logger = {
@@ -28,21 +36,32 @@ const consoleLogger: Logger = {
   warn: (message) => console.warn(`simulator: ${message}`),
 }
 
+// A connection change is acted out on the connection; everything else is published as it is.
+function publishTo(publisher: Publisher, message: SimMessage): void {
+  if (message.connection === 'lost') publisher.loseConnection(message.station)
+  else if (message.connection === 'restored') publisher.reconnect(message.station)
+  else publisher.publish(message)
+}
+
 /**
- * Starts a live simulation: one MQTT connection per station, then one telemetry message per station
- * per simulated sample, paced at `speed` simulated seconds per wall second. Resolves once the
- * connections are opening; they connect (and reconnect) in the background, and publishes wait in
+ * Starts a live simulation (or a backfill): one MQTT connection per station, then one telemetry
+ * message per station per simulated sample, paced at `speed` simulated seconds per wall second — or,
+ * for a backfill, as fast as the broker acknowledges. Resolves once the connections are opening and
+ * the control API listens; they connect (and reconnect) in the background, and publishes wait in
  * mqtt.js's queue meanwhile. When more than {@link DEFAULTS.maxInFlightMessages} publishes are
  * unacknowledged the simulation waits for the broker, then catches up.
  */
 export async function start(config: SimulatorConfig, options: StartOptions = {}): Promise<SimulatorHandle> {
   const log = options.log ?? consoleLogger
-  const siteConfig = loadSiteConfig(config.sitePath)
-  const startMs = startTimeOf(config)
-  const site = createSite(siteConfig, config.seed, startMs, { sampleIntervalMs: config.sampleIntervalMs })
+  const backfill = config.mode === 'backfill'
+  const opened = openSite(config)
+  const { site } = opened
+  const siteId = site.config.id
+  const startMs = site.nowMs
+  const speed = backfill ? Number.POSITIVE_INFINITY : config.speed
 
   const maxFutureMs = DEFAULT_DECODE_LIMITS.maxFutureMs
-  if (config.speed > 1 || startMs > Date.now() + maxFutureMs) {
+  if (!backfill && (config.speed > 1 || startMs > Date.now() + maxFutureMs)) {
     log.warn(
       `simulated time runs ahead of the wall clock (speed ${config.speed}); ingest refuses samples more than ` +
         `${maxFutureMs / 60_000} min in the future, so start in the past (--start) for long fast runs`,
@@ -53,18 +72,22 @@ export async function start(config: SimulatorConfig, options: StartOptions = {})
     url: config.mqttUrl,
     username: config.username,
     password: config.password,
-    site: siteConfig.id,
+    site: siteId,
     stations: site.stationIds,
     nowMs: () => site.nowMs,
     reconnectPeriodMs: DEFAULTS.reconnectPeriodMs,
     connectTimeoutMs: DEFAULTS.connectTimeoutMs,
+    connectsPerSecond: DEFAULTS.connectsPerSecond,
+    maxStationsLoggedEach: DEFAULTS.maxStationsLoggedEach,
+    summaryIntervalMs: DEFAULTS.summaryIntervalMs,
     log,
   })
-  for (const message of site.startupMessages()) publisher.publish(message)
-  log.info(
-    `site ${siteConfig.id}: ${site.stationIds.length} stations, seed ${config.seed}, speed ${config.speed}, ` +
-      `start ${new Date(startMs).toISOString()}, publishing to ${config.mqttUrl}`,
-  )
+  let messages = 0
+  const publish = (message: SimMessage) => {
+    messages++
+    publishTo(publisher, message)
+  }
+  for (const message of site.startupMessages()) publish(message)
 
   const stop = new AbortController()
   const totalSteps =
@@ -74,29 +97,109 @@ export async function start(config: SimulatorConfig, options: StartOptions = {})
   const stopped = new Promise<void>((resolve) =>
     stop.signal.addEventListener('abort', () => resolve(), { once: true }),
   )
-  const wallStart = performance.now()
+  let wallStart = performance.now()
   let steps = 0
+  let pausedAt: number | undefined
+  let wake: (() => void) | undefined
+
+  const control = {
+    site,
+    get paused() {
+      return pausedAt !== undefined
+    },
+    pause() {
+      pausedAt ??= performance.now()
+    },
+    resume() {
+      if (pausedAt === undefined) return
+      // The schedule moves by the pause, so simulated time does not jump ahead to catch up.
+      wallStart += performance.now() - pausedAt
+      pausedAt = undefined
+      wake?.()
+    },
+    metrics: () =>
+      renderMetrics(site, {
+        steps,
+        messages,
+        acknowledged: publisher.acknowledged,
+        inFlight: publisher.inFlight,
+        paused: pausedAt !== undefined,
+      }),
+  }
+  const api = await startControlApi(control, config.host, config.port)
+  log.info(
+    `site ${siteId}: ${site.stationIds.length} stations, ${site.connectorCount} connectors, seed ${config.seed}, ` +
+      `${backfill ? 'backfill' : `speed ${config.speed}`}, start ${new Date(startMs).toISOString()}, ` +
+      `publishing to ${config.mqttUrl}; control API on http://${config.host}:${api.port}` +
+      (opened.statePath ? `; state ${opened.statePath}` : ''),
+  )
+
+  const progress = options.progress ?? ((line: string) => process.stderr.write(`\r${line}`))
+  let lastSavedAt = performance.now()
+  let lastProgressAt = 0
+  const housekeeping = () => {
+    const now = performance.now()
+    if (now - lastSavedAt >= DEFAULTS.stateSaveIntervalMs) {
+      opened.saveState()
+      lastSavedAt = now
+    }
+    if (backfill && now - lastProgressAt >= DEFAULTS.progressIntervalMs) {
+      progress(
+        progressLine(
+          steps * site.connectorCount,
+          totalSteps * site.connectorCount,
+          now - wallStart,
+          site.nowMs,
+        ),
+      )
+      lastProgressAt = now
+    }
+  }
 
   // The schedule is fixed to the wall clock at start: a stall (slow broker) is followed by a catch-up,
   // so simulated time stays tied to `speed` × elapsed time instead of drifting.
   const run = async () => {
+    // A backfill generates only as fast as the broker takes it: nothing to gain from running ahead
+    // of the connections, and its final messages must not meet a broker that never answered.
+    if (backfill) {
+      await Promise.race([publisher.allConnected(), stopped])
+      wallStart = performance.now()
+    }
     while (!stop.signal.aborted && steps < totalSteps) {
+      housekeeping()
+      if (pausedAt !== undefined) {
+        await Promise.race([new Promise<void>((resolve) => (wake = resolve)), stopped])
+        continue
+      }
       if (publisher.inFlight > DEFAULTS.maxInFlightMessages) {
         await Promise.race([publisher.inFlightAtMost(DEFAULTS.maxInFlightMessages / 2), stopped])
         continue
       }
       const elapsedMs = performance.now() - wallStart
-      const due = Math.min(totalSteps, Math.floor((elapsedMs * config.speed) / site.sampleIntervalMs))
+      const due = Math.min(totalSteps, Math.floor((elapsedMs * speed) / site.sampleIntervalMs))
       if (steps < due) {
         const batch = Math.min(due - steps, DEFAULTS.maxStepsPerTick)
-        for (let i = 0; i < batch; i++, steps++) for (const message of site.step()) publisher.publish(message)
+        for (let i = 0; i < batch && publisher.inFlight <= DEFAULTS.maxInFlightMessages; i++, steps++) {
+          for (const message of site.step()) publish(message)
+        }
         await yieldToEventLoop()
       } else {
-        const nextAt = wallStart + ((steps + 1) * site.sampleIntervalMs) / config.speed
+        const nextAt = wallStart + ((steps + 1) * site.sampleIntervalMs) / speed
         await sleep(Math.max(0, nextAt - performance.now()), undefined, { signal: stop.signal }).catch(
           () => {},
         )
       }
+    }
+    if (backfill) {
+      progress(
+        progressLine(
+          steps * site.connectorCount,
+          totalSteps * site.connectorCount,
+          performance.now() - wallStart,
+          site.nowMs,
+        ),
+      )
+      process.stderr.write('\n')
     }
   }
   const done = run()
@@ -104,13 +207,17 @@ export async function start(config: SimulatorConfig, options: StartOptions = {})
   let closing: Promise<void> | undefined
   return {
     site,
+    port: api.port,
     done,
     dropConnection: (station) => publisher.dropConnection(station),
     close() {
       closing ??= (async () => {
         stop.abort()
+        wake?.()
         await done
+        opened.saveState()
         await publisher.close(site.nowMs, DEFAULTS.closeTimeoutMs)
+        await api.close()
       })()
       return closing
     },

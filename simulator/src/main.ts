@@ -1,10 +1,12 @@
 import { parseConfig, USAGE } from './config.ts'
 import { runDryRun } from './dry-run.ts'
 import { start } from './live.ts'
+import { startReplay } from './replay.ts'
 import { SiteConfigError } from './site-config.ts'
+import { StateFileError } from './state-file.ts'
 
-// Thin entry point: flags and environment in, signals wired; everything else is start() and
-// runDryRun(), which tests call in-process.
+// Thin entry point: flags and environment in, signals wired; everything else is start(),
+// runDryRun() and startReplay(), which tests call in-process.
 const parsed = parseConfig(process.argv.slice(2), process.env)
 if (parsed.kind === 'help') {
   process.stdout.write(USAGE)
@@ -16,28 +18,46 @@ if (parsed.kind === 'invalid') {
   process.exit(2)
 }
 const config = parsed.config
+const log = {
+  info: (message: string) => console.log(`simulator: ${message}`),
+  warn: (message: string) => console.warn(`simulator: ${message}`),
+}
+
+// Runs until `done`, or until SIGINT/SIGTERM closes it first.
+async function runUntilDone(handle: { done: Promise<unknown>; close(): Promise<void> }): Promise<void> {
+  let stopping = false
+  const stop = () => {
+    if (stopping) return
+    stopping = true
+    void handle.close().then(() => process.exit(0))
+  }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+  await handle.done
+  stop()
+}
 
 try {
   if (config.mode === 'dry-run') {
     const { messages, lastMs } = await runDryRun(config)
     console.error(`simulator: dry run wrote ${messages} messages up to ${new Date(lastMs).toISOString()}`)
+  } else if (config.mode === 'replay') {
+    const replay = await startReplay(config, log)
+    void replay.done.then(({ messages, skipped }) =>
+      log.info(`replayed ${messages} messages${skipped > 0 ? `, skipped ${skipped} unusable lines` : ''}`),
+    )
+    await runUntilDone(replay)
   } else {
-    const simulator = await start(config)
-    let stopping = false
-    const stop = () => {
-      if (stopping) return
-      stopping = true
-      void simulator.close().then(() => process.exit(0))
-    }
-    process.on('SIGINT', stop)
-    process.on('SIGTERM', stop)
-    await simulator.done
-    stop()
+    await runUntilDone(await start(config, { log }))
   }
 } catch (err) {
-  // A bad site file is the user's to fix: say what is wrong, without a stack trace.
-  if (err instanceof SiteConfigError) {
-    console.error(`simulator: ${err.message}`)
+  // A bad site or state file is the user's to fix: say what is wrong, without a stack trace.
+  if (
+    err instanceof SiteConfigError ||
+    err instanceof StateFileError ||
+    (err as NodeJS.ErrnoException).code === 'ENOENT'
+  ) {
+    console.error(`simulator: ${(err as Error).message}`)
     process.exit(2)
   }
   throw err

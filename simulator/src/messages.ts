@@ -6,9 +6,21 @@ import {
   type PayloadByKind,
 } from '@evmon/contracts'
 
-/** One MQTT message a simulated station publishes (QoS 1, as every kind in the contract). */
+/**
+ * One MQTT message a simulated station publishes (QoS 1, as every kind in the contract). A message
+ * marked `connection` is not the station's own: `lost` is the last will the broker publishes when
+ * the station's connection drops, `restored` the `online` message it sends on reconnecting. A live
+ * run acts them out on the connection; a dry run writes them as the broker would carry them.
+ */
 export type SimMessage = {
-  [K in MessageKind]: { station: string; kind: K; topic: string; payload: PayloadByKind[K]; retain: boolean }
+  [K in MessageKind]: {
+    station: string
+    kind: K
+    topic: string
+    payload: PayloadByKind[K]
+    retain: boolean
+    connection?: 'lost' | 'restored'
+  }
 }[MessageKind]
 
 /** Builds a message with the topic and retain flag the contract prescribes for its kind. */
@@ -25,6 +37,30 @@ export function stationMessage<K extends MessageKind>(
     payload,
     retain: MESSAGE_KINDS[kind].retain,
   } as SimMessage
+}
+
+/**
+ * A {@link stationMessage} for one site that builds each station's topics once: a city-scale run
+ * publishes tens of thousands of messages a second, and validating ids each time would dominate.
+ */
+export function createMessageFactory(
+  site: string,
+): <K extends MessageKind>(station: string, kind: K, payload: PayloadByKind[K]) => SimMessage {
+  const topics = new Map<string, Record<MessageKind, string>>()
+  return (station, kind, payload) => {
+    let own = topics.get(station)
+    if (!own) {
+      own = {
+        meta: stationTopic(site, station, 'meta'),
+        online: stationTopic(site, station, 'online'),
+        telemetry: stationTopic(site, station, 'telemetry'),
+        status: stationTopic(site, station, 'status'),
+        session: stationTopic(site, station, 'session'),
+      }
+      topics.set(station, own)
+    }
+    return { station, kind, topic: own[kind], payload, retain: MESSAGE_KINDS[kind].retain } as SimMessage
+  }
 }
 
 /**

@@ -18,6 +18,12 @@ export interface PublisherOptions {
   nowMs(): number
   reconnectPeriodMs: number
   connectTimeoutMs: number
+  /** New connections opened per second at start, so thousands of stations do not hit the broker at once. */
+  connectsPerSecond: number
+  /** Above this many stations, connection problems are summarised instead of logged per station. */
+  maxStationsLoggedEach: number
+  /** How often the summary of connection problems is logged. */
+  summaryIntervalMs: number
   log: Logger
 }
 
@@ -27,6 +33,10 @@ export interface Publisher {
   publish(message: SimMessage): void
   /** Publishes still waiting for their PUBACK. */
   readonly inFlight: number
+  /** Publishes the broker has acknowledged. */
+  readonly acknowledged: number
+  /** Resolves once every station has connected (at least once). */
+  allConnected(): Promise<void>
   /** Resolves once at most `count` publishes are in flight. */
   inFlightAtMost(count: number): Promise<void>
   /**
@@ -34,6 +44,10 @@ export interface Publisher {
    * would: the broker publishes the station's will, and mqtt.js reconnects after its retry period.
    */
   dropConnection(station: string): void
+  /** Like {@link dropConnection}, but the station stays offline until {@link reconnect}. */
+  loseConnection(station: string): void
+  /** Reconnects a station whose connection was lost; it announces itself online on connecting. */
+  reconnect(station: string): void
   /**
    * Marks every station offline (retained, time-stamped), waits up to `timeoutMs` for unacknowledged
    * publishes, then disconnects cleanly so no will fires.
@@ -45,6 +59,7 @@ export interface Publisher {
 export function createPublisher(options: PublisherOptions): Publisher {
   const { site, log } = options
   let inFlight = 0
+  let acknowledged = 0
   let closing = false
   let waiters: { count: number; resolve: () => void }[] = []
   const settle = () => {
@@ -63,6 +78,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
       { qos: 1, retain: message.retain },
       (err) => {
         inFlight--
+        if (!err) acknowledged++
         // While closing, close() reports what was dropped once instead of once per message.
         if (err && !closing) log.warn(`${message.topic}: publish failed: ${err.message}`)
         settle()
@@ -73,8 +89,37 @@ export function createPublisher(options: PublisherOptions): Publisher {
   const inFlightAtMost = (count: number): Promise<void> =>
     inFlight <= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve }))
 
+  // Connection problems: one line per station for a site, one summary line for a city.
+  const summarise = options.stations.length > options.maxStationsLoggedEach
+  const problems = new Map<string, number>()
+  let reconnected = 0
+  const summary = setInterval(() => {
+    for (const [reason, count] of problems) {
+      log.warn(`${count} stations: ${reason}; retrying every ${options.reconnectPeriodMs} ms`)
+    }
+    if (reconnected > 0) log.info(`${reconnected} stations connected again`)
+    problems.clear()
+    reconnected = 0
+  }, options.summaryIntervalMs)
+  summary.unref()
+  const reportError = (station: string, reason: string) => {
+    if (summarise) problems.set(reason, (problems.get(reason) ?? 0) + 1)
+    else log.warn(`${station}: ${reason}; retrying every ${options.reconnectPeriodMs} ms`)
+  }
+  const reportBack = (station: string) => {
+    if (summarise) reconnected++
+    else log.info(`${station}: connected again`)
+  }
+
   const clients = new Map<string, MqttClient>()
+  let notYetConnected = options.stations.length
+  let everyoneConnected: () => void = () => {}
+  const allConnected = new Promise<void>((resolve) => {
+    everyoneConnected = resolve
+    if (notYetConnected === 0) resolve()
+  })
   for (const station of options.stations) {
+    let connectedOnce = false
     const will = onlineMessage(site, station, false)
     const client = mqtt.connect(options.url, {
       clientId: stationClientId(site, station),
@@ -83,19 +128,23 @@ export function createPublisher(options: PublisherOptions): Publisher {
       clean: true,
       reconnectPeriod: options.reconnectPeriodMs,
       connectTimeout: options.connectTimeoutMs,
+      manualConnect: true,
       will: { topic: will.topic, payload: Buffer.from(JSON.stringify(will.payload)), qos: 1, retain: true },
     })
     // Log a failing connection once, not on every retry, and say when it is back.
     let lastError = ''
     client.on('connect', () => {
-      if (lastError) log.info(`${station}: connected again`)
+      if (!connectedOnce) {
+        connectedOnce = true
+        if (--notYetConnected === 0) everyoneConnected()
+      }
+      if (lastError) reportBack(station)
       lastError = ''
       // A reconnect racing close() must not leave a retained `online: true` behind.
       if (!closing) send(client, onlineMessage(site, station, true, options.nowMs()))
     })
     client.on('error', (err) => {
-      if (err.message !== lastError)
-        log.warn(`${station}: ${err.message}; retrying every ${options.reconnectPeriodMs} ms`)
+      if (err.message !== lastError) reportError(station, err.message)
       lastError = err.message
     })
     client.on('offline', () => {
@@ -103,6 +152,17 @@ export function createPublisher(options: PublisherOptions): Publisher {
     })
     clients.set(station, client)
   }
+
+  // Opens the connections in small batches every tick, at `connectsPerSecond`.
+  const RAMP_TICK_MS = 50
+  const waiting = [...clients.values()]
+  const perTick = Math.max(1, Math.round((options.connectsPerSecond * RAMP_TICK_MS) / 1000))
+  const openBatch = () => {
+    for (const client of waiting.splice(0, perTick)) if (!closing) client.connect()
+    if (waiting.length === 0) clearInterval(ramp)
+  }
+  const ramp = setInterval(openBatch, RAMP_TICK_MS)
+  openBatch()
 
   const clientOf = (station: string): MqttClient => {
     const client = clients.get(station)
@@ -115,12 +175,30 @@ export function createPublisher(options: PublisherOptions): Publisher {
     get inFlight() {
       return inFlight
     },
+    get acknowledged() {
+      return acknowledged
+    },
     inFlightAtMost,
+    allConnected: () => allConnected,
     dropConnection(station) {
-      clientOf(station).stream.destroy()
+      // Not opened yet (start-up ramp): nothing to drop.
+      clientOf(station).stream?.destroy()
+    },
+    loseConnection(station) {
+      const client = clientOf(station)
+      // mqtt.js schedules a reconnect only while reconnectPeriod > 0.
+      client.options.reconnectPeriod = 0
+      client.stream?.destroy()
+    },
+    reconnect(station) {
+      const client = clientOf(station)
+      client.options.reconnectPeriod = options.reconnectPeriodMs
+      if (!closing && !client.connected) client.reconnect()
     },
     async close(nowMs, timeoutMs) {
       closing = true
+      clearInterval(ramp)
+      clearInterval(summary)
       for (const [station, client] of clients) send(client, onlineMessage(site, station, false, nowMs))
       let timer: NodeJS.Timeout | undefined
       const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)))

@@ -166,7 +166,8 @@ function tariffProblems(tariff: SiteConfig['tariff']): string[] {
   const gaps = cover.flatMap((n, h) => (n === 0 ? [h] : []))
   const overlaps = cover.flatMap((n, h) => (n > 1 ? [h] : []))
   if (gaps.length > 0) problems.push(`/tariff/periods: no price for hour ${gaps.join(', ')}`)
-  if (overlaps.length > 0) problems.push(`/tariff/periods: more than one price for hour ${overlaps.join(', ')}`)
+  if (overlaps.length > 0)
+    problems.push(`/tariff/periods: more than one price for hour ${overlaps.join(', ')}`)
   return problems
 }
 

@@ -1,20 +1,49 @@
-import { allocate } from './allocation.ts'
+import type { ConnectorStatus, ErrorCode } from '@evmon/contracts'
+import { allocate, type PowerRequest } from './allocation.ts'
 import { ambientC } from './ambient.ts'
 import { canCharge } from './charging-curve.ts'
 import type { Connector, ConnectorEvent } from './connector.ts'
 import { DEFAULTS } from './defaults.ts'
 import { Demand } from './demand.ts'
 import { createLocalTime } from './local-time.ts'
-import { stationMessage, type SimMessage } from './messages.ts'
+import { createMessageFactory, onlineMessage, type SimMessage } from './messages.ts'
 import { createRng } from './rng.ts'
+import { SessionLedger, type LedgerTotals, type SessionRecord } from './session-ledger.ts'
 import type { SiteConfig } from './site-config-schema.ts'
-import { Station } from './station.ts'
+import { Station, type StationRegisters } from './station.ts'
+import { createTariff } from './tariff.ts'
 import { createFleet, type VehicleSpec } from './vehicle.ts'
 
 /** Options of the model beyond seed and start time. */
 export interface SiteOptions {
   /** Simulated time between telemetry samples, ms. */
   sampleIntervalMs?: number
+}
+
+/** Every register and counter that must survive a restart of the simulator. */
+export interface SiteRegisters {
+  stations: Record<string, StationRegisters>
+  ledger: LedgerTotals
+}
+
+/** A connector as the control API lists it. */
+export interface ConnectorView {
+  id: number
+  kind: 'dc' | 'ac'
+  status: ConnectorStatus
+  errorCode: ErrorCode
+  powerW: number
+  energyWh: number
+  vehicle?: string
+  socPct?: number
+}
+
+/** A station as the control API lists it. */
+export interface StationView {
+  id: string
+  name: string
+  online: boolean
+  connectors: ConnectorView[]
 }
 
 /** A simulated site: a pure function of config, seed and start time, advanced one sample at a time. */
@@ -24,8 +53,18 @@ export interface Site {
   readonly nowMs: number
   readonly sampleIntervalMs: number
   readonly stationIds: readonly string[]
+  /** Connectors across all stations: each contributes one sample per step. */
+  readonly connectorCount: number
   /** Drivers who left because every suitable connector stayed busy. */
   readonly unservedDrivers: number
+  /** Stations whose connection is up. */
+  readonly onlineStations: number
+  /** Session totals (energy, revenue, failed starts, interruptions). */
+  readonly totals: Readonly<LedgerTotals>
+  /** The most recent finished sessions with their cost, newest last. */
+  readonly recentSessions: readonly SessionRecord[]
+  /** Real-power limit of the site's grid connection, W; load management keeps the site under it. */
+  gridLimitW: number
   /** What each station publishes when it comes up: its meta and every connector's status. */
   startupMessages(): SimMessage[]
   /** Advances one sample and returns what the stations publish for it. */
@@ -35,6 +74,18 @@ export interface Site {
    * status comes out with the next step. Throws when the connector is busy or cannot charge the car.
    */
   plugIn(station: string, connector: number, spec: VehicleSpec): void
+  /** Faults a connector with `errorCode` until {@link clearFault}; the status comes out with the next step. */
+  injectFault(station: string, connector: number, errorCode: ErrorCode, vendorError?: string): void
+  /** Repairs a connector's fault; false when it had none. */
+  clearFault(station: string, connector: number): boolean
+  /** Drops a station's network connection for `durationS` simulated seconds: its last will fires. */
+  disconnect(station: string, durationS: number): void
+  /** Stations and connectors now. */
+  describe(): StationView[]
+  /** Registers and counters to carry across a restart. */
+  registers(): SiteRegisters
+  /** Continues from an earlier run's registers; stations that no longer exist are ignored. */
+  restore(registers: SiteRegisters): void
 }
 
 /**
@@ -50,21 +101,36 @@ export function createSite(
   const sampleIntervalMs = options.sampleIntervalMs ?? DEFAULTS.sampleIntervalMs
   const dtS = sampleIntervalMs / 1000
   const localTime = createLocalTime(config.timezone)
+  const tariff = createTariff(config.tariff)
+  const ledger = new SessionLedger(DEFAULTS.recentSessions)
   const classes = new Map(config.arrivalClasses.map((c) => [c.id, c]))
   const startAmbientC = ambientC(config.ambient, localTime(startMs))
-  const stations = config.stations.map((s) => new Station(s, classes, seed, startAmbientC))
+  const stations = config.stations.map(
+    (s) => new Station(s, config, classes, ledger, seed, startAmbientC, startMs),
+  )
+  const stationById = new Map(stations.map((s) => [s.id, s]))
   const connectors = stations.flatMap((s) => s.connectors)
   const connectorsByClass = new Map<string, Connector[]>()
   for (const c of connectors) {
-    connectorsByClass.set(c.config.arrivalClass, [...(connectorsByClass.get(c.config.arrivalClass) ?? []), c])
+    const members = connectorsByClass.get(c.config.arrivalClass)
+    if (members) members.push(c)
+    else connectorsByClass.set(c.config.arrivalClass, [c])
   }
   const fleet = createFleet(config)
   const demand = new Demand(config.arrivalClasses, connectorsByClass, fleet, seed)
   const controlRng = createRng(seed, 'control')
-  const gridLimitW = config.grid.transformerKva * 1000 * config.grid.powerFactor
+  let gridLimitW = config.grid.transformerKva * 1000 * config.grid.powerFactor
   const auxReserveW = stations.reduce((sum, s) => sum + s.maxAuxW, 0)
-  const cabinetW = new Map(stations.map((s) => [s.id, s.cabinetW]))
+  const moduleW = new Map(
+    stations.flatMap((s) =>
+      s.config.moduleKw === undefined ? [] : [[s.id, s.config.moduleKw * 1000] as const],
+    ),
+  )
   const gridCostPerW = new Map(stations.map((s) => [s.id, s.worstGridCostPerW]))
+  // Status and session events of a station that is offline wait for its reconnection, as an OCPP
+  // charger queues its transaction messages; telemetry of those samples is lost.
+  const backlog = new Map<string, SimMessage[]>()
+  const stationMessage = createMessageFactory(config.id)
 
   let nowMs = startMs
   let pending: ConnectorEvent[] = []
@@ -73,8 +139,19 @@ export function createSite(
 
   const toMessage = (e: ConnectorEvent): SimMessage =>
     e.kind === 'status'
-      ? stationMessage(config.id, e.station, 'status', e.payload)
-      : stationMessage(config.id, e.station, 'session', e.payload)
+      ? stationMessage(e.station, 'status', e.payload)
+      : stationMessage(e.station, 'session', e.payload)
+
+  const stationOf = (id: string): Station => {
+    const station = stationById.get(id)
+    if (!station) throw new Error(`no station ${JSON.stringify(id)}`)
+    return station
+  }
+  const connectorOf = (stationId: string, connectorId: number): Connector => {
+    const connector = stationOf(stationId).connectors.find((c) => c.config.id === connectorId)
+    if (!connector) throw new Error(`no connector ${stationId}/${connectorId}`)
+    return connector
+  }
 
   return {
     config,
@@ -83,19 +160,34 @@ export function createSite(
     },
     sampleIntervalMs,
     stationIds: stations.map((s) => s.id),
+    connectorCount: connectors.length,
     get unservedDrivers() {
       return demand.unservedDrivers
+    },
+    get onlineStations() {
+      return stations.reduce((n, s) => n + (s.online ? 1 : 0), 0)
+    },
+    totals: ledger.totals,
+    get recentSessions() {
+      return ledger.recent
+    },
+    get gridLimitW() {
+      return gridLimitW
+    },
+    set gridLimitW(watts: number) {
+      if (!(watts >= 0)) throw new Error(`grid limit ${watts} W must be a number ≥ 0`)
+      gridLimitW = watts
     },
 
     startupMessages() {
       return stations.flatMap((s) => [
-        stationMessage(config.id, s.id, 'meta', s.meta(config)),
+        stationMessage(s.id, 'meta', s.meta()),
         ...s.connectors.map((c) =>
-          stationMessage(config.id, s.id, 'status', {
+          stationMessage(s.id, 'status', {
             ts: nowMs,
             connector: c.config.id,
             status: c.status,
-            error_code: 'NoError',
+            error_code: c.error,
           }),
         ),
       ])
@@ -107,30 +199,108 @@ export function createSite(
       nowMs += sampleIntervalMs
       const local = localTime(nowMs)
       const ambient = ambientC(config.ambient, local)
+      const out: SimMessage[] = []
+      for (const s of stations) {
+        const change = s.advanceConnection(nowMs)
+        if (change === 'lost') {
+          backlog.set(s.id, [])
+          out.push({ ...onlineMessage(config.id, s.id, false), connection: 'lost' })
+        } else if (change === 'restored') {
+          out.push({ ...onlineMessage(config.id, s.id, true, nowMs), connection: 'restored' })
+          out.push(...(backlog.get(s.id) ?? []))
+          backlog.delete(s.id)
+        }
+      }
       // Demand before connector timers: a connector freed in this sample takes its next car in the next.
       demand.step(nowMs, dtS, local.hour, events)
       for (const c of connectors) c.advance(nowMs, events)
 
       const loungeW = (config.loungeKwByHour[Math.min(23, Math.floor(local.hour))] ?? 0) * 1000
-      const grants = allocate(
-        stations.flatMap((s) => s.requests(ambient, dtS)),
-        { cabinetW, gridCostPerW, gridBudgetW: gridLimitW - loungeW - auxReserveW },
-      )
-      for (const s of stations) s.deliver(grants, dtS, ambient)
-      return [
-        ...events.map(toMessage),
-        ...stations.map((s) => stationMessage(config.id, s.id, 'telemetry', s.telemetry(nowMs))),
-      ]
+      const requests: PowerRequest[] = []
+      const cabinetW = new Map<string, number>()
+      for (const s of stations) {
+        const stationRequests = s.requests(ambient, dtS)
+        if (stationRequests.length === 0) continue
+        requests.push(...stationRequests)
+        cabinetW.set(s.id, s.availableW(ambient))
+      }
+      const grants = allocate(requests, {
+        cabinetW,
+        moduleW,
+        gridCostPerW,
+        gridBudgetW: gridLimitW - loungeW - auxReserveW,
+      })
+      const pricePerKwh = tariff.pricePerKwh(local)
+      for (const s of stations) s.deliver(grants, dtS, ambient, pricePerKwh, nowMs)
+
+      for (const e of events) {
+        const queued = backlog.get(e.station)
+        if (queued) queued.push(toMessage(e))
+        else out.push(toMessage(e))
+      }
+      for (const s of stations) {
+        if (s.online) out.push(stationMessage(s.id, 'telemetry', s.telemetry(nowMs)))
+        else s.skipSample()
+      }
+      return out
     },
 
     plugIn(stationId, connectorId, spec) {
-      const connector = connectors.find((c) => c.stationId === stationId && c.config.id === connectorId)
-      if (!connector) throw new Error(`no connector ${stationId}/${connectorId}`)
+      const connector = connectorOf(stationId, connectorId)
       const vehicle = fleet.build(spec, controlRng)
       if (!canCharge(vehicle.profile, connector.config)) {
         throw new Error(`${spec.vehicle} cannot charge on ${connector.key}`)
       }
       connector.plugIn(vehicle, nowMs, pending)
+    },
+
+    injectFault(stationId, connectorId, errorCode, vendorError) {
+      if (errorCode === 'NoError') throw new Error('NoError is not a fault; clear the fault instead')
+      connectorOf(stationId, connectorId).injectFault(errorCode, nowMs, pending, vendorError)
+    },
+
+    clearFault(stationId, connectorId) {
+      return connectorOf(stationId, connectorId).clearFault(nowMs, pending)
+    },
+
+    disconnect(stationId, durationS) {
+      stationOf(stationId).disconnect(nowMs + durationS * 1000)
+    },
+
+    describe() {
+      return stations.map((s) => ({
+        id: s.id,
+        name: s.config.name,
+        online: s.online,
+        connectors: s.connectors.map((c) => {
+          const view: ConnectorView = {
+            id: c.config.id,
+            kind: c.config.kind,
+            status: c.status,
+            errorCode: c.error,
+            powerW: Math.round(c.powerW),
+            energyWh: c.registerWh,
+          }
+          const vehicle = c.plugged
+          if (vehicle) {
+            view.vehicle = vehicle.model.id
+            view.socPct = vehicle.socPct
+          }
+          return view
+        }),
+      }))
+    },
+
+    registers() {
+      return {
+        stations: Object.fromEntries(stations.map((s) => [s.id, s.registers()])),
+        ledger: { ...ledger.totals },
+      }
+    },
+
+    restore(registers) {
+      for (const [id, saved] of Object.entries(registers.stations)) stationById.get(id)?.restore(saved)
+      ledger.restore(registers.ledger)
     },
   }
 }

@@ -2,15 +2,29 @@ import type { StationMeta, Telemetry } from '@evmon/contracts'
 import type { Grant, PowerRequest } from './allocation.ts'
 import { Connector } from './connector.ts'
 import { interpolate, type Breakpoints } from './piecewise-linear.ts'
-import { createRng } from './rng.ts'
+import { createRng, type Rng } from './rng.ts'
+import type { SessionLedger } from './session-ledger.ts'
 import type { ArrivalClass, SiteConfig, StationConfig } from './site-config-schema.ts'
 import { firstOrderLag } from './thermal.ts'
 import { round, WH_PER_W_S } from './units.ts'
 
+const MS_PER_DAY = 86_400_000
+
+/** What a station's meters read: carried across restarts in the state file. */
+export interface StationRegisters {
+  gridEnergyWh: number
+  seq: number
+  connectorEnergyWh: Record<string, number>
+}
+
+/** How a station's network connection changed in a sample. */
+export type ConnectionChange = 'lost' | 'restored' | undefined
+
 /**
  * A charging station: one power cabinet feeding its connectors, behind one grid meter. The meter
  * sees the connectors' output divided by the cabinet's efficiency at the current load, plus standby
- * electronics and, while charging, pumps and fans.
+ * electronics and, while charging, pumps and fans. The station may lose its network connection for
+ * a while (offline episodes); charging goes on meanwhile, as it does on real chargers.
  */
 export class Station {
   readonly connectors: Connector[]
@@ -21,24 +35,38 @@ export class Station {
   private cabinetC: number
   private seq = 0
   private readonly efficiency: Breakpoints
+  private readonly derating: Breakpoints | undefined
+  private readonly rng: Rng
+  /** 0 while online. */
+  private offlineUntilMs = 0
+  private lostAnnounced = false
+  private nextOfflineAtMs: number
 
   constructor(
     readonly config: StationConfig,
+    private readonly site: SiteConfig,
     arrivalClasses: ReadonlyMap<string, ArrivalClass>,
+    ledger: SessionLedger,
     seed: number,
     ambientC: number,
+    startMs: number,
   ) {
     this.efficiency = config.efficiency.map((p) => [p.loadPct, p.efficiency] as const)
+    this.derating = config.ambientDerating?.map((p) => [p.ambientC, p.factor] as const)
     this.cabinetC = ambientC
+    this.rng = createRng(seed, `station:${config.id}`)
+    this.nextOfflineAtMs = this.nextOffline(startMs)
     this.connectors = config.connectors.map(
       (c) =>
-        new Connector(
-          config.id,
-          c,
-          arrivalClasses.get(c.arrivalClass) as ArrivalClass,
-          createRng(seed, `connector:${config.id}/${c.id}`),
+        new Connector(config.id, c, {
+          arrivalClass: arrivalClasses.get(c.arrivalClass) as ArrivalClass,
+          faults: site.faults,
+          ledger,
+          currency: site.tariff.currency,
+          rng: createRng(seed, `connector:${config.id}/${c.id}`),
           ambientC,
-        ),
+          startMs,
+        }),
     )
   }
 
@@ -46,8 +74,14 @@ export class Station {
     return this.config.id
   }
 
+  /** Nameplate output of the cabinet, W. */
   get cabinetW(): number {
     return this.config.cabinetMaxPowerKw * 1000
+  }
+
+  /** Output the cabinet can deliver at this ambient temperature: air-cooled modules derate in the heat. */
+  availableW(ambientC: number): number {
+    return this.derating ? this.cabinetW * interpolate(this.derating, ambientC) : this.cabinetW
   }
 
   /** Grid watts per delivered watt at the cabinet's worst efficiency: an upper bound for load management. */
@@ -61,13 +95,17 @@ export class Station {
     return this.config.standbyW + Math.max(aux.atZeroLoad, aux.atFullLoad)
   }
 
+  get online(): boolean {
+    return this.offlineUntilMs === 0
+  }
+
   /** The retained description of the station. */
-  meta(site: SiteConfig): StationMeta {
+  meta(): StationMeta {
     return {
       v: 1,
       name: this.config.name,
-      location: { ...site.location },
-      timezone: site.timezone,
+      location: { ...this.site.location },
+      timezone: this.site.timezone,
       cooling: this.config.cooling,
       cabinet_max_power_w: this.cabinetW,
       connectors: this.config.connectors.map((c) => ({
@@ -83,16 +121,52 @@ export class Station {
     }
   }
 
+  /** Drops the network connection until `untilMs` (control API); it comes back by itself. */
+  disconnect(untilMs: number): void {
+    this.offlineUntilMs = Math.max(this.offlineUntilMs, untilMs)
+  }
+
+  /** Starts and ends offline episodes: the connection is lost at a random time and comes back later. */
+  advanceConnection(nowMs: number): ConnectionChange {
+    if (this.lostAnnounced && nowMs >= this.offlineUntilMs) {
+      this.offlineUntilMs = 0
+      this.lostAnnounced = false
+      return 'restored'
+    }
+    if (nowMs >= this.nextOfflineAtMs) {
+      const { min, max } = this.site.faults.offline.durationS
+      const untilMs = nowMs + this.rng.between(min, max) * 1000
+      this.nextOfflineAtMs = this.nextOffline(untilMs)
+      this.offlineUntilMs = Math.max(this.offlineUntilMs, untilMs)
+    }
+    if (this.offlineUntilMs !== 0 && !this.lostAnnounced) {
+      this.lostAnnounced = true
+      return 'lost'
+    }
+    return undefined
+  }
+
   /** Power requests of the connectors that are charging. */
   requests(ambientC: number, dtS: number): PowerRequest[] {
-    return this.connectors.flatMap((c) => c.request(ambientC, dtS) ?? [])
+    const requests: PowerRequest[] = []
+    for (const c of this.connectors) {
+      const request = c.request(ambientC, dtS)
+      if (request) requests.push(request)
+    }
+    return requests
   }
 
   /** Delivers the granted power for `dtS` seconds and advances the meter and the cabinet's temperature. */
-  deliver(grants: ReadonlyMap<string, Grant>, dtS: number, ambientC: number): void {
+  deliver(
+    grants: ReadonlyMap<string, Grant>,
+    dtS: number,
+    ambientC: number,
+    pricePerKwh: number,
+    nowMs: number,
+  ): void {
     let outputW = 0
     for (const connector of this.connectors) {
-      connector.deliver(grants.get(connector.key), dtS, ambientC)
+      connector.deliver(grants.get(connector.key), dtS, ambientC, pricePerKwh, nowMs)
       outputW += connector.powerW
     }
     const load = outputW / this.cabinetW
@@ -121,5 +195,34 @@ export class Station {
       },
       connectors: this.connectors.map((c) => c.sample()),
     }
+  }
+
+  /** Skips a sample that cannot be published (offline): the sequence number still advances. */
+  skipSample(): void {
+    this.seq++
+  }
+
+  registers(): StationRegisters {
+    return {
+      gridEnergyWh: this.gridEnergyWh,
+      seq: this.seq,
+      connectorEnergyWh: Object.fromEntries(this.connectors.map((c) => [String(c.config.id), c.registerWh])),
+    }
+  }
+
+  /** Continues the meters of an earlier run; connectors the earlier run did not have start at 0. */
+  restore(registers: StationRegisters): void {
+    this.gridEnergyWh = Math.max(this.gridEnergyWh, registers.gridEnergyWh)
+    this.seq = Math.max(this.seq, registers.seq)
+    for (const c of this.connectors) {
+      const energyWh = registers.connectorEnergyWh[String(c.config.id)]
+      if (energyWh !== undefined) c.restoreRegister(energyWh)
+    }
+  }
+
+  private nextOffline(fromMs: number): number {
+    const perDay = this.site.faults.offline.perStationPerDay
+    if (perDay <= 0) return Number.POSITIVE_INFINITY
+    return fromMs + (-Math.log(1 - this.rng.next()) / perDay) * MS_PER_DAY
   }
 }

@@ -17,7 +17,8 @@ export interface GunTemperatures {
 
 /**
  * Advances a liquid-cooled gun by `dtS` at `currentA`: the cable and contacts dissipate I²R into the
- * coolant, the coolant rejects it to ambient, each with its own lag.
+ * coolant, the coolant rejects it to ambient, each with its own lag. A failed pump or fan multiplies
+ * the coolant's thermal resistance to ambient by `coolingFactor` (1 when the loop works).
  */
 export function stepLiquidGun(
   state: GunTemperatures,
@@ -25,9 +26,10 @@ export function stepLiquidGun(
   currentA: number,
   ambientC: number,
   dtS: number,
+  coolingFactor = 1,
 ): GunTemperatures {
   const heatW = currentA * currentA * (cooling.resistanceMilliohm / 1000)
-  const coolantTarget = ambientC + heatW * cooling.coolantToAmbientKPerW
+  const coolantTarget = ambientC + heatW * cooling.coolantToAmbientKPerW * coolingFactor
   const coolantC = firstOrderLag(state.coolantC, coolantTarget, dtS, cooling.coolantTimeConstantS)
   const contactTarget = coolantC + heatW * cooling.contactToCoolantKPerW
   const contactC = firstOrderLag(state.contactC, contactTarget, dtS, cooling.contactTimeConstantS)

@@ -14,9 +14,13 @@ describe('simulator configuration', () => {
         speed: 1,
         sitePath: DEFAULTS.sitePath,
         sampleIntervalMs: 1000,
+        port: 9103,
+        host: '127.0.0.1',
+        statePath: DEFAULTS.statePath,
       },
     })
     expect(DEFAULTS.sitePath).toMatch(/config\/sites\/beibei\.json$/)
+    expect(DEFAULTS.statePath).toMatch(/var\/simulator\/\{site\}\.json$/)
   })
 
   test('environment variables are read, and flags override them', () => {
@@ -100,5 +104,35 @@ describe('simulator configuration', () => {
     expect(start % 1000).toBe(0)
     expect(start).toBeGreaterThan(before - 1000)
     expect(start).toBeLessThanOrEqual(Date.now())
+  })
+
+  test('durations take units, the control port falls back to EVMON_SIM_METRICS_PORT, and a dry run keeps no state', () => {
+    const parsed = parseConfig(['--dry-run', '--duration', '24h'], { EVMON_SIM_METRICS_PORT: '9200' })
+    expect(parsed).toMatchObject({ kind: 'run', config: { mode: 'dry-run', durationS: 86_400, port: 9200 } })
+    expect(parsed.kind === 'run' && 'statePath' in parsed.config).toBe(false)
+    const both = parseConfig(['--port', '0'], { EVMON_SIM_PORT: '9300', EVMON_SIM_METRICS_PORT: '9200' })
+    expect(both).toMatchObject({ config: { port: 0 } })
+    expect(parseConfig([], { EVMON_SIM_PORT: '9300', EVMON_SIM_METRICS_PORT: '9200' })).toMatchObject({
+      config: { port: 9300 },
+    })
+    const off = parseConfig(['--state', 'off'], {})
+    expect(off.kind === 'run' && !('statePath' in off.config)).toBe(true)
+  })
+
+  test('a backfill ends at the wall clock and lasts what it asks for; modes cannot be combined', () => {
+    const before = Date.now()
+    const parsed = parseConfig(['--backfill', '7d', '--scale', '40'], {})
+    if (parsed.kind !== 'run') throw new Error(JSON.stringify(parsed))
+    expect(parsed.config).toMatchObject({ mode: 'backfill', durationS: 7 * 86_400, scaleStations: 40 })
+    const endMs = (parsed.config.startMs ?? 0) + 7 * 86_400_000
+    expect(endMs).toBeGreaterThan(before - 1000)
+    expect(endMs).toBeLessThanOrEqual(Date.now())
+
+    const bad = parseConfig(['--dry-run', '--replay', 'x.ndjson', '--scale', '0', '--duration', '3x'], {})
+    expect(bad.kind).toBe('invalid')
+    const problems = bad.kind === 'invalid' ? bad.problems.join('\n') : ''
+    expect(problems).toMatch(/--dry-run and --replay are different modes/)
+    expect(problems).toMatch(/--scale "0"/)
+    expect(problems).toMatch(/--duration "3x" must be a duration/)
   })
 })

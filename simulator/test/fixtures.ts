@@ -14,13 +14,19 @@ export function beibeiJson(): SiteConfig {
 /** The default site, validated. */
 export const beibei = (): SiteConfig => parseSiteConfig(beibeiJson())
 
-/** The default site with no drivers arriving and no car plugged in at the start: tests plug in their own. */
+/**
+ * The default site with no drivers arriving, no car plugged in at the start and nothing breaking on
+ * its own: tests plug in their own cars and inject their own faults.
+ */
 export function quietBeibei(edit: (config: SiteConfig) => void = () => {}): SiteConfig {
   const json = beibeiJson()
   for (const cls of json.arrivalClasses) {
     cls.sessionsPerConnectorPerDay = 0
     cls.initialOccupancy = 0
   }
+  for (const fault of json.faults.hardFaults) fault.perConnectorPerDay = 0
+  json.faults.coolingFailure.perGunPerDay = 0
+  json.faults.offline.perStationPerDay = 0
   edit(json)
   return parseSiteConfig(json)
 }

@@ -57,7 +57,10 @@ describe('live mode against a real broker', () => {
   })
 
   const startSimulator = async (speed: number) => {
-    const parsed = parseConfig(['--url', broker.mqttUrl, '--speed', String(speed), '--seed', '5'], {})
+    const parsed = parseConfig(
+      ['--url', broker.mqttUrl, '--speed', String(speed), '--seed', '5', '--state', 'off', '--port', '0'],
+      {},
+    )
     if (parsed.kind !== 'run') throw new Error(`bad test config: ${JSON.stringify(parsed)}`)
     simulator = await start(parsed.config, { log: silent })
     return simulator

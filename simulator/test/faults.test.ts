@@ -1,0 +1,200 @@
+import type { SimMessage } from '../src/messages.ts'
+import { describe, expect, test } from 'vitest'
+import { createSite } from '../src/site.ts'
+import { connectorSamples, JULY_NOON, quietBeibei } from './fixtures.ts'
+
+type StatusMessage = Extract<SimMessage, { kind: 'status' }>
+type SessionMessage = Extract<SimMessage, { kind: 'session' }>
+
+const statusesOf = (messages: SimMessage[], station: string, connector: number) =>
+  messages
+    .filter((m): m is StatusMessage => m.kind === 'status' && m.station === station)
+    .filter((m) => m.payload.connector === connector)
+    .map((m) => `${m.payload.status}:${m.payload.error_code}`)
+const sessionsOf = (messages: SimMessage[]) =>
+  messages.filter((m): m is SessionMessage => m.kind === 'session').map((m) => m.payload)
+const run = (site: ReturnType<typeof createSite>, seconds: number) =>
+  Array.from({ length: seconds }, () => site.step()).flat()
+
+describe('start failures', () => {
+  const failing = (recoveryProbability: number) =>
+    quietBeibei((json) => {
+      for (const cls of json.arrivalClasses) if (cls.id === 'supercharging') cls.initialOccupancy = 1
+      json.faults.startFailure = { probability: 1, retryS: { min: 30, max: 30 }, recoveryProbability }
+      json.sessions.leaveEarly.probability = 0
+      json.faults.interruption.probability = 0
+    })
+
+  test('a failed handshake shows SuspendedEVSE with EVCommunicationError, and a successful retry charges', () => {
+    const messages = run(createSite(failing(1), 1, JULY_NOON), 600)
+    const statuses = statusesOf(messages, 'zn-super', 1)
+    expect(statuses.slice(0, 2)).toEqual(['SuspendedEVSE:EVCommunicationError', 'Charging:NoError'])
+    expect(sessionsOf(messages).filter((s) => s.event === 'started')).toHaveLength(1)
+  })
+
+  test('a retry that fails ends without a session: the driver unplugs and the failure is counted', () => {
+    const site = createSite(failing(0), 1, JULY_NOON)
+    const messages = run(site, 600)
+    expect(statusesOf(messages, 'zn-super', 1)).toEqual([
+      'SuspendedEVSE:EVCommunicationError',
+      'Finishing:NoError',
+      'Available:NoError',
+    ])
+    expect(sessionsOf(messages)).toEqual([])
+    expect(site.totals.failedStarts).toBe(1)
+    expect(connectorSamples(messages, 'zn-super', 1).every((c) => c.power_w === 0)).toBe(true)
+  })
+})
+
+describe('faults during a session', () => {
+  test('an injected fault stops the session (reason Other) and energy; clearing it lets the driver leave', () => {
+    const site = createSite(quietBeibei(), 1, JULY_NOON)
+    site.plugIn('zn-super', 1, { vehicle: 'zeekr-001', socPct: 20, targetSocPct: 80 })
+    const before = run(site, 120)
+    site.injectFault('zn-super', 1, 'GroundFailure', 'insulation fault: coolant leak')
+    const during = run(site, 120)
+    expect(site.clearFault('zn-super', 1)).toBe(true)
+    expect(site.clearFault('zn-super', 1)).toBe(false)
+    const after = run(site, 600)
+
+    expect(connectorSamples(before, 'zn-super', 1).at(-1)?.power_w).toBeGreaterThan(100_000)
+    const faulted = during.find((m): m is StatusMessage => m.kind === 'status')
+    expect(faulted?.payload).toMatchObject({
+      status: 'Faulted',
+      error_code: 'GroundFailure',
+      vendor_error: 'insulation fault: coolant leak',
+    })
+    expect(sessionsOf(during)).toMatchObject([{ event: 'stopped', reason: 'Other' }])
+    expect(connectorSamples(during, 'zn-super', 1).every((c) => c.power_w === 0)).toBe(true)
+    expect(statusesOf(after, 'zn-super', 1)).toEqual(['Finishing:NoError', 'Available:NoError'])
+    expect(site.totals.interruptedSessions).toBe(1)
+  })
+
+  test('a coolant leak (GroundFailure) strikes only the liquid-cooled gun, at its configured rate', () => {
+    const config = quietBeibei((json) => {
+      const leak = json.faults.hardFaults.find((f) => f.errorCode === 'GroundFailure')
+      if (leak) leak.perConnectorPerDay = 24 // about once an hour
+    })
+    const messages = run(createSite(config, 3, JULY_NOON), 6 * 3600)
+    const leaks = messages.filter(
+      (m): m is StatusMessage => m.kind === 'status' && m.payload.error_code === 'GroundFailure',
+    )
+    expect(leaks.length).toBeGreaterThan(0)
+    expect(new Set(leaks.map((m) => `${m.station}/${m.payload.connector}`))).toEqual(new Set(['zn-super/1']))
+  })
+
+  test('a failed coolant pump overheats the gun until it trips on HighTemperature, then recovers when cool', () => {
+    const config = quietBeibei((json) => {
+      json.faults.coolingFailure = {
+        perGunPerDay: 1e6, // fails at once
+        repairS: { min: 1800, max: 1800 },
+        coolantToAmbientFactor: 10,
+      }
+    })
+    const site = createSite(config, 1, JULY_NOON)
+    site.plugIn('zn-super', 1, { vehicle: 'li-mega', socPct: 10, targetSocPct: 100 })
+    const messages = run(site, 2 * 3600)
+    const statuses = statusesOf(messages, 'zn-super', 1)
+    expect(statuses).toContain('Faulted:HighTemperature')
+    const gun = config.stations[0]?.connectors[0]?.liquidCooling
+    const samples = connectorSamples(messages, 'zn-super', 1)
+    const tripIndex = samples.findIndex((c) => c.status === 'Faulted')
+    expect(samples[tripIndex - 1]?.coolant_c).toBeGreaterThanOrEqual((gun?.coolantTripC ?? 0) - 0.1)
+    // It comes back only after the repair and with the coolant below its reset temperature.
+    const back = samples.findIndex((c, i) => i > tripIndex && c.status !== 'Faulted')
+    expect(back).toBeGreaterThan(tripIndex)
+    expect(samples[back]?.coolant_c).toBeLessThanOrEqual((gun?.coolantResetC ?? 0) + 0.1)
+  })
+})
+
+describe('drivers', () => {
+  test('a driver who comes back early stops the session before the target (reason Local)', () => {
+    const config = quietBeibei((json) => {
+      for (const cls of json.arrivalClasses) if (cls.id === 'supercharging') cls.initialOccupancy = 1
+      json.sessions.leaveEarly = { probability: 1, afterS: { min: 300, max: 300 } }
+      json.sessions.suspendedEv.probability = 0
+      json.faults.startFailure.probability = 0
+      json.faults.interruption.probability = 0
+    })
+    const messages = run(createSite(config, 1, JULY_NOON), 900)
+    const stop = sessionsOf(messages).find((s) => s.event === 'stopped')
+    expect(stop?.reason).toBe('Local')
+    expect(stop?.soc_pct).toBeLessThan(80)
+  })
+})
+
+describe('offline episodes', () => {
+  test('the will fires, telemetry stops, events wait for the reconnection and sequence numbers skip the gap', () => {
+    const site = createSite(quietBeibei(), 1, JULY_NOON)
+    site.plugIn('kc-fast-1', 1, { vehicle: 'byd-han', socPct: 20, targetSocPct: 21 })
+    const beforeSeq = (run(site, 5).findLast((m) => m.kind === 'telemetry' && m.station === 'kc-fast-1')
+      ?.payload ?? { seq: 0 }) as { seq: number }
+    site.disconnect('kc-fast-1', 300)
+    const messages = run(site, 400)
+    const own = messages.filter((m) => m.station === 'kc-fast-1')
+    const lost = own.findIndex((m) => m.connection === 'lost')
+    const restored = own.findIndex((m) => m.connection === 'restored')
+    expect(own[lost]?.payload).toEqual({ online: false })
+    expect(own[restored]?.payload).toMatchObject({ online: true })
+    expect(own.slice(lost + 1, restored)).toEqual([])
+    // The session ended while offline: its stop and status changes come right after the reconnection.
+    const queued = own.slice(restored + 1).filter((m) => m.kind !== 'telemetry')
+    expect(queued.map((m) => m.kind)).toEqual(expect.arrayContaining(['session', 'status']))
+    const telemetry = own.filter((m) => m.kind === 'telemetry').map((m) => m.payload as { seq: number })
+    // Offline from the first sample after the drop until 300 s later: 299 samples never published.
+    expect((telemetry[0]?.seq ?? 0) - beforeSeq.seq).toBe(300)
+    expect(messages.some((m) => m.station !== 'kc-fast-1' && m.connection)).toBe(false)
+  })
+})
+
+describe('money', () => {
+  test('a session costs the time-of-use energy price plus the service fee for each kWh', () => {
+    const config = quietBeibei()
+    // 12:00 on 15 July: critical peak (peak + 20%) in Chongqing.
+    const site = createSite(config, 1, JULY_NOON)
+    site.plugIn('zn-super', 1, { vehicle: 'zeekr-001', socPct: 10, targetSocPct: 50 })
+    run(site, 900)
+    const [session] = site.recentSessions
+    const peak = config.tariff.periods.find((p) => p.name === 'peak')?.pricePerKwh ?? 0
+    const pricePerKwh =
+      peak * (1 + config.tariff.criticalPeak.upliftPct / 100) + config.tariff.serviceFeePerKwh
+    expect(session?.currency).toBe('CNY')
+    expect(session?.cost).toBeCloseTo(((session?.energyWh ?? 0) / 1000) * pricePerKwh, 1)
+    expect(site.totals.revenue).toBe(session?.cost)
+  })
+
+  test('the same energy at night costs the valley price', () => {
+    const config = quietBeibei()
+    const site = createSite(config, 1, Date.parse('2025-07-15T02:00:00+08:00'))
+    site.plugIn('zn-super', 1, { vehicle: 'zeekr-001', socPct: 10, targetSocPct: 50 })
+    run(site, 900)
+    const [session] = site.recentSessions
+    const valley = config.tariff.periods.find((p) => p.name === 'valley')?.pricePerKwh ?? 0
+    expect(session?.cost).toBeCloseTo(
+      ((session?.energyWh ?? 0) / 1000) * (valley + config.tariff.serviceFeePerKwh),
+      1,
+    )
+  })
+})
+
+describe('air-cooled cabinets in the heat', () => {
+  test('a traditional cabinet derates with ambient temperature: half power at 75 °C', () => {
+    const hot = (annualMeanC: number) =>
+      quietBeibei((json) => {
+        json.ambient = {
+          annualMeanC,
+          seasonalSwingC: 0,
+          warmestDayOfYear: 200,
+          dailySwingC: 0,
+          warmestHour: 15,
+        }
+      })
+    const powerAt = (annualMeanC: number) => {
+      const site = createSite(hot(annualMeanC), 1, JULY_NOON)
+      site.plugIn('kc-fast-1', 1, { vehicle: 'zeekr-001', socPct: 20, targetSocPct: 80 })
+      return Math.max(...connectorSamples(run(site, 120), 'kc-fast-1', 1).map((c) => c.power_w))
+    }
+    expect(powerAt(40)).toBe(160_000)
+    expect(powerAt(75)).toBe(80_000)
+  })
+})
