@@ -216,7 +216,9 @@ export async function startStack(options: StackOptions): Promise<StackHandle> {
           ...mqttAccount(secrets, 'simulator'),
           EVMON_SIM_SEED: String(options.simSeed),
           EVMON_SIM_SPEED: String(options.simSpeed),
-          EVMON_SIM_METRICS_PORT: port(options.metricsPorts.simulator),
+          EVMON_SIM_PORT: port(options.metricsPorts.simulator),
+          // Registers keep counting across restarts of this stack, never across stacks.
+          EVMON_SIM_STATE: join(options.varDir, 'simulator', 'beibei.json'),
         },
         options,
       ),

