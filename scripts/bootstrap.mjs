@@ -35,9 +35,22 @@ let aptUpdated = false
 /** Installs Debian packages when a program is missing, or stops with a message saying how. */
 function ensure(binary, packages, why) {
   if (has(binary)) return
+  install(binary, packages, why)
+  if (!has(binary)) {
+    console.error(`bootstrap: ${packages.join(' ')} installed but ${binary} is still not on PATH`)
+    process.exit(1)
+  }
+}
+
+/** The same for a package known by a file it installs (fonts, data). */
+function ensureFile(path, packages, why) {
+  if (!existsSync(path)) install(path, packages, why)
+}
+
+function install(what, packages, why) {
   if (!debianLike || !root_) {
     console.error(
-      `bootstrap: ${binary} is missing (${why}).\n` +
+      `bootstrap: ${what} is missing (${why}).\n` +
         `  On Debian/Ubuntu run as root: apt-get update && apt-get install -y ${packages.join(' ')}\n` +
         `  Elsewhere install it with your package manager, or point EVMON_INFLUX_URL at a running InfluxDB 1.x.`,
     )
@@ -48,15 +61,16 @@ function ensure(binary, packages, why) {
   if (!aptUpdated) run('apt-get', ['update', '-qq'], { env })
   aptUpdated = true
   run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { env })
-  if (!has(binary)) {
-    console.error(`bootstrap: ${packages.join(' ')} installed but ${binary} is still not on PATH`)
-    process.exit(1)
-  }
 }
 
 if (!process.env.EVMON_INFLUX_URL || forTests) ensure('influxd', ['influxdb'], 'the time-series store')
 if (forTests) {
   ensure('chromium', ['chromium'], 'browser tests drive Debian Chromium')
+  ensureFile(
+    '/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc',
+    ['fonts-wqy-zenhei'],
+    'screenshots of the zh-CN dashboard need a CJK font',
+  )
   ensure('mosquitto_pub', ['mosquitto-clients'], 'broker tests use an MQTT client nobody here wrote')
   ensure('mosquitto', ['mosquitto'], 'ingest scale-out tests need an MQTT 5 broker with shared subscriptions')
   ensure('redis-server', ['redis-server'], 'broker tests cover durable sessions and clustering over Redis')
