@@ -30,15 +30,29 @@ function checkIdentifier(value: string, what: string): void {
 
 /** Escapes a measurement name: commas and spaces. */
 export function escapeMeasurement(name: string): string {
+  if (PLAIN_MEASUREMENT.test(name)) return name
   checkIdentifier(name, 'measurement')
   return name.replace(/[, ]/g, (c) => `\\${c}`)
 }
 
 /** Escapes a tag key, tag value or field key: commas, equals signs and spaces. */
 export function escapeKey(value: string): string {
-  checkIdentifier(value, 'tag or field key/value')
-  return value.replace(/[,= ]/g, (c) => `\\${c}`)
+  let escaped = escapedKeys.get(value)
+  if (escaped === undefined) {
+    checkIdentifier(value, 'tag or field key/value')
+    escaped = value.replace(/[,= ]/g, (c) => `\\${c}`)
+    // Keys, ids and statuses repeat on every point: memoise them, bounded so that a flood of distinct
+    // values (which the schema's id pattern already prevents) cannot grow memory without limit.
+    if (escapedKeys.size >= MAX_MEMOISED_KEYS) escapedKeys.clear()
+    escapedKeys.set(value, escaped)
+  }
+  return escaped
 }
+
+const MAX_MEMOISED_KEYS = 100_000
+const NEEDS_QUOTING = /[\\"\n\r]/
+const PLAIN_MEASUREMENT = /^[A-Za-z0-9_.-]+$/
+const escapedKeys = new Map<string, string>()
 
 /**
  * Escapes a string field value and quotes it. Backslashes and double quotes are escaped as the
@@ -46,6 +60,7 @@ export function escapeKey(value: string): string {
  * characters `\n` / `\r`, so text from a station never splits a line.
  */
 export function quoteFieldString(value: string): string {
+  if (!NEEDS_QUOTING.test(value)) return `"${value}"`
   const escaped = value.replace(/[\\"\n\r]/g, (c) => {
     if (c === '\n') return '\\\\n'
     if (c === '\r') return '\\\\r'
@@ -77,10 +92,14 @@ export function toLine(point: Point): string {
   for (const key of tagKeys) {
     line += `,${escapeKey(key)}=${escapeKey(point.tags[key] as string)}`
   }
-  const fields = Object.entries(point.fields).map(([k, v]) => formatField(k, v))
-  if (fields.length === 0) throw new LineProtocolError(`point ${point.measurement} has no fields`)
+  let separator = ' '
+  for (const key in point.fields) {
+    line += separator + formatField(key, point.fields[key] as FieldValue)
+    separator = ','
+  }
+  if (separator === ' ') throw new LineProtocolError(`point ${point.measurement} has no fields`)
   if (!Number.isSafeInteger(point.time)) throw new LineProtocolError('point time is not an integer')
-  return `${line} ${fields.join(',')} ${point.time}`
+  return `${line} ${point.time}`
 }
 
 /** Measurements of the evmon schema (DESIGN.md "InfluxDB schema"). */
