@@ -38,7 +38,9 @@ async function run(secure: boolean, dir: string): Promise<number> {
     mqttPort: 0,
     wsPort: 0,
     wsPath: '/mqtt',
-    ...(secure ? { credentialsFile: file, limits: { stationPublishRatePerS: 1e6, stationPublishBurst: 1e6 } } : {}),
+    ...(secure
+      ? { credentialsFile: file, limits: { stationPublishRatePerS: 1e6, stationPublishBurst: 1e6 } }
+      : {}),
     log: () => {},
   })
   const sub = await mqtt.connectAsync(broker.mqttUrl, {
@@ -84,7 +86,9 @@ export default async function main(): Promise<void> {
   }
   rmSync(dir, { recursive: true, force: true })
   const cost = (1 - best.secure / best.open) * 100
-  console.log(`\nQoS 1 pass-through, ${MESSAGES.toLocaleString('en')} messages of ${payload.length} bytes, best of ${ROUNDS}:`)
+  console.log(
+    `\nQoS 1 pass-through, ${MESSAGES.toLocaleString('en')} messages of ${payload.length} bytes, best of ${ROUNDS}:`,
+  )
   console.log(`  auth+ACL off: ${Math.round(best.open).toLocaleString('en')} msg/s`)
   console.log(`  auth+ACL on:  ${Math.round(best.secure).toLocaleString('en')} msg/s`)
   console.log(`  security cost: ${cost.toFixed(1)}% (goal < 10%)`)

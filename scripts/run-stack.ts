@@ -1,35 +1,32 @@
-import { join } from 'node:path'
+import { assertNoProblems, ConfigError, readEnv } from '@evmon/contracts'
+import { resolve } from 'node:path'
+import { stackEnv } from './stack-env.ts'
 import { repoRoot, startStack } from './stack.ts'
 
 // `npm start`: the whole stack in the foreground with the simulated Beibei site; Ctrl-C stops it all.
-function intFromEnv(name: string, fallback: number, errors: string[]): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value < 0)
-    errors.push(`${name}=${JSON.stringify(raw)} is not a whole number >= 0`)
-  return value
+function readOptions() {
+  const { values: v, problems } = readEnv(stackEnv, process.env)
+  assertNoProblems('npm start', problems)
+  return {
+    varDir: resolve(repoRoot, v.varDir),
+    influxUrl: v.influxUrl,
+    influxPort: v.influxPort,
+    httpHost: v.httpHost,
+    httpPort: v.httpPort,
+    mqttPort: v.mqttPort,
+    mqttWsPort: v.mqttWsPort,
+    metricsPorts: { broker: v.brokerMetricsPort, ingest: v.ingestMetricsPort, simulator: v.simMetricsPort },
+    simSeed: v.simSeed,
+    simSpeed: v.simSpeed,
+  }
 }
 
-const errors: string[] = []
-const options = {
-  varDir: process.env.EVMON_VAR_DIR || join(repoRoot, 'var'),
-  influxUrl: process.env.EVMON_INFLUX_URL || undefined,
-  influxPort: intFromEnv('EVMON_INFLUX_PORT', 8086, errors),
-  httpHost: process.env.EVMON_HTTP_HOST || '127.0.0.1',
-  httpPort: intFromEnv('EVMON_HTTP_PORT', 8080, errors),
-  mqttPort: intFromEnv('EVMON_MQTT_PORT', 1883, errors),
-  mqttWsPort: intFromEnv('EVMON_MQTT_WS_PORT', 8083, errors),
-  metricsPorts: {
-    broker: intFromEnv('EVMON_BROKER_METRICS_PORT', 9101, errors),
-    ingest: intFromEnv('EVMON_INGEST_METRICS_PORT', 9102, errors),
-    simulator: intFromEnv('EVMON_SIM_METRICS_PORT', 9103, errors),
-  },
-  simSeed: intFromEnv('EVMON_SIM_SEED', 1, errors),
-  simSpeed: intFromEnv('EVMON_SIM_SPEED', 1, errors),
-}
-if (errors.length > 0) {
-  console.error(`npm start: invalid configuration:\n  ${errors.join('\n  ')}`)
+let options: ReturnType<typeof readOptions>
+try {
+  options = readOptions()
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err
+  console.error(err.message)
   process.exit(2)
 }
 

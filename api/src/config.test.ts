@@ -1,17 +1,17 @@
 import { isAbsolute } from 'node:path'
 import { describe, expect, test } from 'vitest'
-import { ConfigError, apiDefaults, loadConfig } from './config.ts'
+import { ConfigError, apiEnv, loadConfig } from './config.ts'
 
 describe('api config', () => {
   test('an empty environment gives the documented defaults', () => {
     const config = loadConfig({})
     expect(config).toMatchObject({
-      httpHost: apiDefaults.httpHost,
-      httpPort: apiDefaults.httpPort,
-      mqttUrl: apiDefaults.mqttUrl,
-      influxUrl: apiDefaults.influxUrl,
-      influxDb: apiDefaults.influxDb,
-      sampleIntervalMs: apiDefaults.sampleIntervalMs,
+      httpHost: apiEnv.httpHost.default,
+      httpPort: apiEnv.httpPort.default,
+      mqttUrl: apiEnv.mqttUrl.default,
+      influxUrl: apiEnv.influxUrl.default,
+      influxDb: apiEnv.influxDb.default,
+      sampleIntervalMs: apiEnv.sampleIntervalMs.default,
     })
     expect(config.mqttUsername).toBeUndefined()
     expect(isAbsolute(config.dashboardDir)).toBe(true)
@@ -71,7 +71,7 @@ describe('api config', () => {
   })
 
   test('an empty variable counts as unset', () => {
-    expect(loadConfig({ EVMON_HTTP_HOST: '' }).httpHost).toBe(apiDefaults.httpHost)
+    expect(loadConfig({ EVMON_HTTP_HOST: '' }).httpHost).toBe(apiEnv.httpHost.default)
   })
 
   test('tokens are configured as role and SHA-256; anything else is refused without echoing it whole', () => {
@@ -91,7 +91,7 @@ describe('api config', () => {
         /EVMON_API_TOKENS entry "admin:plain-"… must be <operator\|engineer>:<sha256 hex>/,
       )
       expect(message).not.toContain('secret-token')
-      expect(message).toMatch(/EVMON_CORS_ORIGINS origin "evil" must be scheme:\/\/host/)
+      expect(message).toMatch(/EVMON_CORS_ORIGINS="evil" has "evil", which must be scheme:\/\/host/)
     }
   })
 })

@@ -3,7 +3,7 @@ import { buildApp, type AppDeps } from './app.ts'
 import type { ApiConfig } from './config.ts'
 
 export { buildApp, type AppDeps } from './app.ts'
-export { ConfigError, apiDefaults, loadConfig, type ApiConfig } from './config.ts'
+export { ConfigError, apiEnv, loadConfig, type ApiConfig } from './config.ts'
 
 /** A running API. */
 export interface ApiHandle {

@@ -1,20 +1,26 @@
 // One way to read EVMON_* configuration, used by every service: each service declares its variables
 // once (name, default, meaning, parser) and reads them in one pass that collects every problem before
-// failing. The declarations double as documentation: the README table is checked against them.
+// failing. The declarations double as documentation: the README table and `.env.example` are
+// generated from them (scripts/env-docs.ts).
 
-/** One environment variable: how to parse it, its default, and what it means. */
-export interface EnvVar<T> {
+/**
+ * One environment variable: how to parse it, its default, and what it means. `D` is the default's
+ * type: `undefined` makes the variable optional (its value may be `undefined`).
+ */
+export interface EnvVar<T, D extends T | undefined = T | undefined> {
   name: string
   /** `undefined`: the variable is optional and has no default. */
-  default: T | undefined
+  default: D
   doc: string
+  /** A password or token: problems name the variable but never echo its value. */
+  secret?: boolean
   /** Returns the value, or throws an Error whose message says what is wrong with `raw`. */
   parse(raw: string): T
 }
 
 type Value<V> = V extends EnvVar<infer T> ? T : never
 export type EnvValues<S extends Record<string, EnvVar<unknown>>> = {
-  [K in keyof S]: S[K]['default'] extends undefined ? Value<S[K]> | undefined : Value<S[K]>
+  [K in keyof S]: undefined extends S[K]['default'] ? Value<S[K]> | undefined : Value<S[K]>
 }
 
 /** Thrown when configuration is invalid; `problems` lists every bad variable, not just the first. */
@@ -28,15 +34,21 @@ export class ConfigError extends Error {
   }
 }
 
-function variable<T>(name: string, def: T | undefined, doc: string, parse: (raw: string) => T): EnvVar<T> {
-  return { name, default: def, doc, parse }
+function variable<T, D extends T | undefined>(
+  name: string,
+  def: D,
+  doc: string,
+  parse: (raw: string) => T,
+  secret = false,
+): EnvVar<T, D> {
+  return { name, default: def, doc, parse, ...(secret && { secret }) }
 }
 
 /** Declarations of the usual kinds of variable. */
 export const envVar = {
-  string(
+  string<D extends string | undefined>(
     name: string,
-    def: string | undefined,
+    def: D,
     doc: string,
     pattern?: RegExp,
     hint = `must match ${pattern}`,
@@ -46,7 +58,11 @@ export const envVar = {
       return raw
     })
   },
-  int(name: string, def: number | undefined, doc: string, min: number, max: number) {
+  /** A password or token: optional, and never echoed in a problem. */
+  secret(name: string, doc: string) {
+    return variable(name, undefined, doc, (raw) => raw, true)
+  },
+  int<D extends number | undefined>(name: string, def: D, doc: string, min: number, max: number) {
     return variable(name, def, doc, (raw) => {
       const n = Number(raw)
       if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
@@ -55,10 +71,10 @@ export const envVar = {
       return n
     })
   },
-  port(name: string, def: number | undefined, doc: string) {
+  port<D extends number | undefined>(name: string, def: D, doc: string) {
     return envVar.int(name, def, doc, 0, 65_535)
   },
-  url(name: string, def: string | undefined, doc: string, protocols: readonly string[]) {
+  url<D extends string | undefined>(name: string, def: D, doc: string, protocols: readonly string[]) {
     return variable(name, def, doc, (raw) => {
       let url: URL
       try {
@@ -82,10 +98,37 @@ export const envVar = {
       return raw as T
     })
   },
+  /**
+   * Comma-separated entries, trimmed, empty ones dropped. With `pattern`, every entry must match it;
+   * the problem names each entry that does not.
+   */
+  list(name: string, def: readonly string[], doc: string, pattern?: RegExp, hint = `must match ${pattern}`) {
+    return variable<readonly string[], readonly string[]>(name, def, doc, (raw) => {
+      const entries = raw
+        .split(',')
+        .map((e) => e.trim())
+        .filter((e) => e !== '')
+      const bad = pattern ? entries.filter((e) => !pattern.test(e)) : []
+      if (bad.length > 0)
+        throw new Error(`has ${bad.map((e) => JSON.stringify(e)).join(', ')}, which ${hint}`)
+      return entries
+    })
+  },
+  /** Any other kind: `parse` returns the value or throws an Error saying what is wrong. */
+  custom<T, D extends T | undefined>(
+    name: string,
+    def: D,
+    doc: string,
+    parse: (raw: string) => T,
+    options: { secret?: boolean } = {},
+  ) {
+    return variable(name, def, doc, parse, options.secret)
+  },
 }
 
 /**
- * Reads every declared variable from `env` (empty counts as unset). Returns the values and the
+ * Reads every declared variable from `env` (empty counts as unset; a default is used as declared,
+ * not parsed). Returns the values and the
  * problems found; callers add cross-variable checks to `problems`, then call {@link assertNoProblems}.
  */
 export function readEnv<S extends Record<string, EnvVar<unknown>>>(
@@ -103,7 +146,8 @@ export function readEnv<S extends Record<string, EnvVar<unknown>>>(
     try {
       values[key] = v.parse(raw)
     } catch (err) {
-      problems.push(`${v.name}=${JSON.stringify(raw)} ${(err as Error).message}`)
+      const message = (err as Error).message
+      problems.push(v.secret ? `${v.name} ${message}` : `${v.name}=${JSON.stringify(raw)} ${message}`)
       values[key] = v.default
     }
   }

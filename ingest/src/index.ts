@@ -13,7 +13,7 @@ import { openSpool } from './spool.ts'
 import { readJsonFile, writeFileAtomically } from './state-file.ts'
 import type { IngestConfig } from './config.ts'
 
-export { ConfigError, ingestDefaults, loadConfig, type IngestConfig } from './config.ts'
+export { ConfigError, ingestEnv, loadConfig, type IngestConfig } from './config.ts'
 export { jsonLogger, silentLogger, type Logger } from './log.ts'
 export { REJECT_REASONS, type IngestRejectReason, type IngestStats } from './metrics.ts'
 

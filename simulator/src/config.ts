@@ -1,7 +1,9 @@
 import { isValidId } from '@evmon/contracts'
 import { parseArgs } from 'node:util'
+import type { EnvVar } from '@evmon/contracts'
 import { DEFAULTS } from './defaults.ts'
 import { parseDurationS } from './duration.ts'
+import { simulatorEnv } from './env.ts'
 
 /** How the simulator runs: parsed once from flags and `EVMON_*` variables, then frozen. */
 export interface SimulatorConfig {
@@ -81,8 +83,6 @@ Control API on --port: GET /healthz, /metrics, /stations, /sessions, /grid; POST
 PUT /grid {limitKw}.
 `
 
-const SEED_MAX = 0xffff_ffff
-
 interface Raw {
   /** Where the value came from, for error messages: `--speed` or `EVMON_SIM_SPEED`. */
   source: string
@@ -153,34 +153,24 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Pa
     return n
   }
 
-  const url = pick('url', 'EVMON_MQTT_URL')
-  if (url) {
-    let protocol = ''
+  // A flag and the variable it overrides are checked by the variable's one declared rule.
+  const declared = <T>(flag: string, v: EnvVar<T>): T | undefined => {
+    const raw = pick(flag, v.name)
+    if (!raw) return undefined
     try {
-      protocol = new URL(url.value).protocol
-    } catch {
-      // reported below with the accepted forms
-    }
-    if (!['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:'].includes(protocol)) {
-      problems.push(
-        `${describe(url)} must be a broker URL such as mqtt://127.0.0.1:1883 (mqtt, mqtts, ws or wss)`,
-      )
+      return v.parse(raw.value)
+    } catch (err) {
+      problems.push(`${describe(raw)} ${(err as Error).message}`)
+      return undefined
     }
   }
-  const username = pick('username', 'EVMON_MQTT_USERNAME')
-  const password = pick('password', 'EVMON_MQTT_PASSWORD')
+  const e = simulatorEnv
+  const url = declared('url', e.mqttUrl)
+  const username = declared('username', e.mqttUsername)
+  const password = pick('password', e.mqttPassword.name)
   if (password && !username) problems.push(`${password.source} is set but no MQTT username is`)
-
-  const seed = number(
-    pick('seed', 'EVMON_SIM_SEED'),
-    (n) => Number.isInteger(n) && n >= 0 && n <= SEED_MAX,
-    `must be a whole number from 0 to ${SEED_MAX}`,
-  )
-  const speed = number(
-    pick('speed', 'EVMON_SIM_SPEED'),
-    (n) => Number.isFinite(n) && n > 0 && n <= DEFAULTS.maxSpeed,
-    `must be a number above 0 and at most ${DEFAULTS.maxSpeed}`,
-  )
+  const seed = declared('seed', e.seed)
+  const speed = declared('speed', e.speed)
   const durationOf = (raw: Raw | undefined): number | undefined => {
     if (!raw) return undefined
     const seconds = parseDurationS(raw.value)
@@ -190,11 +180,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Pa
   }
   const duration = durationOf(pick('duration'))
   const backfill = durationOf(pick('backfill'))
-  const port = number(
-    pick('port', 'EVMON_SIM_PORT') ?? pick('port', 'EVMON_SIM_METRICS_PORT'),
-    (n) => Number.isInteger(n) && n >= 0 && n <= 65_535,
-    'must be a port number from 0 to 65535',
-  )
+  const port = pick('port', e.port.name) ? declared('port', e.port) : declared('port', e.metricsPort)
   const scale = number(
     pick('scale'),
     (n) => Number.isInteger(n) && n >= 1 && n <= DEFAULTS.maxScaleStations,
@@ -202,12 +188,13 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Pa
   )
   const scaleFrom = pick('scale-from')
   if (scaleFrom && scale === undefined) problems.push('--scale-from only applies to --scale')
-  const state = pick('state', 'EVMON_SIM_STATE')
+  const state = pick('state', e.state.name)
   const replay = pick('replay')
   const asSite = pick('as-site')
   if (asSite && !replay) problems.push('--as-site only applies to --replay')
   if (asSite && !isValidId(asSite.value)) problems.push(`${describe(asSite)} is not a valid site id`)
-  const site = pick('site', 'EVMON_SIM_SITE')
+  const site = declared('site', e.site)
+  const host = declared('host', e.host)
 
   const start = pick('start')
   let startMs: number | undefined
@@ -234,15 +221,15 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Pa
   const mode = dryRun ? 'dry-run' : backfill !== undefined ? 'backfill' : replay ? 'replay' : 'live'
   const config: SimulatorConfig = {
     mode,
-    mqttUrl: url?.value ?? DEFAULTS.mqttUrl,
+    mqttUrl: url ?? DEFAULTS.mqttUrl,
     seed: seed ?? DEFAULTS.seed,
     speed: speed ?? DEFAULTS.speed,
-    sitePath: site?.value ?? DEFAULTS.sitePath,
+    sitePath: site ?? DEFAULTS.sitePath,
     sampleIntervalMs: DEFAULTS.sampleIntervalMs,
     port: port ?? DEFAULTS.port,
-    host: pick('host', 'EVMON_SIM_HOST')?.value ?? DEFAULTS.host,
+    host: host ?? DEFAULTS.host,
   }
-  if (username) config.username = username.value
+  if (username) config.username = username
   if (password) config.password = password.value
   if (startMs !== undefined) config.startMs = startMs
   if (duration !== undefined) config.durationS = duration

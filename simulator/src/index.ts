@@ -13,3 +13,4 @@ export { loadSiteConfig, parseSiteConfig, SiteConfigError } from './site-config.
 export type { SiteConfig } from './site-config-schema.ts'
 export { createSite, type Site, type SiteOptions, type StationView } from './site.ts'
 export type { VehicleSpec } from './vehicle.ts'
+export { simulatorEnv } from './env.ts'

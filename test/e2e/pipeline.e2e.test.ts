@@ -11,8 +11,10 @@ afterAll(async () => {
   await stack?.stop()
 })
 
+const auth = () => ({ authorization: `Bearer ${stack.devToken}` })
+
 async function live(): Promise<LiveSnapshot> {
-  const res = await fetch(new URL('/api/v1/live', stack.dashboardUrl))
+  const res = await fetch(new URL('/api/v1/live', stack.dashboardUrl), { headers: auth() })
   expect(res.status).toBe(200)
   return (await res.json()) as LiveSnapshot
 }
@@ -59,9 +61,17 @@ test('power values change over time', async () => {
   expect(changed).not.toEqual(first)
 })
 
+test('operator routes refuse requests without the token; the driver view is public', async () => {
+  expect((await fetch(new URL('/api/v1/live', stack.dashboardUrl))).status).toBe(401)
+  const res = await fetch(new URL('/api/v1/availability?site=beibei', stack.dashboardUrl))
+  expect(res.status).toBe(200)
+})
+
 test('telemetry reaches InfluxDB and comes back through the history route', async () => {
   const body = await eventually('stored history for zn-super', 30_000, async () => {
-    const res = await fetch(new URL('/api/v1/stations/zn-super/history?every=10s', stack.dashboardUrl))
+    const res = await fetch(new URL('/api/v1/stations/zn-super/history?every=10s', stack.dashboardUrl), {
+      headers: auth(),
+    })
     if (res.status !== 200) return undefined
     const json = (await res.json()) as {
       series: { station: unknown[]; connectors: Record<string, unknown[]> }

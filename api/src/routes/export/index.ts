@@ -74,9 +74,13 @@ export const exportRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
       throw upgradeRequired()
     },
     wsHandler: (socket, request) => {
-      const { site, fromMs, toMs } = (
-        request as unknown as { replay: { site: string; fromMs: number; toMs: number } }
-      ).replay
+      const found = targets.get(request)
+      if (found === undefined) {
+        // Unreachable: the preHandler either stored the target or refused the upgrade.
+        socket.close(1011, 'replay target missing')
+        return
+      }
+      const { site, fromMs, toMs } = found
       const session = new ReplaySession(socket, {
         fromMs,
         toMs,
