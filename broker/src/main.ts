@@ -12,10 +12,19 @@ if (args.length > 0) {
   process.exit(await runCli(args, file, (line) => console.log(line)))
 }
 // Structured JSON logs; human-readable when a person is watching a terminal.
+const pretty = (() => {
+  try {
+    import.meta.resolve('pino-pretty') // a development dependency: absent from the production image
+    return process.stdout.isTTY
+  } catch {
+    return false
+  }
+})()
 const logger = pino({
   name: 'broker',
   level: process.env.EVMON_LOG_LEVEL || 'info',
-  ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty' } } : {}),
+  formatters: { level: (label) => ({ level: label }) },
+  ...(pretty ? { transport: { target: 'pino-pretty' } } : {}),
 })
 const config = (() => {
   try {

@@ -1,3 +1,5 @@
+import { pino } from 'pino'
+
 /** Structured log sink; the service logs JSON lines, tests pass a silent or recording one. */
 export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void
@@ -5,14 +7,37 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void
 }
 
-/** One JSON object per line on stdout, the shape log shippers expect. */
-export function jsonLogger(
-  name: string,
-  write: (line: string) => void = (l) => process.stdout.write(l),
-): Logger {
-  const log = (level: string) => (msg: string, fields?: Record<string, unknown>) =>
-    write(`${JSON.stringify({ level, time: Date.now(), name, msg, ...fields })}\n`)
-  return { info: log('info'), warn: log('warn'), error: log('error') }
+/**
+ * pino underneath: one JSON object per line on stdout (the shape log shippers expect), levels as words;
+ * human-readable through pino-pretty when a person is watching a terminal and it is installed.
+ */
+export function jsonLogger(name: string, write: ((line: string) => void) | undefined = undefined): Logger {
+  const options = {
+    name,
+    level: process.env.EVMON_LOG_LEVEL || 'info',
+    formatters: { level: (label: string) => ({ level: label }) },
+  }
+  const logger = write
+    ? pino(options, { write })
+    : pino({
+        ...options,
+        ...(process.stdout.isTTY && hasPretty() ? { transport: { target: 'pino-pretty' } } : {}),
+      })
+  return {
+    info: (msg, fields) => logger.info(fields ?? {}, msg),
+    warn: (msg, fields) => logger.warn(fields ?? {}, msg),
+    error: (msg, fields) => logger.error(fields ?? {}, msg),
+  }
+}
+
+/** pino-pretty is a development dependency: absent from the production image. */
+function hasPretty(): boolean {
+  try {
+    import.meta.resolve('pino-pretty')
+    return true
+  } catch {
+    return false
+  }
 }
 
 /** Logs nothing; the default for embedded use and tests. */

@@ -1,3 +1,4 @@
+import { destination, pino } from 'pino'
 import { parseConfig, USAGE } from './config.ts'
 import { runDryRun } from './dry-run.ts'
 import { start } from './live.ts'
@@ -18,9 +19,28 @@ if (parsed.kind === 'invalid') {
   process.exit(2)
 }
 const config = parsed.config
+// Structured JSON logs (pino) on stderr, so a dry run's NDJSON on stdout stays clean; readable through
+// pino-pretty when a person watches a terminal and it is installed (not in the production image).
+const pretty = (() => {
+  try {
+    import.meta.resolve('pino-pretty')
+    return process.stderr.isTTY
+  } catch {
+    return false
+  }
+})()
+const logger = pino(
+  {
+    name: 'simulator',
+    level: process.env.EVMON_LOG_LEVEL || 'info',
+    formatters: { level: (label) => ({ level: label }) },
+    ...(pretty ? { transport: { target: 'pino-pretty', options: { destination: 2 } } } : {}),
+  },
+  ...(pretty ? [] : [destination(2)]),
+)
 const log = {
-  info: (message: string) => console.log(`simulator: ${message}`),
-  warn: (message: string) => console.warn(`simulator: ${message}`),
+  info: (message: string) => logger.info(message),
+  warn: (message: string) => logger.warn(message),
 }
 
 // Runs until `done`, or until SIGINT/SIGTERM closes it first.
