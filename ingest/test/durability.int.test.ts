@@ -59,11 +59,10 @@ const countIn = async (url: string, db: string, q: string) =>
   ((await query(url, db, q))[0]?.[1] as number) ?? 0
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-// The issue asks for 30 s; 5 s proves the same (every batch of the outage goes through the spool and
-// is drained after) and keeps the suite fast.
-const OUTAGE_MS = 5_000
+// The outage the issue asks for: long enough for the retry back-off to reach its cap several times.
+const OUTAGE_MS = 30_000
 
-test('InfluxDB stopped under steady load and started again: every point is stored exactly once', async () => {
+test('InfluxDB stopped for 30 s under steady load and started again: every point is stored exactly once', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'evmon-influx-outage-'))
   let influx = await startInfluxd({ dir, port: 0 })
   const port = Number(new URL(influx.url).port)
@@ -96,7 +95,7 @@ test('InfluxDB stopped under steady load and started again: every point is store
     await ingest.close()
     await influx.stop()
   }
-})
+}, 90_000)
 
 function spawnIngest(env: Record<string, string>): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'ingest/src/main.ts'], {
