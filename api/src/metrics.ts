@@ -23,10 +23,25 @@ export class Counter {
   ) {}
 
   inc(labels: Labels = {}, by = 1): void {
+    this.entry(labels).value += by
+  }
+
+  /** An increment-by-one for one label combination, for hot paths that hold on to it. */
+  incrementer(labels: Labels): () => void {
+    const entry = this.entry(labels)
+    return () => {
+      entry.value++
+    }
+  }
+
+  private entry(labels: Labels): { labels: Labels; value: number } {
     const key = formatLabels(labels)
-    const entry = this.series.get(key)
-    if (entry) entry.value += by
-    else this.series.set(key, { labels, value: by })
+    let entry = this.series.get(key)
+    if (entry === undefined) {
+      entry = { labels, value: 0 }
+      this.series.set(key, entry)
+    }
+    return entry
   }
 
   render(): string {

@@ -171,6 +171,55 @@ describe('api routes', () => {
     expect((await request('/api/v1/availability?site=nowhere', null)).status).toBe(404)
   })
 
+  test('the live view carries the coolant temperature of a liquid-cooled gun', async () => {
+    publish(
+      'zn-super',
+      'telemetry',
+      telemetry(T0 + 1, 2, [
+        connectorSample(1, 400_000, { soc_pct: 41, temp_c: 64.5, coolant_c: 39.2 }),
+        connectorSample(2, 0),
+      ]),
+    )
+    const { status, body } = await request('/api/v1/live?station=zn-super')
+    expect(status).toBe(200)
+    const [gun, air] = (body as LiveView).stations[0]?.connectors ?? []
+    expect(gun).toMatchObject({ id: 1, liquid_cooled: true, temp_c: 64.5, coolant_c: 39.2 })
+    expect(air).toMatchObject({ id: 2, coolant_c: null })
+  })
+
+  test('cached live and availability answers change as soon as the live state does', async () => {
+    // The clock is frozen at T0, so only the state version can invalidate the cached answers.
+    const connector2 = async () => ({
+      live: ((await request('/api/v1/live?site=beibei')).body as LiveView).stations[0]?.connectors[1]?.status,
+      availability: ((await request('/api/v1/availability?site=beibei', null)).body as AvailabilityResponse)
+        .connectors[1]?.status,
+    })
+    expect(await connector2()).toEqual({ live: 'Available', availability: 'Available' })
+    publish('zn-super', 'status', {
+      ts: T0 + 1,
+      connector: 2,
+      status: 'Faulted',
+      error_code: 'GroundFailure',
+    })
+    expect(await connector2()).toEqual({ live: 'Faulted', availability: 'Faulted' })
+  })
+
+  test('a session event alone changes the cached availability estimate', async () => {
+    publish('zn-super', 'session', { ts: T0 - 1, event: 'stopped', session: 's-1', connector: 1 })
+    const before = (await request('/api/v1/availability?site=beibei', null)).body as AvailabilityResponse
+    expect(before.connectors[0]?.free_in_min).toBeNull()
+    publish('zn-super', 'session', {
+      ts: T0,
+      event: 'started',
+      session: 's-2',
+      connector: 1,
+      vehicle: 'Zeekr 001 (2025)',
+      soc_pct: 30,
+    })
+    const after = (await request('/api/v1/availability?site=beibei', null)).body as AvailabilityResponse
+    expect(after.connectors[0]?.free_in_min).toBeGreaterThan(0)
+  })
+
   test('live site totals count connectors by status and the headroom to the grid limit', async () => {
     const { body } = await request('/api/v1/live?site=beibei&detail=sites')
     const view = body as LiveView

@@ -18,6 +18,8 @@ export const LiveConnector = Type.Object({
   energy_wh: Type.Number(),
   soc_pct: Type.Union([Type.Number(), Type.Null()]),
   temp_c: Type.Union([Type.Number(), Type.Null()]),
+  /** Coolant temperature of a liquid-cooled gun; `null` for air-cooled connectors or when not sampled. */
+  coolant_c: Type.Union([Type.Number(), Type.Null()]),
   session: Type.Union([SessionId, Type.Null()]),
 })
 export type LiveConnector = Static<typeof LiveConnector>

@@ -70,6 +70,20 @@ describe('live state', () => {
     })
   })
 
+  test('a liquid-cooled gun carries its gun and coolant temperatures from telemetry', () => {
+    const state = stateWithTwoStations()
+    const sample = telemetry(T0 + 1_000, 2, [
+      connectorSample(1, 450_000, { temp_c: 62, coolant_c: 38.4 }),
+      connectorSample(2, 0),
+    ])
+    state.apply(decoded('beibei', 'zn-super', 'telemetry', sample, T0 + 1_000), T0 + 1_000)
+    const snapshot = state.snapshot(T0 + 1_000, { station: 'zn-super' })
+    expect(Value.Errors(LiveSnapshot, snapshot).First()).toBeUndefined()
+    const [gun, air] = snapshot.stations[0]?.connectors ?? []
+    expect(gun).toMatchObject({ id: 1, liquid_cooled: true, temp_c: 62, coolant_c: 38.4 })
+    expect(air).toMatchObject({ id: 2, temp_c: null, coolant_c: null })
+  })
+
   test('site power sums the grid power of online, fresh stations', () => {
     const state = stateWithTwoStations()
     expect(state.snapshot(T0).site_power_w).toBe(452_000 + 122_000)

@@ -34,6 +34,14 @@ interface StationState {
   statusEvents: Map<number, StatusEvent>
   /** Vehicle and start SoC of the session running on each connector, from session events. */
   sessions: Map<number, { session: string; vehicle: string | null; socPct: number | null }>
+  /** The live connectors built from the above, reused until a message changes the station. */
+  connectors: LiveConnector[] | null
+}
+
+/** Stations sorted for snapshots, all of them and by site; rebuilt only when a station appears or goes. */
+interface StationIndex {
+  all: StationState[]
+  bySite: Map<string, StationState[]>
 }
 
 /** A session running on a connector, as its `started` event described it. */
@@ -62,6 +70,9 @@ const byStationThenSite = (
 export class LiveState {
   private readonly stations = new Map<string, StationState>()
   private changes = 0
+  /** Per site: grows with every applied message or removal at the site, session events included. */
+  private readonly siteChanges = new Map<string, number>()
+  private index: StationIndex | null = null
 
   /** @param staleAfterMs a station without telemetry for longer than this is stale */
   constructor(private readonly staleAfterMs: number) {}
@@ -69,6 +80,15 @@ export class LiveState {
   /** Grows with every change that can alter a snapshot, so watchers can skip unchanged periods. */
   get version(): number {
     return this.changes
+  }
+
+  /**
+   * Grows with every message that changes anything known about the site, session events included
+   * (they change availability estimates, not snapshots); unknown sites are at 0. Answers computed
+   * for a site stay valid while this and the stale flags stay the same.
+   */
+  siteVersion(site: string): number {
+    return this.siteChanges.get(site) ?? 0
   }
 
   get size(): number {
@@ -107,17 +127,26 @@ export class LiveState {
             socPct: p.soc_pct ?? null,
           })
         } else if (state.sessions.get(p.connector)?.session === p.session) state.sessions.delete(p.connector)
+        else return false
+        // It does change availability answers, which are cached by site version.
+        this.bumpSite(message.site)
         return false
       }
     }
+    state.connectors = null
     this.changes++
+    this.bumpSite(message.site)
     return true
   }
 
   /** Drops a station whose retained description was cleared (decommissioned). */
   forget(site: string, station: string): boolean {
     const removed = this.stations.delete(keyOf(site, station))
-    if (removed) this.changes++
+    if (removed) {
+      this.changes++
+      this.bumpSite(site)
+      this.index = null
+    }
     return removed
   }
 
@@ -166,15 +195,56 @@ export class LiveState {
       .map((s) => ({ site: s.site, id: s.station, meta: s.meta as StationMeta, online: s.online }))
   }
 
-  /** The live view at `now`, as the dashboard renders it. */
+  /**
+   * The live view at `now`, as the dashboard renders it. Connector lists are shared between snapshots
+   * until their station changes: treat snapshots as read-only.
+   */
   snapshot(now: number, filter: LiveFilter = {}): LiveSnapshot {
-    const stations = [...this.stations.values()]
-      .filter((s) => matches(s, filter))
-      .sort(byStationThenSite)
-      .map((s) => this.liveStation(s, now))
+    const stations: LiveStation[] = []
     let sitePower = 0
-    for (const s of stations) if (s.online && !s.stale) sitePower += s.grid_power_w
+    for (const s of this.scope(filter)) {
+      if (filter.station !== undefined && s.station !== filter.station) continue
+      const live = this.liveStation(s, now)
+      if (live.online && !live.stale) sitePower += live.grid_power_w
+      stations.push(live)
+    }
     return { ts: now, site_power_w: sitePower, stations }
+  }
+
+  /**
+   * When the first fresh station matching `filter` turns stale if nothing arrives: until then a
+   * snapshot taken after `now` differs from one taken at `now` only in `ts`, unless {@link version} moves.
+   */
+  staleDeadline(now: number, filter: LiveFilter = {}): number {
+    let deadline = Number.POSITIVE_INFINITY
+    for (const s of this.scope(filter)) {
+      if (filter.station !== undefined && s.station !== filter.station) continue
+      if (s.telemetryReceivedAt === null || this.isStale(s, now)) continue
+      // isStale is `now - receivedAt > staleAfterMs`: the flag flips just after this instant.
+      deadline = Math.min(deadline, s.telemetryReceivedAt + this.staleAfterMs)
+    }
+    return deadline
+  }
+
+  /** Stations of the filter's site (or all), in snapshot order. */
+  private scope(filter: LiveFilter): readonly StationState[] {
+    const index = (this.index ??= this.buildIndex())
+    return filter.site === undefined ? index.all : (index.bySite.get(filter.site) ?? [])
+  }
+
+  private buildIndex(): StationIndex {
+    const all = [...this.stations.values()].sort(byStationThenSite)
+    const bySite = new Map<string, StationState[]>()
+    for (const s of all) {
+      const list = bySite.get(s.site)
+      if (list === undefined) bySite.set(s.site, [s])
+      else list.push(s)
+    }
+    return { all, bySite }
+  }
+
+  private bumpSite(site: string): void {
+    this.siteChanges.set(site, (this.siteChanges.get(site) ?? 0) + 1)
   }
 
   private stationState(site: string, station: string): StationState {
@@ -190,8 +260,13 @@ export class LiveState {
         telemetryReceivedAt: null,
         statusEvents: new Map(),
         sessions: new Map(),
+        connectors: null,
       }
       this.stations.set(key, state)
+      this.index = null
+      // A new station shows in snapshots even if the message that named it changes nothing else.
+      this.changes++
+      this.bumpSite(site)
     }
     return state
   }
@@ -212,7 +287,7 @@ export class LiveState {
       last_ts: s.telemetry?.ts ?? null,
       grid_power_w: s.telemetry?.meter.grid_power_w ?? 0,
       aux_power_w: s.telemetry?.meter.aux_power_w ?? 0,
-      connectors: liveConnectors(s),
+      connectors: (s.connectors ??= liveConnectors(s)),
     }
   }
 }
@@ -242,6 +317,7 @@ function liveConnectors(s: StationState): LiveConnector[] {
         energy_wh: sample?.energy_wh ?? 0,
         soc_pct: sample?.soc_pct ?? null,
         temp_c: sample?.temp_c ?? null,
+        coolant_c: sample?.coolant_c ?? null,
         session: sample?.session ?? null,
       }
     })

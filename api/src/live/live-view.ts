@@ -2,14 +2,55 @@ import type { LiveView } from '@evmon/contracts'
 import type { LiveFilter, LiveState } from './live-state.ts'
 import { siteTotals } from './site-totals.ts'
 
-/** Live answers are reused for this long: telemetry arrives once a second, so fresher gains nothing. */
+/** A cached answer's `ts` is at most this old: telemetry arrives once a second, so fresher gains nothing. */
 const CACHE_MS = 500
 
-/** The live view with site totals, and its JSON text cached briefly per filter so polling stays cheap at any scale. */
+/** Filters are ids, but a client can still name many: the cache is cleared beyond this many entries. */
+const MAX_ENTRIES = 1_000
+
+/** The live view with site totals, and its JSON text cached per filter so polling stays cheap at any scale. */
 export interface LiveViews {
   view(filter: LiveFilter, detail?: 'stations' | 'sites'): LiveView
-  /** The same view serialised, reused for {@link CACHE_MS}. */
+  /**
+   * The same view serialised. The text is reused while the live state of the filter's scope is
+   * unchanged (same {@link LiveState.siteVersion} for a site, same {@link LiveState.version}
+   * otherwise), no station in it has turned stale since, and it is younger than {@link CACHE_MS}.
+   */
   json(filter: LiveFilter, detail?: 'stations' | 'sites'): string
+}
+
+/** One serialised answer and what it was computed from. */
+export interface CachedAnswer {
+  text: string
+  at: number
+  version: number
+  /** The answer is no longer valid from this time on: a station in it turns stale, or it is too old. */
+  until: number
+}
+
+/**
+ * A small cache of serialised answers keyed by route and normalised query, each tagged with the
+ * live-state version it was computed from: an entry is only served at the same version and before
+ * its deadline, so it is never staler than the state it was computed from.
+ */
+export class AnswerCache {
+  private readonly entries = new Map<string, CachedAnswer>()
+
+  constructor(private readonly maxEntries = MAX_ENTRIES) {}
+
+  get size(): number {
+    return this.entries.size
+  }
+
+  /** The cached text for `key`, or the one `compute` gives (which is then cached). */
+  get(key: string, version: number, now: number, compute: () => { text: string; until: number }): string {
+    const hit = this.entries.get(key)
+    if (hit !== undefined && hit.version === version && now >= hit.at && now < hit.until) return hit.text
+    const { text, until } = compute()
+    if (this.entries.size >= this.maxEntries) this.entries.clear()
+    this.entries.set(key, { text, at: now, version, until })
+    return text
+  }
 }
 
 export function createLiveViews(
@@ -17,9 +58,9 @@ export function createLiveViews(
   clock: () => number,
   gridLimitW: (site: string) => number | null,
 ): LiveViews {
-  const cache = new Map<string, { at: number; text: string }>()
-  const view = (filter: LiveFilter, detail: 'stations' | 'sites' = 'stations'): LiveView => {
-    const snapshot = live.snapshot(clock(), filter)
+  const cache = new AnswerCache()
+  const build = (now: number, filter: LiveFilter, detail: 'stations' | 'sites'): LiveView => {
+    const snapshot = live.snapshot(now, filter)
     return {
       ts: snapshot.ts,
       site_power_w: snapshot.site_power_w,
@@ -28,17 +69,17 @@ export function createLiveViews(
     }
   }
   return {
-    view,
+    view: (filter, detail = 'stations') => build(clock(), filter, detail),
     json(filter, detail = 'stations') {
-      const key = `${filter.site ?? ''}/${filter.station ?? ''}/${detail}`
       const now = clock()
-      const hit = cache.get(key)
-      if (hit !== undefined && now - hit.at < CACHE_MS && now >= hit.at) return hit.text
-      const text = JSON.stringify(view(filter, detail))
-      // Filters are ids, but a client can still name many: keep the cache bounded.
-      if (cache.size > 1_000) cache.clear()
-      cache.set(key, { at: now, text })
-      return text
+      const { site, station } = filter
+      // JSON-encoded parts cannot collide, whatever characters the ids hold.
+      const key = JSON.stringify([site ?? null, station ?? null, detail])
+      const version = site === undefined ? live.version : live.siteVersion(site)
+      return cache.get(key, version, now, () => ({
+        text: JSON.stringify(build(now, filter, detail)),
+        until: Math.min(now + CACHE_MS, live.staleDeadline(now, filter)),
+      }))
     },
   }
 }

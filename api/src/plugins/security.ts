@@ -4,7 +4,7 @@ import fastifyHelmet from '@fastify/helmet'
 import fastifyRateLimit from '@fastify/rate-limit'
 import fastifySwagger from '@fastify/swagger'
 import fastifySwaggerUi from '@fastify/swagger-ui'
-import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyRequest, type onRequestAsyncHookHandler } from 'fastify'
 import type { ApiConfig, Role } from '../config.ts'
 import { forbidden, unauthorized } from '../errors.ts'
 
@@ -16,6 +16,39 @@ declare module 'fastify' {
 }
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex')
+
+/** SHA-256 of each request's presented token (`null`: none), computed once for the rate limit and the role check. */
+const tokenHashes = new WeakMap<FastifyRequest, string | null>()
+
+function presentedTokenHash(request: FastifyRequest): string | null {
+  let hash = tokenHashes.get(request)
+  if (hash === undefined) {
+    const token = presentedToken(request)
+    hash = token === undefined || token === '' ? null : sha256(token)
+    tokenHashes.set(request, hash)
+  }
+  return hash
+}
+
+type HelmetOptions = Parameters<typeof fastifyHelmet>[1]
+
+/**
+ * The headers @fastify/helmet sets with `options`, read once from a throwaway instance. The plugin
+ * rebuilds helmet's middleware (and re-parses the CSP) on every request, which cost about a third of a
+ * small answer; without nonces the headers are the same every time, so they are set as they are.
+ */
+export async function helmetHeaders(options: HelmetOptions): Promise<Record<string, string>> {
+  const probe = Fastify({ logger: false })
+  try {
+    await probe.register(fastifyHelmet, options)
+    // Helmet writes on the raw response in onRequest; Fastify's own headers are added later.
+    probe.get('/', async (_request, reply) => reply.raw.getHeaders())
+    const headers = (await probe.inject({ method: 'GET', url: '/' })).json<Record<string, unknown>>()
+    return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, String(value)]))
+  } finally {
+    await probe.close()
+  }
+}
 
 /** The presented token: the Authorization header, or `access_token` (browsers cannot set headers on a WebSocket). */
 function presentedToken(request: FastifyRequest): string | undefined {
@@ -36,11 +69,11 @@ export type RequireRole = (role: Role) => onRequestAsyncHookHandler
  */
 export async function setupSecurity(app: FastifyInstance, config: Readonly<ApiConfig>): Promise<RequireRole> {
   const roleOf = (request: FastifyRequest): Role | undefined => {
-    const token = presentedToken(request)
-    return token === undefined || token === '' ? undefined : config.tokens.get(sha256(token))
+    const hash = presentedTokenHash(request)
+    return hash === null ? undefined : config.tokens.get(hash)
   }
 
-  await app.register(fastifyHelmet, {
+  const securityHeaders = await helmetHeaders({
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"],
@@ -50,6 +83,11 @@ export async function setupSecurity(app: FastifyInstance, config: Readonly<ApiCo
         connectSrc: ["'self'", 'ws:', 'wss:'],
       },
     },
+  })
+  // First of all hooks, as helmet's were, so that every answer (401, 404, 429 included) carries them.
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.headers(securityHeaders)
+    done()
   })
   await app.register(fastifyCors, {
     origin: config.corsOrigins.length > 0 ? config.corsOrigins : false,
@@ -63,9 +101,8 @@ export async function setupSecurity(app: FastifyInstance, config: Readonly<ApiCo
     // A valid token gets its own, larger budget; anything else is limited by address, so inventing
     // tokens does not buy more requests.
     keyGenerator: (request) => {
-      const token = presentedToken(request)
-      const hash = token === undefined || token === '' ? undefined : sha256(token)
-      return hash !== undefined && config.tokens.has(hash) ? `t:${hash}` : `a:${request.ip}`
+      const hash = presentedTokenHash(request)
+      return hash !== null && config.tokens.has(hash) ? `t:${hash}` : `a:${request.ip}`
     },
     max: (_request, key) =>
       key.startsWith('t:') ? config.tokenRateLimitPerMin : config.publicRateLimitPerMin,

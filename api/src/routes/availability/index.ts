@@ -2,6 +2,7 @@ import { AvailabilityQuery, AvailabilityResponse } from '@evmon/contracts'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { availability } from '../../availability/availability.ts'
 import { notFound } from '../../errors.ts'
+import { AnswerCache } from '../../live/live-view.ts'
 import type { Services } from '../../services.ts'
 import { ErrorResponse } from '../schemas.ts'
 
@@ -14,7 +15,9 @@ export const availabilityRoutes: FastifyPluginAsyncTypebox<{ services: Services 
   { services },
 ) => {
   const { live, clock, catalogue } = services
-  const cache = new Map<string, { at: number; text: string }>()
+  // Keyed by site; an entry is served only at the same site version (any message at the site, session
+  // events included) and before a station in it turns stale, and for at most CACHE_MS (the price).
+  const cache = new AnswerCache()
 
   app.get(
     '/availability',
@@ -27,8 +30,8 @@ export const availabilityRoutes: FastifyPluginAsyncTypebox<{ services: Services 
     async (request, reply) => {
       const { site } = request.query
       const now = clock()
-      let hit = cache.get(site)
-      if (hit === undefined || now - hit.at >= CACHE_MS || now < hit.at) {
+      // Unknown sites throw before caching, so the cache is bounded by the number of sites.
+      const text = cache.get(site, live.siteVersion(site), now, () => {
         const stations = live.snapshot(now, { site }).stations
         if (stations.length === 0 && !catalogue.sites.has(site)) throw notFound(`site ${site}`)
         const body = availability({
@@ -38,16 +41,17 @@ export const availabilityRoutes: FastifyPluginAsyncTypebox<{ services: Services 
           catalogue,
           running: (station, connector) => live.runningSession(site, station, connector),
         })
-        hit = { at: now, text: JSON.stringify(body) }
-        // Only known sites reach here, so the cache is bounded by the number of sites.
-        cache.set(site, hit)
-      }
+        return {
+          text: JSON.stringify(body),
+          until: Math.min(now + CACHE_MS, live.staleDeadline(now, { site })),
+        }
+      })
       return (
         reply
           .header('cache-control', 'public, max-age=5')
           .type('application/json; charset=utf-8')
           // Already JSON: the cached text is sent as is, which the response schema cannot type.
-          .send(hit.text as never)
+          .send(text as never)
       )
     },
   )

@@ -34,6 +34,7 @@ function emptyConnector(id: number, meta?: ConnectorMeta): LiveConnector {
     energy_wh: 0,
     soc_pct: null,
     temp_c: null,
+    coolant_c: null,
     session: null,
   }
 }
@@ -109,8 +110,7 @@ export function applyReplayMessage(station: LiveStation, message: ReplayMessage,
       let connectors = station.connectors
       for (const sample of telemetry.connectors) {
         connectors = upsertConnector(connectors, sample.id, (c) => {
-          // The live contract has no coolant reading yet; the card shows it when present.
-          const next: LiveConnector & { coolant_c: number | null } = {
+          const next: LiveConnector = {
             ...c,
             status: sample.status,
             power_w: sample.power_w,

@@ -20,10 +20,11 @@ const gun: LiveConnector = {
   energy_wh: 1_000,
   soc_pct: 43.1,
   temp_c: 82.4,
+  coolant_c: null,
   session: 'zn-super-1-000042',
 }
 
-function row(connector: LiveConnector & { coolant_c?: number | null }, stationOnline = true) {
+function row(connector: LiveConnector, stationOnline = true) {
   return mount(ConnectorRow, { props: { connector, stationOnline, now: null } })
 }
 
@@ -43,7 +44,7 @@ describe('ConnectorRow', () => {
     expect(wrapper.text()).toContain('SoC 43%')
   })
 
-  test('a liquid-cooled gun above 80 °C reads as derating, with the coolant when the API sends it', () => {
+  test('a liquid-cooled gun above 80 °C reads as derating, with its coolant temperature', () => {
     const wrapper = row({ ...gun, coolant_c: 38.4 })
     const thermal = wrapper.get('[data-testid="gun-thermal"]')
     expect(thermal.attributes('data-state')).toBe('derating')
