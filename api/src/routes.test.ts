@@ -159,6 +159,10 @@ describe('api routes', () => {
     const answer = body as AvailabilityResponse
     expect(answer.price).toMatchObject({ period: 'critical_peak', service_per_kwh: 0.6, currency: 'CNY' })
     expect(answer.price?.energy_per_kwh).toBeCloseTo(0.8696 * 1.2, 4)
+    // Critical peak is the dearest price: a cheaper one starts once it ends, within a day.
+    expect(answer.next_cheaper?.price_per_kwh).toBeLessThan(answer.price?.total_per_kwh ?? 0)
+    expect(answer.next_cheaper?.from).toBeGreaterThanOrEqual(answer.price?.until ?? Infinity)
+    expect(answer.next_cheaper?.from).toBeLessThanOrEqual(T0 + 86_400_000)
     const [busy, free] = answer.connectors
     expect(busy).toMatchObject({ station: 'zn-super', connector: 1, status: 'Charging', free: false })
     // A Zeekr at 40% to an assumed 80% on a 480 kW gun: about 7 minutes at ≈300 kW.

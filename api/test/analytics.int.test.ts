@@ -237,6 +237,19 @@ describe('analytics over a simulated day', () => {
     expect(detail.body.duration_s).toBe(((stopped?.s.ts ?? 0) - (started?.s.ts ?? 0)) / 1000)
     expect(detail.body.curve.length).toBeGreaterThan(10)
     expect(detail.body.cost?.total).toBeGreaterThan((registerWh / 1000) * 0.6)
+    // Status changes of that connector from the session's start to its end, as the messages have them.
+    const expectedStatuses = day.statuses
+      .filter(
+        ({ station, s }) =>
+          station === 'zn-super' &&
+          s.connector === 1 &&
+          s.ts >= (started?.s.ts ?? 0) &&
+          s.ts <= (stopped?.s.ts ?? 0),
+      )
+      .map(({ s }) => ({ t: s.ts, status: s.status, error_code: s.error_code }))
+      .sort((a, b) => a.t - b.t)
+    expect(expectedStatuses.length).toBeGreaterThan(0)
+    expect(detail.body.status_events).toEqual(expectedStatuses)
   })
 
   test('the rollup path agrees with raw points once the continuous queries have run', async () => {

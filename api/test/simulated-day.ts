@@ -1,4 +1,11 @@
-import { decodeMessage, messageToPoints, toLine, type SessionEvent, type Telemetry } from '@evmon/contracts'
+import {
+  decodeMessage,
+  messageToPoints,
+  toLine,
+  type SessionEvent,
+  type StatusEvent,
+  type Telemetry,
+} from '@evmon/contracts'
 import { createSite, dryRunMessages, loadSiteConfig, toNdjsonLine } from '@evmon/simulator'
 
 /** A seeded simulated day of the Beibei site: the NDJSON lines the simulator's dry run writes. */
@@ -40,11 +47,13 @@ export async function writeDay(influxUrl: string, database: string, lines: reado
 export function parsed(lines: readonly string[]) {
   const telemetry: Array<{ station: string; t: Telemetry }> = []
   const sessions: Array<{ station: string; s: SessionEvent }> = []
+  const statuses: Array<{ station: string; s: StatusEvent }> = []
   for (const line of lines) {
     const { topic, payload } = JSON.parse(line) as { topic: string; payload: unknown }
     const [, , , station, kind] = topic.split('/') as [string, string, string, string, string]
     if (kind === 'telemetry') telemetry.push({ station, t: payload as Telemetry })
     if (kind === 'session') sessions.push({ station, s: payload as SessionEvent })
+    if (kind === 'status') statuses.push({ station, s: payload as StatusEvent })
   }
-  return { telemetry, sessions }
+  return { telemetry, sessions, statuses }
 }

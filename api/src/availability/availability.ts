@@ -1,5 +1,6 @@
 import {
   minutesToTarget,
+  nextCheaper,
   priceAt,
   typicalPowerW,
   type AvailabilityConnector,
@@ -25,7 +26,8 @@ export interface AvailabilityInput {
 /**
  * Every connector of a site as a driver sees it: free or not, how fast a typical 800 V and 400 V car
  * would charge there now (car curve at the typical arrival SoC, gun rating, what the cabinet and the
- * site grid connection have left), when an occupied one frees, and the price now.
+ * site grid connection have left), when an occupied one frees, the price now and when a cheaper one
+ * starts.
  */
 export function availability(input: AvailabilityInput): AvailabilityResponse {
   const site: CatalogueSite | undefined = input.catalogue.sites.get(input.site)
@@ -95,6 +97,7 @@ export function availability(input: AvailabilityInput): AvailabilityResponse {
     ts: input.now,
     timezone,
     price: tariff === null ? null : priceAt(tariff, input.now, timezone),
+    next_cheaper: tariff === null ? null : nextCheaper(tariff, input.now, timezone),
     connectors,
   }
 }

@@ -1,7 +1,12 @@
 import {
+  CONNECTOR_STATUSES,
+  ERROR_CODES,
   MEASUREMENTS,
   energyCost,
+  type ConnectorStatus,
+  type ErrorCode,
   type SessionDetail,
+  type SessionStatusEvent,
   type SessionSummary,
   type Tariff,
 } from '@evmon/contracts'
@@ -10,7 +15,7 @@ import { whereClause, type Scope } from '../analytics/scope.ts'
 import { notFound } from '../errors.ts'
 import { assertMs, quoteIdentifier, quoteString } from '../history/influxql.ts'
 import { chooseResolution, sourcesOf } from '../history/resolution.ts'
-import type { InfluxClient } from '../plugins/influx.ts'
+import type { InfluxClient, InfluxStatementResult } from '../plugins/influx.ts'
 
 const q = quoteIdentifier
 const EVENT = q(MEASUREMENTS.event)
@@ -42,6 +47,26 @@ function startedOf(columns: string[], row: unknown[]): Started {
     vehicle: str(get('vehicle')),
     soc: numOrNull(get('soc_pct')),
   }
+}
+
+const isStatus = (v: unknown): v is ConnectorStatus => (CONNECTOR_STATUSES as readonly unknown[]).includes(v)
+const isErrorCode = (v: unknown): v is ErrorCode => (ERROR_CODES as readonly unknown[]).includes(v)
+
+/** Status events of a statement's rows (time, status, error_code); rows with unknown values are skipped. */
+function statusEventsOf(result: InfluxStatementResult | undefined): SessionStatusEvent[] {
+  const out: SessionStatusEvent[] = []
+  for (const s of result?.series ?? []) {
+    const status = s.columns.indexOf('status')
+    const errorCode = s.columns.indexOf('error_code')
+    for (const row of s.values) {
+      const st = row[status]
+      const ec = row[errorCode]
+      if (typeof row[0] === 'number' && isStatus(st)) {
+        out.push({ t: row[0], status: st, error_code: isErrorCode(ec) ? ec : 'NoError' })
+      }
+    }
+  }
+  return out.sort((a, b) => a.t - b.t)
 }
 
 /** Joins started events with their stopped events (found by session id). */
@@ -132,11 +157,12 @@ export async function readSession(
     Math.ceil((endMs - started.t) / MAX_CURVE_POINTS / minBucket) * minBucket,
   )
   const where = whereClause(scope, started.t, endMs + 1)
-  const [curve, stats, speed] = await influx.query(
+  const [curve, stats, speed, statuses] = await influx.query(
     [
       `SELECT mean("power_w") AS power_w, mean("soc_pct") AS soc_pct, mean("temp_c") AS temp_c, max("energy_wh") AS energy_wh FROM ${source} WHERE ${where} GROUP BY time(${everyMs}ms) fill(none)`,
       `SELECT max(${q(resolution === 'raw' ? 'power_w' : 'peak_power_w')}) AS peak, mean("power_w") AS mean, min("energy_wh") AS e0, max("energy_wh") AS e1 FROM ${source} WHERE ${where}`,
       `SELECT mean("power_w") AS speed FROM ${source} WHERE ${where} AND "power_w" > 0 AND "soc_pct" >= 10 AND "soc_pct" <= 80`,
+      `SELECT "status", "error_code" FROM ${EVENT} WHERE "type" = 'status' AND ${where}`,
     ].join('; '),
   )
   const points = rowsOf(curve).map((r) => ({
@@ -164,5 +190,6 @@ export async function readSession(
     charging_speed_w: rowsOf(speed)[0]?.values.speed ?? null,
     cost: tariff === null || energyWh === null ? null : energyCost(tariff, slices, timeZoneOf(started.site)),
     curve: points,
+    status_events: statusEventsOf(statuses),
   }
 }

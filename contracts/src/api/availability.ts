@@ -22,6 +22,15 @@ export const Price = Type.Object({
 })
 export type Price = Static<typeof Price>
 
+/** When the total price per kWh (energy + service fee) next drops below the current one, within 24 h. */
+export const NextCheaper = Type.Object({
+  /** Start of the cheaper price (UTC ms). */
+  from: Timestamp,
+  /** Total price per kWh from then, in the price's currency. */
+  price_per_kwh: Type.Number(),
+})
+export type NextCheaper = Static<typeof NextCheaper>
+
 export const AvailabilityConnector = Type.Object({
   station: Id,
   station_name: Type.Union([Type.String(), Type.Null()]),
@@ -46,6 +55,8 @@ export const AvailabilityResponse = Type.Object({
   ts: Timestamp,
   timezone: Type.String(),
   price: Type.Union([Price, Type.Null()]),
+  /** Null when there is no tariff or nothing cheaper starts within 24 h. */
+  next_cheaper: Type.Union([NextCheaper, Type.Null()]),
   connectors: Type.Array(AvailabilityConnector),
 })
 export type AvailabilityResponse = Static<typeof AvailabilityResponse>

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { ConnectorId, Id, SessionId, Timestamp } from '../schemas.ts'
+import { ConnectorId, ConnectorStatusSchema, ErrorCodeSchema, Id, SessionId, Timestamp } from '../schemas.ts'
 import { ScopeQuery, TimeParam } from './params.ts'
 
 /** `GET /api/v1/sessions`: sessions that started in [from, to), newest first. */
@@ -60,6 +60,14 @@ export const SessionCost = Type.Object({
   currency: Type.String(),
 })
 
+/** A status change of the session's connector during the session. */
+export const SessionStatusEvent = Type.Object({
+  t: Timestamp,
+  status: ConnectorStatusSchema,
+  error_code: ErrorCodeSchema,
+})
+export type SessionStatusEvent = Static<typeof SessionStatusEvent>
+
 /** `GET /api/v1/sessions/:id`. */
 export const SessionDetail = Type.Object({
   ...SessionSummary.properties,
@@ -69,5 +77,7 @@ export const SessionDetail = Type.Object({
   charging_speed_w: Nullable(Type.Number()),
   cost: Type.Union([SessionCost, Type.Null()]),
   curve: Type.Array(SessionCurvePoint),
+  /** Status changes of the connector from the session's start to its end (or now), oldest first. */
+  status_events: Type.Array(SessionStatusEvent),
 })
 export type SessionDetail = Static<typeof SessionDetail>

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { curvePowerW, deliverablePowerW, minutesToTarget, type VehicleCurve } from './charging.ts'
-import { energyCost, priceAt, type Tariff } from './tariff.ts'
+import { energyCost, nextCheaper, priceAt, type Tariff } from './tariff.ts'
 
 const tariff: Tariff = {
   currency: 'CNY',
@@ -27,6 +27,35 @@ describe('tariff', () => {
       energy_per_kwh: 1.08,
     })
     expect(priceAt(tariff, Date.parse('2025-06-15T04:30:00Z'), TZ).period).toBe('peak')
+  })
+
+  test('the next cheaper price: peak → flat at 17:00, flat → valley at 23:00, none in the valley', () => {
+    // 04:30 UTC is 12:30 in Chongqing (peak, 1.5 total): flat (1.1) starts at 17:00.
+    expect(nextCheaper(tariff, Date.parse('2025-03-25T04:30:00Z'), TZ)).toEqual({
+      from: Date.parse('2025-03-25T09:00:00Z'),
+      price_per_kwh: 1.1,
+    })
+    // 10:00 flat (1.1): valley (0.9) at 23:00.
+    expect(nextCheaper(tariff, Date.parse('2025-03-25T02:00:00Z'), TZ)).toEqual({
+      from: Date.parse('2025-03-25T15:00:00Z'),
+      price_per_kwh: 0.9,
+    })
+    // 02:00 and 23:30 are in the valley, the cheapest period: nothing cheaper within 24 h.
+    expect(nextCheaper(tariff, Date.parse('2025-03-24T18:00:00Z'), TZ)).toBeNull()
+    expect(nextCheaper(tariff, Date.parse('2025-03-25T15:30:00Z'), TZ)).toBeNull()
+  })
+
+  test('in a critical-peak month the plain peak after it counts as cheaper', () => {
+    // 12:30 in July is critical peak (1.08 + 0.6): the plain peak (1.5) from 14:00 is cheaper.
+    expect(nextCheaper(tariff, Date.parse('2025-07-15T04:30:00Z'), TZ)).toEqual({
+      from: Date.parse('2025-07-15T06:00:00Z'),
+      price_per_kwh: 1.5,
+    })
+    // 11:30 in July is peak; critical peak follows at 12:00, flat only at 17:00.
+    expect(nextCheaper(tariff, Date.parse('2025-07-15T03:30:00Z'), TZ)).toEqual({
+      from: Date.parse('2025-07-15T09:00:00Z'),
+      price_per_kwh: 1.1,
+    })
   })
 
   test('energy is priced at the local time it was delivered', () => {

@@ -1,4 +1,4 @@
-import type { Price } from './availability.ts'
+import type { NextCheaper, Price } from './availability.ts'
 
 /** A time-of-use tariff: periods by local hour, an optional critical-peak uplift, and a service fee. */
 export interface Tariff {
@@ -90,4 +90,20 @@ export function energyCost(
   const service = kwh * tariff.servicePerKwh
   const r2 = (x: number) => Math.round(x * 100) / 100
   return { energy: r2(energy), service: r2(service), total: r2(energy + service), currency: tariff.currency }
+}
+
+/**
+ * The next local hour boundary after `ms`, within 24 h, at which the total price (energy + service fee)
+ * is lower than the price at `ms`; null when none is (e.g. already in the cheapest period).
+ */
+export function nextCheaper(tariff: Tariff, ms: number, timeZone: string): NextCheaper | null {
+  const current = priceAt(tariff, ms, timeZone).total_per_kwh
+  const { minute } = localParts(ms, timeZone)
+  // Periods change only at local hour boundaries: check each of them over the next 24 h.
+  for (let t = ms - (ms % 60_000) + (60 - minute) * 60_000; t <= ms + 86_400_000; t += 3_600_000) {
+    const { month, hour } = localParts(t, timeZone)
+    const total = round4(energyPrice(tariff, periodAt(tariff, month, hour)) + tariff.servicePerKwh)
+    if (total < current) return { from: t, price_per_kwh: total }
+  }
+  return null
 }

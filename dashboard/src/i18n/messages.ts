@@ -110,6 +110,7 @@ const en = {
   'avail.priceNow': 'Price now',
   'avail.priceSplit': 'electricity {energy} + service {service}',
   'avail.priceUntil': 'This price holds until {time}.',
+  'avail.cheaperFrom': 'Cheaper from {time}: {price}',
   'avail.listLabel': 'Connectors',
   'avail.state.free': 'Free',
   'avail.state.busy': 'In use',
@@ -173,7 +174,10 @@ const en = {
   'sess.power': 'Power (kW)',
   'sess.soc': 'SoC (%)',
   'sess.temp': 'Gun temperature (°C)',
-  'sess.curveAria': 'Power, state of charge and temperature of the session over time',
+  'sess.curveAria':
+    'Power, state of charge and temperature of the session over time, with status changes marked',
+  'sess.statusChanges': 'Status changes',
+  'sess.noStatusChanges': 'No status changes during this session.',
 
   'rep.title': 'Replay',
   'rep.intro': 'Pick a station and a range, then press Play.',
@@ -308,6 +312,7 @@ const zhCN: Catalogue = {
   'avail.priceNow': '当前电价',
   'avail.priceSplit': '电费 {energy} + 服务费 {service}',
   'avail.priceUntil': '此价格持续到 {time}。',
+  'avail.cheaperFrom': '{time} 起更便宜：{price}',
   'avail.listLabel': '充电枪',
   'avail.state.free': '空闲',
   'avail.state.busy': '使用中',
@@ -370,7 +375,9 @@ const zhCN: Catalogue = {
   'sess.power': '功率 (kW)',
   'sess.soc': '电量 (%)',
   'sess.temp': '枪温 (°C)',
-  'sess.curveAria': '本次充电的功率、电量和温度随时间变化',
+  'sess.curveAria': '本次充电的功率、电量和温度随时间变化，并标出状态变化',
+  'sess.statusChanges': '状态变化',
+  'sess.noStatusChanges': '本次充电期间无状态变化。',
 
   'rep.title': '数据回放',
   'rep.intro': '选择充电站和时间范围，然后点击播放。',
