@@ -1,4 +1,10 @@
-import { MEASUREMENTS, stationTopic, type ReplayMessage } from '@evmon/contracts'
+import {
+  ConnectorSample,
+  MEASUREMENTS,
+  MeterSample,
+  stationTopic,
+  type ReplayMessage,
+} from '@evmon/contracts'
 import { whereClause } from '../analytics/scope.ts'
 import { quoteIdentifier } from '../history/influxql.ts'
 import type { InfluxClient, InfluxSeries } from '../plugins/influx.ts'
@@ -35,19 +41,10 @@ function pick(row: Row, keys: readonly string[]): Row {
   return out
 }
 
-const CONNECTOR_KEYS = [
-  'status',
-  'power_w',
-  'offered_w',
-  'voltage_v',
-  'current_a',
-  'energy_wh',
-  'soc_pct',
-  'temp_c',
-  'coolant_c',
-  'session',
-]
-const METER_KEYS = ['grid_power_w', 'grid_energy_wh', 'aux_power_w', 'cabinet_temp_c']
+// The payload keys come from the contract's own schemas, so an export can never drift from what a
+// station publishes (and the replay of an export decodes like the original).
+const CONNECTOR_KEYS = Object.keys(ConnectorSample.properties).filter((k) => k !== 'id')
+const METER_KEYS = Object.keys(MeterSample.properties)
 const KIND_ORDER = { online: 0, status: 1, session: 2, telemetry: 3 } as const
 
 /**
