@@ -6,7 +6,7 @@ import {
   type Server as NetServer,
   type Socket,
 } from 'node:net'
-import { Duplex } from 'node:stream'
+import { Duplex, Writable } from 'node:stream'
 import { createServer as createTlsServer } from 'node:tls'
 import { Aedes, type AedesOptions } from 'aedes'
 import { createWebSocketStream, WebSocketServer } from 'ws'
@@ -15,6 +15,7 @@ import { Credentials } from './credentials.ts'
 import { PacketSizeGuard } from './limits.ts'
 import { redisBackends } from './redis.ts'
 import { createMetricsServer, newCounters, type BrokerCounters } from './metrics.ts'
+import { indexOutgoing, type OutgoingMethods } from './outgoing.ts'
 import { defaultLimits, remoteAddresses, securityHooks } from './security.ts'
 
 export interface BrokerHandle {
@@ -45,6 +46,40 @@ function closeServer(server: NetServer | HttpServer): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()))
 }
 
+/**
+ * The socket side of a connection, gathering what aedes writes during one turn of the event loop into
+ * one system call. aedes writes every packet on its own (each delivery, each PUBACK, from its own
+ * `setImmediate`), so a QoS 1 stream of thousands of messages a second would otherwise cost a write()
+ * per packet here and a read per packet at the other end. Back-pressure is kept: a chunk the socket
+ * cannot take completes only on its 'drain'.
+ */
+function coalescedWrites(raw: Duplex): Writable {
+  let corked = false
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      if (!corked) {
+        corked = true
+        raw.cork()
+        setImmediate(() => {
+          corked = false
+          raw.uncork()
+        })
+      }
+      if (raw.write(chunk)) done()
+      else raw.once('drain', () => done())
+    },
+    final(done) {
+      raw.end(done)
+    },
+    destroy(err, done) {
+      // aedes destroys a connection right after writing its last words (a refusing CONNACK).
+      if (corked) raw.uncork()
+      raw.destroy(err ?? undefined)
+      done(err)
+    },
+  })
+}
+
 /** Starts aedes with its TCP, WebSocket and (when configured) TLS listeners; `close()` stops them all. */
 export async function start(config: BrokerConfig): Promise<BrokerHandle> {
   const limits = { ...defaultLimits, ...config.limits }
@@ -69,6 +104,9 @@ export async function start(config: BrokerConfig): Promise<BrokerHandle> {
     return packet
   }
   const aedes = await Aedes.createBroker(options)
+  // The in-memory persistence scans a client's whole in-flight queue per message; ingest keeps
+  // thousands in flight (it acknowledges after the write), so index it. Redis has its own.
+  if (!redis) indexOutgoing((aedes as unknown as { persistence: OutgoingMethods }).persistence)
   aedes.on('client', (client) => {
     counters.connected++
     security?.onConnect(client)
@@ -94,7 +132,7 @@ export async function start(config: BrokerConfig): Promise<BrokerHandle> {
     })
     guard.on('data', (chunk: Buffer) => (counters.bytesIn += chunk.length))
     raw.pipe(guard)
-    const conn = Duplex.from({ readable: guard, writable: raw })
+    const conn = Duplex.from({ readable: guard, writable: coalescedWrites(raw) })
     guard.on('error', () => raw.destroy())
     raw.on('error', () => conn.destroy())
     raw.once('close', () => {
