@@ -188,6 +188,8 @@ export function messageToPoints(message: DecodedMessage, receivedAt: number): Po
             soc_pct: s.soc_pct,
             energy_wh: s.energy_wh,
             reason: s.reason,
+            cost: s.cost,
+            currency: s.currency,
           }),
           time: s.ts,
         },

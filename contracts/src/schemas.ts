@@ -137,6 +137,10 @@ export const SessionEvent = Type.Object(
     /** On `stopped`: energy delivered in the session. */
     energy_wh: Type.Optional(nonNegative(1e9)),
     reason: Type.Optional(ShortText(128)),
+    /** On `stopped`: what the driver pays (energy at the time-of-use tariff plus service fee), in `currency`. */
+    cost: Type.Optional(nonNegative(1e9)),
+    /** ISO 4217 code of `cost`. */
+    currency: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$' })),
   },
   strict,
 )

@@ -7,6 +7,7 @@ import {
   quoteFieldString,
   toLine,
   type DecodedMessage,
+  type Point,
   type Telemetry,
 } from '../src/index.ts'
 
@@ -135,6 +136,33 @@ describe('messageToPoints', () => {
         time: 1234,
       },
     ])
+  })
+
+  test("a session's stop is an event point carrying its energy and what it cost", () => {
+    const stopped: DecodedMessage = {
+      kind: 'session',
+      site: 'beibei',
+      station: 'zn-super',
+      payload: {
+        ts: 5000,
+        event: 'stopped',
+        session: 'zn-super-1-000042',
+        connector: 1,
+        energy_wh: 66500,
+        reason: 'SOCLimitReached',
+        cost: 99.72,
+        currency: 'CNY',
+      },
+    }
+    const [point] = messageToPoints(stopped, 0)
+    expect(point?.tags).toEqual({
+      site: 'beibei',
+      station: 'zn-super',
+      connector: '1',
+      type: 'session_stopped',
+    })
+    expect(point?.fields).toMatchObject({ energy_wh: 66500, cost: 99.72, currency: 'CNY' })
+    expect(toLine(point as Point)).toContain('cost=99.72,currency="CNY"')
   })
 
   test('meta is state, not a time series', () => {

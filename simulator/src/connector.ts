@@ -403,6 +403,8 @@ export class Connector {
     if (!session) return
     this.session = undefined
     const energyWh = round(this.energyWh - session.startEnergyWh, 2)
+    const cost = round(session.cost, 2)
+    const { currency } = this.context
     const payload: SessionEvent = {
       ts: nowMs,
       event: 'stopped',
@@ -411,6 +413,8 @@ export class Connector {
       vehicle: vehicle.model.name,
       energy_wh: energyWh,
       reason,
+      cost,
+      currency,
     }
     const socEndPct = this.config.kind === 'dc' ? round(vehicle.socPct, 2) : undefined
     if (socEndPct !== undefined) payload.soc_pct = socEndPct
@@ -428,8 +432,8 @@ export class Connector {
         ...(socEndPct === undefined ? {} : { socEndPct }),
         peakPowerW: Math.round(session.peakPowerW),
         reason,
-        cost: round(session.cost, 2),
-        currency: this.context.currency,
+        cost,
+        currency,
       },
       reason === STOP_BY_FAULT,
     )

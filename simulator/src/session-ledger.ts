@@ -29,8 +29,8 @@ export interface LedgerTotals {
 }
 
 /**
- * The site's session book: totals for metrics and the most recent sessions (with their cost) for
- * the control API — the MQTT contract's session event has no field for money yet.
+ * The site's session book: totals for metrics and the most recent sessions (with their cost, also on
+ * each `stopped` event) for the control API.
  */
 export class SessionLedger {
   readonly totals: LedgerTotals = {

@@ -1,3 +1,4 @@
+import { decodeMessage } from '@evmon/contracts'
 import type { SimMessage } from '../src/messages.ts'
 import { describe, expect, test } from 'vitest'
 import { createSite } from '../src/site.ts'
@@ -174,6 +175,63 @@ describe('money', () => {
       ((session?.energyWh ?? 0) / 1000) * (valley + config.tariff.serviceFeePerKwh),
       1,
     )
+  })
+})
+
+describe('the cost on the session event', () => {
+  // 10:50 on 11 March (no critical peak that month): the session crosses 11:00, flat → peak.
+  const START = Date.parse('2025-03-11T10:50:00+08:00')
+  const UTC_OFFSET_MS = 8 * 3_600_000 // Chongqing: UTC+8 all year
+
+  test('a session spanning a tariff boundary costs each kWh at the price of its own hour', () => {
+    const config = quietBeibei()
+    const site = createSite(config, 1, START)
+    site.plugIn('kc-fast-1', 1, { vehicle: 'zeekr-001', socPct: 10, targetSocPct: 80 })
+    const messages = run(site, 3600)
+    const stopped = sessionsOf(messages).find((e) => e.event === 'stopped')
+    const samples = connectorSamples(messages, 'kc-fast-1', 1)
+    const times = messages
+      .filter((m) => m.kind === 'telemetry' && m.station === 'kc-fast-1')
+      .map((m) => (m.payload as { ts: number }).ts)
+
+    // Priced here straight from the site file's periods: each sample's energy at the hour it was delivered.
+    const priceAt = (ts: number) => {
+      const hour = new Date(ts + UTC_OFFSET_MS).getUTCHours()
+      const period = config.tariff.periods.find((p) =>
+        p.hours.some(([from, to]) => hour >= from && hour < to),
+      )
+      return (period?.pricePerKwh ?? Number.NaN) + config.tariff.serviceFeePerKwh
+    }
+    let expected = 0
+    let beforeBoundaryWh = 0
+    samples.forEach((c, i) => {
+      const deltaWh = c.energy_wh - (samples[i - 1]?.energy_wh ?? 0)
+      const ts = times[i] as number
+      expected += (deltaWh / 1000) * priceAt(ts)
+      if (ts <= Date.parse('2025-03-11T11:00:00+08:00')) beforeBoundaryWh += deltaWh
+    })
+
+    expect(stopped?.reason).toBe('SOCLimitReached')
+    expect(stopped?.currency).toBe('CNY')
+    // Both sides of 11:00 carry real energy, so a single price for the session would be visibly wrong.
+    expect(beforeBoundaryWh).toBeGreaterThan(10_000)
+    expect((stopped?.energy_wh ?? 0) - beforeBoundaryWh).toBeGreaterThan(10_000)
+    expect(stopped?.cost).toBeCloseTo(expected, 1)
+    const atPrice = (name: string) =>
+      ((stopped?.energy_wh ?? 0) / 1000) *
+      ((config.tariff.periods.find((p) => p.name === name)?.pricePerKwh ?? 0) +
+        config.tariff.serviceFeePerKwh)
+    expect(stopped?.cost).toBeGreaterThan(atPrice('flat') + 1)
+    expect(stopped?.cost).toBeLessThan(atPrice('peak') - 1)
+    // The event's cost is the ledger's, and it passes the MQTT contract.
+    expect(site.recentSessions[0]?.cost).toBe(stopped?.cost)
+    const message = messages.find((m) => m.kind === 'session' && m.payload === stopped)
+    const decoded = decodeMessage(
+      message?.topic ?? '',
+      Buffer.from(JSON.stringify(stopped)),
+      stopped?.ts ?? 0,
+    )
+    expect(decoded.ok).toBe(true)
   })
 })
 
