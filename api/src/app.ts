@@ -12,6 +12,7 @@ import { setupLiveState } from './plugins/live-state.ts'
 import { setupRequestMetrics } from './plugins/request-metrics.ts'
 import { healthRoutes } from './routes/health/index.ts'
 import { liveRoutes } from './routes/live/index.ts'
+import { meRoutes } from './routes/me/index.ts'
 import { metricsRoutes } from './routes/metrics/index.ts'
 import { formatValidationErrors } from './routes/schemas.ts'
 import { stationRoutes } from './routes/stations/index.ts'
@@ -128,6 +129,7 @@ export async function buildApp(config: Readonly<ApiConfig>, deps: AppDeps = {}):
   }
   await app.register(healthRoutes, { services })
   await app.register(metricsRoutes, { services })
+  await app.register(meRoutes, { prefix: '/api/v1', services })
   await app.register(liveRoutes, { prefix: '/api/v1', services })
   await app.register(stationRoutes, { prefix: '/api/v1', services })
   await app.register(availabilityRoutes, { prefix: '/api/v1', services })
