@@ -6,7 +6,8 @@
 //      process, through the broker and ingest into the same InfluxDB, verified by count, with the CPU
 //      each process used;
 //  (c) a steady 10,000 connectors/s with latency from sample time to queryable.
-// Usage: npm run bench -- ingest [--messages 60000] [--seconds 20] [--profile DIR]
+// Usage: npm run bench -- ingest [--messages 60000] [--seconds 20] [--batch 5000] [--concurrency 2]
+//        [--profile DIR]
 // This file is also the publisher process: run as a script, it takes orders from the bench over IPC.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
@@ -346,12 +347,17 @@ function cpuMeter(pids: Record<string, number>) {
     },
     end(): string {
       const wall = (performance.now() - t0) / 1000
-      const parts = Object.entries(pids).map(
-        ([k, pid]) => `${k} ${Math.round((100 * (cpuSeconds(pid) - (before[k] ?? 0))) / wall)}%`,
-      )
+      let ours = 0
+      const parts = Object.entries(pids).map(([k, pid]) => {
+        const share = (100 * (cpuSeconds(pid) - (before[k] ?? 0))) / wall
+        ours += share
+        return `${k} ${Math.round(share)}%`
+      })
       const now = machineCpu()
-      const busy = (100 * (now.busy - machine.busy)) / (now.total - machine.total)
-      return `${parts.join(', ')} of one core; machine ${Math.round(busy)}% busy (2 cores)`
+      const cores = (now.total - machine.total) / wall
+      const busy = (100 * (now.busy - machine.busy)) / wall
+      // Whatever else ran meanwhile (other people's work, the kernel's own threads) shows up here.
+      return `${parts.join(', ')} of one core; everything else ${Math.max(0, Math.round(busy - ours))}%; machine ${Math.round(busy / cores)}% busy (${Math.round(cores)} cores)`
     },
   }
 }
@@ -366,14 +372,16 @@ async function pointsWritten(statusUrl: string): Promise<number> {
  * Waits until influxd is done with what the previous phase left (cache snapshots, compactions): each
  * phase starts with an idle server, so none pays for another's writes.
  */
-async function settle(influxdPid: number): Promise<void> {
+async function settle(influxdPid: number): Promise<number> {
   const deadline = Date.now() + 60_000
-  for (let before = cpuSeconds(influxdPid); Date.now() < deadline;) {
+  const start = cpuSeconds(influxdPid)
+  for (let before = start; Date.now() < deadline;) {
     await sleep(1_000)
     const now = cpuSeconds(influxdPid)
-    if (now - before < 0.05) return
+    if (now - before < 0.05) return now - start
     before = now
   }
+  return cpuSeconds(influxdPid) - start
 }
 
 async function waitForCount(
@@ -453,10 +461,19 @@ export default async function ingestBench(args: string[]): Promise<void> {
       seconds: { type: 'string', default: '20' },
       // Writes CPU profiles of broker and ingest (node --cpu-prof) into this directory.
       profile: { type: 'string' },
+      // Ingest's write settings; the raw ceiling tries them too.
+      batch: { type: 'string', default: String(INGEST_BATCH_POINTS) },
+      concurrency: { type: 'string', default: String(INGEST_CONCURRENCY) },
     },
   })
   const messages = Number(values.messages)
   const seconds = Number(values.seconds)
+  const ingestWrites = { batch: Number(values.batch), concurrency: Number(values.concurrency) }
+  const rawSettings = RAW_SETTINGS.some(
+    (r) => r.batch === ingestWrites.batch && r.concurrency === ingestWrites.concurrency,
+  )
+    ? RAW_SETTINGS
+    : [...RAW_SETTINGS, ingestWrites]
   const prof = values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : []
   const dir = mkdtempSync(join(tmpdir(), 'evmon-bench-ingest-'))
   const db = 'bench'
@@ -502,8 +519,8 @@ export default async function ingestBench(args: string[]): Promise<void> {
         EVMON_INGEST_SPOOL_DIR: join(dir, 'spool'),
         EVMON_INGEST_DEAD_LETTER: join(dir, 'dead-letter.ndjson'),
         EVMON_INGEST_METRICS_PORT: '0',
-        EVMON_INGEST_BATCH_SIZE: String(INGEST_BATCH_POINTS),
-        EVMON_INGEST_MAX_CONCURRENT_WRITES: String(INGEST_CONCURRENCY),
+        EVMON_INGEST_BATCH_SIZE: String(ingestWrites.batch),
+        EVMON_INGEST_MAX_CONCURRENT_WRITES: String(ingestWrites.concurrency),
         EVMON_LOG_LEVEL: 'info',
       },
       prof,
@@ -527,17 +544,19 @@ export default async function ingestBench(args: string[]): Promise<void> {
       bench: process.pid,
     })
     const rates = []
-    for (const [i, setting] of RAW_SETTINGS.entries()) {
-      await settle(influxdPid)
+    for (const [i, setting] of rawSettings.entries()) {
       cpu.begin()
       const rate = await rawRate(influx.url, db, messages, `raw-${i}`, setting)
-      rates.push({ ...setting, rate, usage: cpu.end() })
+      const usage = cpu.end()
+      rates.push({ ...setting, rate, usage, after: await settle(influxdPid) })
     }
     const best = rates.reduce((a, b) => (b.rate > a.rate ? b : a))
     console.log(
       `(a) raw ceiling: ${fmt(best.rate)} points/s (${fmt(messages * POINTS_PER_MESSAGE)} points, ${best.batch}-line batches, ${best.concurrency} at a time; best of ${rates.map((r) => `${r.batch}×${r.concurrency} ${fmt(r.rate)}`).join(', ')})`,
     )
-    console.log(`    CPU during the best: ${best.usage}`)
+    console.log(
+      `    CPU during the best: ${best.usage}; influxd's background work after its last write: ${best.after.toFixed(1)} CPU-s`,
+    )
 
     await order(
       publisher,
@@ -549,17 +568,20 @@ export default async function ingestBench(args: string[]): Promise<void> {
     const t0 = performance.now()
     await order(publisher, { type: 'flat' }, 'done')
     // Polling count() every 50 ms would cost influxd a core of its own: wait for ingest to report
-    // every point written (InfluxDB answered 204, so it is queryable), then count once.
+    // every point written (InfluxDB answered 204, so it is queryable): the clock stops there, as it
+    // does for the raw ceiling at its last 204. Then the same count() verifies the points are there.
     while ((await pointsWritten(statusUrl)) < messages * POINTS_PER_MESSAGE) await sleep(20)
-    await waitForCount(influx.url, db, 'flat', messages * CONNECTORS, 120_000)
     const e2e = (messages * POINTS_PER_MESSAGE) / ((performance.now() - t0) / 1000)
     const usage = cpu.end()
+    await waitForCount(influx.url, db, 'flat', messages * CONNECTORS, 0)
+    const after = await settle(influxdPid)
     console.log(
-      `(b) end to end: ${fmt(e2e)} points/s = ${fmt(e2e / POINTS_PER_MESSAGE)} msg/s = ${fmt((e2e / POINTS_PER_MESSAGE) * CONNECTORS)} connectors/s, every point counted; ${((100 * e2e) / best.rate).toFixed(1)}% of the raw ceiling (ingest: ${INGEST_BATCH_POINTS}-point batches, ${INGEST_CONCURRENCY} at a time)`,
+      `(b) end to end: ${fmt(e2e)} points/s = ${fmt(e2e / POINTS_PER_MESSAGE)} msg/s = ${fmt((e2e / POINTS_PER_MESSAGE) * CONNECTORS)} connectors/s, every point counted; ${((100 * e2e) / best.rate).toFixed(1)}% of the raw ceiling (ingest: ${ingestWrites.batch}-point batches, ${ingestWrites.concurrency} at a time)`,
     )
-    console.log(`    CPU during (b): ${usage}`)
+    console.log(
+      `    CPU during (b): ${usage}; influxd's background work after its last write: ${after.toFixed(1)} CPU-s`,
+    )
 
-    await settle(influxdPid)
     cpu.begin()
     const steady = await steadyRate(publisher, influx.url, db, seconds)
     console.log(

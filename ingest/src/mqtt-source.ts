@@ -123,10 +123,12 @@ export async function connectMqttSource(options: MqttSourceOptions): Promise<Mqt
     if (!receiving) return
     options.onMessage(topic, payload, acks.enqueue(packet.qos > 0 ? packet.messageId : undefined))
   })
+  const mustWait = () => receiving && (acks.size >= MAX_UNACKED_MESSAGES || options.flow.paused())
   client.handleMessage = (_packet, callback) => {
+    // The usual case answers at once; waiting costs a promise per message, so only when needed.
+    if (!mustWait()) return callback()
     void (async () => {
-      while (receiving && (acks.size >= MAX_UNACKED_MESSAGES || options.flow.paused()))
-        await options.flow.progress()
+      while (mustWait()) await options.flow.progress()
       callback()
     })()
   }

@@ -36,8 +36,9 @@ const OK: RegisterVerdict = { ok: true, resets: [] }
  * State lives in memory, one entry per station and connector, and starts empty at each start.
  */
 export class RegisterGuard {
-  private readonly last = new Map<string, Reading>()
-  private readonly stations = new Map<string, { ts: number; seq: number }>()
+  // site → station → registers. Nested maps and readings updated in place: this runs for every
+  // telemetry message, and per-message keys and objects showed up in ingest's garbage collection.
+  private readonly sites = new Map<string, Map<string, StationRegisters>>()
 
   constructor(private readonly resetGapMs: number) {}
 
@@ -45,42 +46,77 @@ export class RegisterGuard {
   accept(message: DecodedMessage): RegisterVerdict {
     if (message.kind !== 'telemetry') return OK
     const { ts, seq, meter, connectors } = message.payload
-    const base = `${message.site}/${message.station}`
-    const readings: [key: string, connector: number | undefined, value: number][] = [
-      [base, undefined, meter.grid_energy_wh],
-    ]
-    for (const c of connectors) readings.push([`${base}/${c.id}`, c.id, c.energy_wh])
-
-    const station = this.stations.get(base)
+    let site = this.sites.get(message.site)
+    if (!site) this.sites.set(message.site, (site = new Map()))
+    const station = site.get(message.station)
+    if (!station) {
+      const readings = new Map<number, Reading>()
+      for (const c of connectors) readings.set(c.id, { ts, value: c.energy_wh })
+      site.set(message.station, { ts, seq, grid: { ts, value: meter.grid_energy_wh }, connectors: readings })
+      return OK
+    }
     let resetReason: string | undefined
-    if (station && ts > station.ts) {
+    if (ts > station.ts) {
       if (seq < station.seq) resetReason = `seq restarted (${station.seq} → ${seq})`
       else if (ts - station.ts >= this.resetGapMs)
         resetReason = `no sample for ${Math.round((ts - station.ts) / 1000)} s`
     }
     const resets: RegisterReset[] = []
-    for (const [key, connector, value] of readings) {
-      const previous = this.last.get(key)
-      if (!previous || ts < previous.ts || value >= previous.value) continue
-      const what = connector === undefined ? 'grid_energy_wh' : `connector ${connector} energy_wh`
-      if (resetReason === undefined) {
-        return {
-          ok: false,
-          detail: `${what} went from ${previous.value} (ts ${previous.ts}) to ${value} (ts ${ts})`,
-        }
-      }
-      resets.push({
-        ...(connector === undefined ? {} : { connector }),
-        from: previous.value,
-        to: value,
-        reason: `${what} reset from ${previous.value} to ${value}: ${resetReason}`,
-      })
+    let refused = this.judge(station.grid, undefined, meter.grid_energy_wh, ts, resetReason, resets)
+    for (let i = 0; i < connectors.length && refused === undefined; i++) {
+      const c = connectors[i] as (typeof connectors)[number]
+      refused = this.judge(station.connectors.get(c.id), c.id, c.energy_wh, ts, resetReason, resets)
     }
-    for (const [key, , value] of readings) {
-      const previous = this.last.get(key)
-      if (!previous || ts >= previous.ts) this.last.set(key, { ts, value })
+    if (refused !== undefined) return { ok: false, detail: refused }
+    remember(station.grid, ts, meter.grid_energy_wh)
+    for (const c of connectors) {
+      const reading = station.connectors.get(c.id)
+      if (reading) remember(reading, ts, c.energy_wh)
+      else station.connectors.set(c.id, { ts, value: c.energy_wh })
     }
-    if (!station || ts >= station.ts) this.stations.set(base, { ts, seq })
+    if (ts >= station.ts) {
+      station.ts = ts
+      station.seq = seq
+    }
     return resets.length === 0 ? OK : { ok: true, resets }
   }
+
+  /**
+   * A register lower than the last accepted one at an earlier or equal time: the refusal's detail
+   * without a reset reason, else a reset added to `resets`.
+   */
+  private judge(
+    previous: Reading | undefined,
+    connector: number | undefined,
+    value: number,
+    ts: number,
+    resetReason: string | undefined,
+    resets: RegisterReset[],
+  ): string | undefined {
+    if (!previous || ts < previous.ts || value >= previous.value) return undefined
+    const what = connector === undefined ? 'grid_energy_wh' : `connector ${connector} energy_wh`
+    if (resetReason === undefined)
+      return `${what} went from ${previous.value} (ts ${previous.ts}) to ${value} (ts ${ts})`
+    resets.push({
+      ...(connector === undefined ? {} : { connector }),
+      from: previous.value,
+      to: value,
+      reason: `${what} reset from ${previous.value} to ${value}: ${resetReason}`,
+    })
+    return undefined
+  }
+}
+
+interface StationRegisters {
+  /** Time and sequence number of the newest accepted sample. */
+  ts: number
+  seq: number
+  grid: Reading
+  connectors: Map<number, Reading>
+}
+
+function remember(reading: Reading, ts: number, value: number): void {
+  if (ts < reading.ts) return
+  reading.ts = ts
+  reading.value = value
 }
