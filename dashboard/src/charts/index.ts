@@ -1,4 +1,5 @@
 import {
+  type Plugin,
   BarController,
   BarElement,
   CategoryScale,
@@ -19,7 +20,22 @@ import { theme, type Theme } from '../prefs.ts'
 // never from 'chart.js', so the registration has always run. Only the views with charts import it, so
 // the public availability page never downloads Chart.js.
 
+/**
+ * Chart.js (4.6) keeps the running totals of stacked datasets in `chart._stacks`, one entry per x
+ * value ever drawn, and drops them only when a dataset is removed. The live chart's x values are
+ * timestamps that move on every second, so that map grew by an entry a second for as long as the page
+ * stayed open (the leak the dashboard heap soak found). Every update re-parses every dataset and
+ * rebuilds the entries it needs, so forgetting the map before each update keeps only the current ones.
+ */
+const forgetStaleStacks: Plugin = {
+  id: 'evmonForgetStaleStacks',
+  beforeUpdate: (chart) => {
+    delete (chart as { _stacks?: unknown })._stacks
+  },
+}
+
 Chart.register(
+  forgetStaleStacks,
   LineController,
   LineElement,
   PointElement,
