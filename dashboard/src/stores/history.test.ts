@@ -5,10 +5,14 @@ import {
   EMPTY_HISTORY,
   HISTORY_WINDOW_MS,
   isNewerSnapshot,
+  isSiteLoadLike,
+  loadToPoints,
   markGap,
+  mergeBackfill,
   OTHER_SERIES_KEY,
   toChartSeries,
   type History,
+  type HistoryPoint,
 } from './history.ts'
 
 const T0 = Date.UTC(2025, 2, 25, 2, 0, 0)
@@ -117,6 +121,109 @@ describe('markGap', () => {
 
   test('an empty history has nothing to mark', () => {
     expect(markGap(EMPTY_HISTORY)).toBe(EMPTY_HISTORY)
+  })
+})
+
+/** Stored points every `stepS` seconds from `from` for `count` buckets, 1 kW on station a per index. */
+function stored(from: number, count: number, stepS = 10): HistoryPoint[] {
+  return Array.from({ length: count }, (_, i) => ({
+    ts: from + i * stepS * 1000,
+    site_w: 1000 * i,
+    station_w: { a: 1000 * i },
+  }))
+}
+
+const timesOf = (history: History) => history.points.map((p) => p.ts)
+const isStrictlyIncreasing = (ts: number[]) => ts.every((t, i) => i === 0 || t > ts[i - 1]!)
+
+describe('loadToPoints', () => {
+  test('one point per site bucket, with the stations that reported in it', () => {
+    const points = loadToPoints({
+      points: [
+        { t: T0 + 10_000, power_w: 5_000, peak_w: null },
+        { t: T0, power_w: 3_000, peak_w: 3_500 },
+      ],
+      stations: {
+        a: [
+          { t: T0, power_w: 1_000 },
+          { t: T0 + 10_000, power_w: 5_000 },
+        ],
+        b: [{ t: T0, power_w: 2_000 }],
+      },
+    })
+    expect(points).toEqual([
+      { ts: T0, site_w: 3_000, station_w: { a: 1_000, b: 2_000 } },
+      { ts: T0 + 10_000, site_w: 5_000, station_w: { a: 5_000 } },
+    ])
+  })
+
+  test('the shape check refuses anything but buckets of finite numbers', () => {
+    const good = { points: [{ t: T0, power_w: 1, peak_w: null }], stations: { a: [{ t: T0, power_w: 1 }] } }
+    expect(isSiteLoadLike(good)).toBe(true)
+    expect(isSiteLoadLike(null)).toBe(false)
+    expect(isSiteLoadLike({ points: [] })).toBe(false)
+    expect(isSiteLoadLike({ ...good, points: [{ t: 'x', power_w: 1 }] })).toBe(false)
+    expect(isSiteLoadLike({ ...good, stations: { a: [{ t: T0, power_w: null }] } })).toBe(false)
+    expect(isSiteLoadLike({ ...good, stations: { a: 5 } })).toBe(false)
+  })
+})
+
+describe('mergeBackfill', () => {
+  test('into an empty history: the stored points, then the stream continues after them', () => {
+    let history = mergeBackfill(EMPTY_HISTORY, stored(T0, 6))
+    expect(timesOf(history)).toEqual([0, 1, 2, 3, 4, 5].map((i) => T0 + i * 10_000))
+    history = appendSnapshot(history, snap(T0 + 52_400, { a: 7_000 }))
+    expect(timesOf(history).at(-1)).toBe(T0 + 52_000)
+    expect(isStrictlyIncreasing(timesOf(history))).toBe(true)
+  })
+
+  test('arriving after the stream started: only points older than the first live one, live wins', () => {
+    const live = fill(30, { a: 9_000 }, T0 + 25_000) // T0+25 s … T0+54 s
+    const merged = mergeBackfill(live, stored(T0, 6)) // T0 … T0+50 s
+    expect(timesOf(merged)).toEqual([T0, T0 + 10_000, T0 + 20_000, ...timesOf(live)])
+    expect(merged.points.slice(3)).toEqual(live.points)
+    expect(merged.names).toBe(live.names)
+  })
+
+  test('a point in the same second as a live one, or none older, changes nothing', () => {
+    const live = fill(5, { a: 9_000 })
+    expect(mergeBackfill(live, stored(T0, 1))).toBe(live)
+    expect(mergeBackfill(live, stored(T0 + 10_000, 3))).toBe(live)
+    expect(mergeBackfill(live, [])).toBe(live)
+  })
+
+  test('fills a gap the stream left (page away, socket lost), and keeps the gap marker before it', () => {
+    let live = markGap(fill(5, { a: 9_000 })) // T0 … T0+4 s, then lost
+    live = appendSnapshot(live, snap(T0 + 60_000, { a: 8_000 }))
+    const merged = mergeBackfill(live, stored(T0, 8)) // T0 … T0+70 s
+    expect(timesOf(merged)).toEqual([
+      ...[0, 1, 2, 3, 4].map((s) => T0 + s * 1000),
+      T0 + 10_000,
+      T0 + 20_000,
+      T0 + 30_000,
+      T0 + 40_000,
+      T0 + 50_000,
+      T0 + 60_000,
+    ])
+    expect(merged.points[4]?.gapAfter).toBe(true)
+    expect(merged.points.at(-1)).toEqual(live.points.at(-1))
+  })
+
+  test('never adds stored points after the newest live one unless the stream was lost there', () => {
+    const live = fill(3, { a: 9_000 }, T0)
+    expect(timesOf(mergeBackfill(live, stored(T0 + 3_000, 3, 1)))).toEqual(timesOf(live))
+    expect(timesOf(mergeBackfill(markGap(live), stored(T0 + 10_000, 2)))).toEqual([
+      ...timesOf(live),
+      T0 + 10_000,
+      T0 + 20_000,
+    ])
+  })
+
+  test('unsorted stored points come out in order, and the result spans no more than the window', () => {
+    const points = stored(T0, 400).reverse() // 4,000 s of 10 s buckets, newest first
+    const merged = mergeBackfill(EMPTY_HISTORY, points)
+    expect(isStrictlyIncreasing(timesOf(merged))).toBe(true)
+    expect(merged.points.at(-1)!.ts - merged.points[0]!.ts).toBe(HISTORY_WINDOW_MS)
   })
 })
 

@@ -1,4 +1,4 @@
-import type { LiveSnapshot } from '@evmon/contracts'
+import type { LiveSnapshot, SiteLoadResponse } from '@evmon/contracts'
 
 // The rolling power history behind the site load chart, kept as plain immutable data so that the
 // store can swap it in a shallowRef and every rule here is testable without a browser.
@@ -98,11 +98,80 @@ export function appendSnapshots(
     else points.push(point)
   }
   if (points === null || names === null) return history
+  return { points: withinWindow(points, windowMs), names }
+}
 
+/**
+ * The stored site load (`GET /sites/:id/load`) as history points, one per bucket at its start, oldest
+ * first: what the chart shows of the hour before the page opened.
+ */
+export function loadToPoints(load: Pick<SiteLoadResponse, 'points' | 'stations'>): HistoryPoint[] {
+  const byTs = new Map<number, Record<string, number>>()
+  for (const [id, buckets] of Object.entries(load.stations)) {
+    for (const { t, power_w } of buckets) {
+      let stationW = byTs.get(t)
+      if (!stationW) byTs.set(t, (stationW = {}))
+      stationW[id] = power_w
+    }
+  }
+  return load.points
+    .map((p) => ({ ts: p.t, site_w: p.power_w, station_w: byTs.get(p.t) ?? {} }))
+    .sort((a, b) => a.ts - b.ts)
+}
+
+/** Shape check of a site load answer, down to every bucket: a bad one must not reach the chart. */
+export function isSiteLoadLike(value: unknown): value is Pick<SiteLoadResponse, 'points' | 'stations'> {
+  if (typeof value !== 'object' || value === null) return false
+  const { points, stations } = value as Record<string, unknown>
+  const isBucket = (b: unknown) =>
+    typeof b === 'object' &&
+    b !== null &&
+    Number.isFinite((b as Record<string, unknown>).t) &&
+    Number.isFinite((b as Record<string, unknown>).power_w)
+  return (
+    Array.isArray(points) &&
+    points.every(isBucket) &&
+    typeof stations === 'object' &&
+    stations !== null &&
+    Object.values(stations).every((s) => Array.isArray(s) && s.every(isBucket))
+  )
+}
+
+/**
+ * The history with stored points filling the time it does not cover: before its first point, and
+ * inside a gap (after a point marked `gapAfter`, before the next one). Live points always win, so a
+ * backfill that arrives after the stream has started adds nothing twice and nothing out of order;
+ * stored points newer than the latest live one are left to the stream. Trimmed to the window.
+ */
+export function mergeBackfill(
+  history: History,
+  stored: readonly HistoryPoint[],
+  windowMs = HISTORY_WINDOW_MS,
+): History {
+  const live = history.points
+  const merged: HistoryPoint[] = []
+  let next = 0 // the first live point not yet in `merged`
+  let added = false
+  for (const point of [...stored].sort((a, b) => a.ts - b.ts)) {
+    while (next < live.length && live[next]!.ts <= point.ts) merged.push(live[next++]!)
+    const previous = merged.at(-1)
+    if (previous !== undefined && previous.ts >= point.ts) continue
+    // Live data holds from its last point until the next one unless the stream was lost there.
+    const liveBefore = next > 0 ? live[next - 1]! : undefined
+    if (liveBefore !== undefined && !liveBefore.gapAfter) continue
+    merged.push({ ts: point.ts, site_w: point.site_w, station_w: point.station_w })
+    added = true
+  }
+  if (!added) return history
+  merged.push(...live.slice(next))
+  return { points: withinWindow(merged, windowMs), names: history.names }
+}
+
+/** The points no more than `windowMs` older than the newest (a non-empty list, oldest first). */
+function withinWindow(points: HistoryPoint[], windowMs: number): HistoryPoint[] {
   const oldest = points.at(-1)!.ts - windowMs
   const firstKept = points.findIndex((p) => p.ts >= oldest)
-  if (firstKept > 0) points = points.slice(firstKept)
-  return { points, names }
+  return firstKept > 0 ? points.slice(firstKept) : points
 }
 
 /** One stacked line of the chart, in kW, each value holding until the next; `null` breaks the line. */

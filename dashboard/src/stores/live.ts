@@ -1,6 +1,17 @@
 import { ref, shallowRef, type Ref, type ShallowRef } from 'vue'
+import { getJson } from '../http/client.ts'
+import { DEFAULT_SITE } from '../site.ts'
 import { authHeaders, token } from './auth.ts'
-import { appendSnapshot, EMPTY_HISTORY, isNewerSnapshot, markGap, type History } from './history.ts'
+import {
+  appendSnapshot,
+  EMPTY_HISTORY,
+  isNewerSnapshot,
+  isSiteLoadLike,
+  loadToPoints,
+  markGap,
+  mergeBackfill,
+  type History,
+} from './history.ts'
 import {
   applyDelta,
   isSnapshotLike,
@@ -26,7 +37,10 @@ export type ConnectionState = 'connecting' | 'live' | 'polling' | 'offline'
 export interface LiveStore {
   /** The latest view, replaced (never mutated) on each update. */
   readonly snapshot: Readonly<ShallowRef<LiveState | null>>
-  /** Site and station power over the last hour, one point per snapshot second. */
+  /**
+   * Site and station power over the last hour: the stored load (one point per bucket) until the
+   * stream started, then one point per snapshot second.
+   */
   readonly history: Readonly<ShallowRef<History>>
   readonly connection: Readonly<Ref<ConnectionState>>
   /** Opens the stream; calling it again while running does nothing. */
@@ -58,6 +72,7 @@ interface PollRun {
   timer: ReturnType<typeof setTimeout> | undefined
 }
 let pollRun: PollRun | null = null
+let backfillRequest: AbortController | null = null
 
 function accept(next: LiveState): void {
   if (!isNewerSnapshot(snapshot.value, next)) return
@@ -152,12 +167,34 @@ async function poll(run: PollRun): Promise<void> {
   run.timer = setTimeout(() => void poll(run), POLL_INTERVAL_MS)
 }
 
+// The stream only knows the present; the API's stored site load (its default window: the last hour)
+// fills the chart behind it, wherever the stream has no points of its own.
+async function backfill(): Promise<void> {
+  const request = new AbortController()
+  backfillRequest = request
+  try {
+    const load: unknown = await getJson(
+      `/api/v1/sites/${encodeURIComponent(DEFAULT_SITE)}/load`,
+      {},
+      request.signal,
+    )
+    if (backfillRequest === request && isSiteLoadLike(load)) {
+      history.value = mergeBackfill(history.value, loadToPoints(load))
+    }
+  } catch {
+    // No stored history (API or InfluxDB down, aborted): the chart fills from the stream alone.
+  } finally {
+    if (backfillRequest === request) backfillRequest = null
+  }
+}
+
 function start(): void {
   if (running) return
   running = true
   connection.value = 'connecting'
   reconnectAttempt = 0
   connect()
+  void backfill()
   carryTimer = setInterval(carryForward, CARRY_FORWARD_MS)
 }
 
@@ -166,8 +203,12 @@ function stop(): void {
   clearTimeout(reconnectTimer)
   clearInterval(carryTimer)
   stopPolling()
+  backfillRequest?.abort()
+  backfillRequest = null
   socket?.close()
   socket = null
+  // Nothing is known from here until the next start; the backfill then fills what it can.
+  history.value = markGap(history.value)
 }
 
 const store: LiveStore = { snapshot, history, connection, start, stop }
