@@ -36,6 +36,13 @@ async function errorMessage(response: Response): Promise<string> {
   return `HTTP ${response.status} ${response.statusText}`.trim()
 }
 
+/** The response if it is a 2xx; a 401 signs out first; any other answer throws ApiError. */
+async function checked(response: Response): Promise<Response> {
+  if (response.status === 401) signOut()
+  if (!response.ok) throw new ApiError(response.status, await errorMessage(response))
+  return response
+}
+
 /** GET a JSON resource; throws ApiError on any non-2xx answer. */
 export async function getJson<T>(path: string, query?: Query, signal?: AbortSignal): Promise<T> {
   const response = await fetch(apiUrl(path, query), {
@@ -43,15 +50,20 @@ export async function getJson<T>(path: string, query?: Query, signal?: AbortSign
     cache: 'no-store',
     headers: { accept: 'application/json', ...authHeaders() },
   })
-  if (response.status === 401) signOut()
-  if (!response.ok) throw new ApiError(response.status, await errorMessage(response))
-  return (await response.json()) as T
+  return (await (await checked(response)).json()) as T
 }
 
-/** GET a resource as a Blob (exports), with the same token and error rules as getJson. */
+/** POST to an action route (no body) and read its JSON answer, by getJson's rules. */
+export async function postJson<T>(path: string): Promise<T> {
+  const response = await fetch(path, {
+    method: 'POST',
+    headers: { accept: 'application/json', ...authHeaders() },
+  })
+  return (await (await checked(response)).json()) as T
+}
+
+/** GET a resource as a Blob (exports), by getJson's rules. */
 export async function getBlob(path: string, query?: Query, signal?: AbortSignal): Promise<Blob> {
   const response = await fetch(apiUrl(path, query), { signal, headers: authHeaders() })
-  if (response.status === 401) signOut()
-  if (!response.ok) throw new ApiError(response.status, await errorMessage(response))
-  return response.blob()
+  return (await checked(response)).blob()
 }

@@ -55,4 +55,44 @@ describe('AlertsPanel', () => {
       'Could not load data: HTTP 503',
     )
   })
+
+  test('an operator gets an Acknowledge button per unacknowledged alert, which asks for that alert', async () => {
+    locale.value = 'en'
+    const acked = {
+      ...alert('b', 'warning', 1),
+      acknowledged_at: Date.UTC(2025, 6, 15, 4, 5),
+      acknowledged_by: 'operator',
+    }
+    const wrapper = mount(AlertsPanel, {
+      props: { alerts: [alert('a', 'critical', 2), acked], error: null, canAck: true },
+    })
+    const buttons = wrapper.findAll('[data-testid="alert-ack"]')
+    expect(buttons).toHaveLength(1)
+    expect(buttons[0]!.attributes('aria-label')).toBe('Acknowledge alert: alert a')
+    await buttons[0]!.trigger('click')
+    expect(wrapper.emitted('ack')).toEqual([['a']])
+    const done = wrapper.findAll('[data-testid="alert"]')[1]!
+    expect(done.find('[data-testid="alert-acked"]').text()).toMatch(
+      /^Acknowledged by operator at \d{2}:\d{2}/,
+    )
+    expect(done.find('[data-testid="alert-ack"]').exists()).toBe(false)
+  })
+
+  test('no button without the role; buttons wait while an acknowledgement is on its way; failures are said', () => {
+    locale.value = 'en'
+    const alerts = [alert('a', 'critical', 2), alert('c', 'info', 1)]
+    expect(
+      mount(AlertsPanel, { props: { alerts, error: null } })
+        .find('[data-testid="alert-ack"]')
+        .exists(),
+    ).toBe(false)
+    const busy = mount(AlertsPanel, { props: { alerts, error: null, canAck: true, acking: 'a' } })
+    const buttons = busy.findAll('[data-testid="alert-ack"]')
+    expect(buttons.map((b) => b.attributes('disabled'))).toEqual(['', ''])
+    expect(buttons[0]!.text()).toBe('Acknowledging…')
+    const failed = mount(AlertsPanel, { props: { alerts, error: null, canAck: true, ackError: 'HTTP 404' } })
+    expect(failed.find('[data-testid="alert-ack-error"]').text()).toBe('Could not acknowledge: HTTP 404')
+    locale.value = 'zh-CN'
+    expect(mount(AlertsPanel, { props: { alerts, error: null, canAck: true } }).text()).toContain('确认')
+  })
 })
