@@ -1,12 +1,15 @@
 // Simulator throughput: connector samples generated per second (dry run, no I/O), published per
 // second to an in-process broker (backfill mode: as fast as PUBACKs come back), and CPU + memory of
-// a scale-mode run of ~50,000 connectors at 1 Hz in real time (a child process, so its CPU is its
-// own; the broker runs in this process). Loopback only; stops by itself.
-import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import { cpus, totalmem } from 'node:os'
+// a scale-mode run of ~50,000 connectors at 1 Hz in real time: the simulator in a child process
+// publishing to a broker in another (mosquitto, then our aedes broker), so the CPU read from /proc is
+// the simulator's alone. Loopback only; stops by itself and kills what it started.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { connect, createServer, type AddressInfo } from 'node:net'
+import { cpus, tmpdir, totalmem } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { start as startBroker } from '@evmon/broker'
+import { Credentials, start as startBroker } from '@evmon/broker'
 import {
   createSite,
   loadSiteConfig,
@@ -20,6 +23,9 @@ import {
 const repoRoot = fileURLToPath(new URL('..', import.meta.url))
 const START = Date.parse('2025-07-15T08:00:00+08:00')
 const CLOCK_TICKS_PER_S = 100 // Linux USER_HZ: /proc/<pid>/stat counts CPU time in these
+const MOSQUITTO = '/usr/sbin/mosquitto'
+// Connecting 12,500 stations at 2,000/s, each authenticated once: minutes, not seconds, on aedes.
+const WARM_UP_LIMIT_MS = 300_000
 
 function option(args: string[], name: string, fallback: number): number {
   const i = args.indexOf(`--${name}`)
@@ -110,8 +116,130 @@ async function metric(port: number, name: string): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-// Scale mode in real time, in a child process exactly as `npm run sim -- --scale N` runs it.
-async function scale(connectorsWanted: number, windowS: number, templates: string[] | undefined) {
+/** Waits (at most 10 s) for the simulation to advance a step: the step count then, and when. */
+async function nextStep(port: number): Promise<{ steps: number; at: number }> {
+  const from = await metric(port, 'evmon_sim_steps_total')
+  const deadline = performance.now() + 10_000
+  for (;;) {
+    await sleep(20)
+    const steps = await metric(port, 'evmon_sim_steps_total')
+    if (steps > from || performance.now() > deadline) return { steps, at: performance.now() }
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+/** Resolves once `ready()` does, or throws if the child exits or `timeoutMs` passes first. */
+async function waitFor(what: string, child: ChildProcess, ready: () => Promise<boolean>, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`)
+    if (await ready().catch(() => false)) return
+    await sleep(200)
+  }
+  throw new Error(`${what} not ready after ${timeoutMs} ms`)
+}
+
+const accepts = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect(port, '127.0.0.1')
+    socket.once('connect', () => {
+      socket.end()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((r) => child.once('exit', r))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+  await exited
+  clearTimeout(timer)
+}
+
+/** An MQTT broker in its own process, for the scale run to publish to. */
+interface Sink {
+  label: string
+  url: string
+  child: ChildProcess
+  /** The simulator's MQTT account on it, as environment variables. */
+  account: Record<string, string>
+}
+
+// Debian's mosquitto, anonymous, no persistence: a C broker that acknowledges QoS 1 cheaply.
+async function mosquitto(dir: string): Promise<Sink> {
+  const port = await freePort()
+  const conf = join(dir, 'mosquitto.conf')
+  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n`)
+  // `mosquitto -h` prints its version and exits with status 3.
+  const version = /version (\S+)/.exec(spawnSync(MOSQUITTO, ['-h'], { encoding: 'utf8' }).stdout)?.[1] ?? '?'
+  const child = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] })
+  await waitFor('mosquitto', child, () => accepts(port), 10_000)
+  return { label: `mosquitto ${version}`, url: `mqtt://127.0.0.1:${port}`, child, account: {} }
+}
+
+// Our aedes broker in its own process, as `npm start` runs it: authenticating the simulator's service
+// account (scrypt, once per connection) and checking its ACL on every publish — or, to see what aedes
+// itself carries, anonymous (EVMON_BROKER_ALLOW_ANONYMOUS: no authentication, no ACL).
+async function aedes(dir: string, anonymous: boolean): Promise<Sink> {
+  const account: Record<string, string> = {}
+  const security: Record<string, string> = { EVMON_BROKER_ALLOW_ANONYMOUS: 'true' }
+  if (!anonymous) {
+    const credentials = Credentials.empty()
+    Object.assign(account, {
+      EVMON_MQTT_USERNAME: 'simulator',
+      EVMON_MQTT_PASSWORD: await credentials.issue('simulator'),
+    })
+    const file = join(dir, 'credentials.json')
+    credentials.save(file)
+    Object.assign(security, { EVMON_BROKER_ALLOW_ANONYMOUS: 'false', EVMON_BROKER_CREDENTIALS: file })
+  }
+  const [mqttPort, wsPort, metricsPort] = [await freePort(), await freePort(), await freePort()]
+  const child = spawn(process.execPath, ['--import', 'tsx', 'broker/src/main.ts'], {
+    cwd: repoRoot,
+    env: {
+      PATH: process.env.PATH,
+      EVMON_BROKER_HOST: '127.0.0.1',
+      EVMON_MQTT_PORT: String(mqttPort),
+      EVMON_MQTT_WS_PORT: String(wsPort),
+      EVMON_BROKER_METRICS_PORT: String(metricsPort),
+      EVMON_LOG_LEVEL: 'warn',
+      ...security,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  })
+  const healthy = async () => (await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).ok
+  await waitFor('aedes broker', child, healthy, 30_000)
+  return {
+    label: `aedes (broker/src/main.ts, ${anonymous ? 'anonymous' : 'authenticated'})`,
+    url: `mqtt://127.0.0.1:${mqttPort}`,
+    child,
+    account,
+  }
+}
+
+const SINKS = {
+  mosquitto,
+  aedes: (dir: string) => aedes(dir, false),
+  'aedes-anonymous': (dir: string) => aedes(dir, true),
+} as const
+
+// Scale mode in real time, in a child process exactly as `npm run sim -- --scale N` runs it, publishing
+// to a broker in a third process: the CPU and memory read from /proc are the simulator's alone.
+async function scale(
+  connectorsWanted: number,
+  windowS: number,
+  templates: string[] | undefined,
+  sinkName: keyof typeof SINKS,
+) {
   const base = loadSiteConfig(`${repoRoot}config/sites/beibei.json`)
   const cloned = templates ? base.stations.filter((s) => templates.includes(s.id)) : base.stations
   const perCopy = cloned.reduce((n, s) => n + s.connectors.length, 0)
@@ -120,13 +248,9 @@ async function scale(connectorsWanted: number, windowS: number, templates: strin
     (n, s) => n + s.connectors.length,
     0,
   )
-  const broker = await startBroker({
-    host: '127.0.0.1',
-    mqttPort: 0,
-    wsPort: 0,
-    wsPath: '/mqtt',
-    log: () => {},
-  })
+  const dir = mkdtempSync(join(tmpdir(), 'evmon-bench-sim-'))
+  const sink = await SINKS[sinkName](dir)
+  const port = await freePort()
   const child = spawn(
     process.execPath,
     [
@@ -134,64 +258,83 @@ async function scale(connectorsWanted: number, windowS: number, templates: strin
       'tsx',
       'simulator/src/main.ts',
       '--url',
-      broker.mqttUrl,
+      sink.url,
       '--scale',
       String(stations),
       '--state',
       'off',
       '--port',
-      '0',
+      String(port),
       ...(templates ? ['--scale-from', templates.join(',')] : []),
     ],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] },
+    {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH, EVMON_LOG_LEVEL: 'warn', ...sink.account },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
   )
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      let out = ''
-      child.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString()
-        const match = /control API on http:\/\/[^:]+:(\d+)/.exec(out)
-        if (match) resolve(Number(match[1]))
-      })
-      child.once('exit', (code) => reject(new Error(`simulator exited with ${code}`)))
-    })
+    await waitFor(
+      'simulator',
+      child,
+      async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok,
+      60_000,
+    )
     const pid = child.pid as number
-    // Warm-up: every station connected and acknowledged at about one telemetry message per second.
-    const deadline = Date.now() + 180_000
+    const brokerPid = sink.child.pid as number
+    // Warm-up: about one message per station per second acknowledged, the simulated clock keeping up.
+    const deadline = Date.now() + WARM_UP_LIMIT_MS
     let settled = false
     while (!settled && Date.now() < deadline) {
-      const before = await metric(port, 'evmon_sim_messages_acknowledged_total')
-      await sleep(2000)
-      const rate = ((await metric(port, 'evmon_sim_messages_acknowledged_total')) - before) / 2
-      settled = rate >= 0.95 * stations && (await metric(port, 'evmon_sim_publish_in_flight')) < stations
+      // Steady 1 Hz, not a catch-up after a stall: step to step, 10 s at 1.00 ± 0.01 steps per second.
+      const from = await nextStep(port)
+      const acked = await metric(port, 'evmon_sim_messages_acknowledged_total')
+      await sleep(9000)
+      const to = await nextStep(port)
+      const ackRate = ((await metric(port, 'evmon_sim_messages_acknowledged_total')) - acked) / 10
+      const stepRate = (to.steps - from.steps) / ((to.at - from.at) / 1000)
+      settled =
+        ackRate >= 0.95 * stations &&
+        Math.abs(stepRate - 1) <= 0.01 &&
+        (await metric(port, 'evmon_sim_publish_in_flight')) < stations
     }
+    // The window runs from one step of the simulated clock to another, so the rate is not off by a
+    // step's worth of scrape timing.
+    const stepA = await nextStep(port)
     const a = procStat(pid)
+    const brokerA = procStat(brokerPid)
     const ackA = await metric(port, 'evmon_sim_messages_acknowledged_total')
-    const stepsA = await metric(port, 'evmon_sim_steps_total')
-    const t0 = performance.now()
     let peakRss = a.rssMb
-    for (let s = 0; s < windowS; s++) {
+    while (performance.now() - stepA.at < (windowS - 1) * 1000) {
       await sleep(1000)
       peakRss = Math.max(peakRss, procStat(pid).rssMb)
     }
+    const stepB = await nextStep(port)
     const b = procStat(pid)
-    const elapsedS = (performance.now() - t0) / 1000
+    const brokerB = procStat(brokerPid)
+    const elapsedS = (stepB.at - stepA.at) / 1000
     const ackB = await metric(port, 'evmon_sim_messages_acknowledged_total')
-    const stepsB = await metric(port, 'evmon_sim_steps_total')
+    const inFlight = await metric(port, 'evmon_sim_publish_in_flight')
+    const stepsPerS = (stepB.steps - stepA.steps) / elapsedS
     return {
+      sink: sink.label,
       stations,
       connectors,
       settled,
       cpuCores: (b.cpuS - a.cpuS) / elapsedS,
+      brokerCores: (brokerB.cpuS - brokerA.cpuS) / elapsedS,
       rssMb: b.rssMb,
       peakRss,
-      stepsPerS: (stepsB - stepsA) / elapsedS,
+      stepsPerS,
+      samplesPerS: stepsPerS * connectors,
       messagesPerS: (ackB - ackA) / elapsedS,
+      acknowledged: ackB - ackA,
+      inFlight,
     }
   } finally {
-    child.kill('SIGTERM')
-    if (child.exitCode === null) await new Promise((r) => child.once('exit', r))
-    await broker.close()
+    await stopChild(child)
+    await stopChild(sink.child)
+    rmSync(dir, { recursive: true, force: true })
   }
 }
 
@@ -216,7 +359,12 @@ async function throughput(): Promise<void> {
 export default async function main(args: string[]): Promise<void> {
   const connectors = option(args, 'connectors', 50_000)
   const only = args.includes('--scale-only')
-  const windowS = option(args, 'seconds', 30)
+  const windowS = option(args, 'seconds', 60)
+  const sinkArg = args.indexOf('--brokers')
+  const sinks = (sinkArg >= 0 ? (args[sinkArg + 1] ?? '') : 'mosquitto,aedes-anonymous,aedes').split(',')
+  const unknown = sinks.filter((name) => !(name in SINKS))
+  if (unknown.length > 0)
+    throw new Error(`unknown --brokers ${unknown.join(',')}: use ${Object.keys(SINKS).join(',')}`)
   console.log(
     `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
   )
@@ -224,12 +372,21 @@ export default async function main(args: string[]): Promise<void> {
   if (!only) await throughput()
   const templateArg = args.indexOf('--scale-from')
   const templates = templateArg >= 0 ? (args[templateArg + 1] ?? '').split(',') : undefined
-  const s = await scale(connectors, windowS, templates)
-  console.log(
-    `scale mode, ${fmt(s.stations)} stations / ${fmt(s.connectors)} connectors at 1 Hz, ${windowS} s window: ` +
-      `${s.cpuCores.toFixed(2)} cores (goal < 1), RSS ${fmt(s.rssMb)} MB (peak ${fmt(s.peakRss)}), ` +
-      `${s.stepsPerS.toFixed(2)} steps/s (${(s.cpuCores / s.stepsPerS).toFixed(2)} CPU-s per step), ` +
-      `${fmt(s.messagesPerS)} msg/s acknowledged` +
-      (s.settled ? '' : ' (never settled at one message per station per second)'),
-  )
+  for (const name of sinks) {
+    const s = await scale(connectors, windowS, templates, name as keyof typeof SINKS)
+    // 1 Hz counts only when the simulated clock kept pace with the wall clock over the whole window:
+    // slower is falling behind, faster is catching up after a stall.
+    const trueRate = Math.abs(s.stepsPerS - 1) <= 0.01
+    console.log(
+      `scale mode → ${s.sink} in its own process, ${fmt(s.stations)} stations / ${fmt(s.connectors)} connectors, ${windowS} s window: ` +
+        `${s.stepsPerS.toFixed(3)} samples per connector per s (${fmt(s.samplesPerS)} connector samples/s; ` +
+        `${trueRate ? 'a true 1 Hz' : 'NOT a steady 1 Hz: does not count'}), ` +
+        `simulator ${s.cpuCores.toFixed(2)} cores (goal < 1), RSS ${fmt(s.rssMb)} MB (peak ${fmt(s.peakRss)}), ` +
+        `${fmt(s.messagesPerS)} QoS 1 msg/s acknowledged (${fmt(s.acknowledged)} in the window, ${fmt(s.inFlight)} in flight at its end), ` +
+        `broker ${s.brokerCores.toFixed(2)} cores` +
+        (s.settled
+          ? ''
+          : ` (never settled at one acknowledged message per station per second and 1 Hz in ${WARM_UP_LIMIT_MS / 1000} s of warm-up)`),
+    )
+  }
 }
