@@ -2,12 +2,14 @@ import type { LiveSnapshot, LiveStation } from '@evmon/contracts'
 import { describe, expect, test } from 'vitest'
 import {
   appendSnapshot,
+  averagePoints,
   EMPTY_HISTORY,
   HISTORY_WINDOW_MS,
   isNewerSnapshot,
   isSiteLoadLike,
   loadToPoints,
   markGap,
+  MAX_CHART_POINTS,
   mergeBackfill,
   OTHER_SERIES_KEY,
   toChartSeries,
@@ -294,5 +296,57 @@ describe('toChartSeries', () => {
     expect(other).toEqual({ key: OTHER_SERIES_KEY, label: '2 other stations', count: 2, data: [8, 9] })
     history = appendSnapshot(history, snap(T0 + 2000, { a: 9_000 }))
     expect(toChartSeries(history, 2).series.at(-1)?.data).toEqual([8, 9, null])
+  })
+})
+
+describe('averagePoints', () => {
+  const seconds = (count: number, w: (i: number) => number, from = T0): HistoryPoint[] =>
+    Array.from({ length: count }, (_, i) => ({
+      ts: from + i * 1000,
+      site_w: w(i) * 2,
+      station_w: { a: w(i), b: w(i) },
+    }))
+
+  test('leaves a history within the limit as it is', () => {
+    const points = seconds(10, (i) => i)
+    expect(averagePoints(points, 10)).toBe(points)
+  })
+
+  test('an hour of seconds becomes 5 s means, each stamped with its first point, under the limit', () => {
+    const points = seconds(3_601, (i) => (i % 5 === 0 ? 10_000 : 0)) // T0 is a multiple of 5 s
+    const out = averagePoints(points, MAX_CHART_POINTS)
+    expect(out.length).toBeLessThanOrEqual(MAX_CHART_POINTS + 1)
+    expect(out.length).toBeGreaterThan(MAX_CHART_POINTS / 2)
+    expect(out[0]).toEqual({ ts: T0, site_w: 4_000, station_w: { a: 2_000, b: 2_000 } })
+    expect(out[1]?.ts).toBe(T0 + 5_000)
+    // Energy is kept: the mean over the hour is the same before and after.
+    const mean = (ps: readonly HistoryPoint[], n: number) => ps.reduce((sum, p) => sum + p.site_w * n, 0)
+    expect(mean(out.slice(0, -1), 5)).toBe(mean(points.slice(0, -1), 1))
+  })
+
+  test('steps are aligned to the clock, so a new second only changes the last one', () => {
+    const points = seconds(3_600, (i) => i, T0 + 2_000)
+    const before = averagePoints(points, MAX_CHART_POINTS)
+    const after = averagePoints([...points, ...seconds(1, () => 99, T0 + 3_602_000)], MAX_CHART_POINTS)
+    expect(after.slice(0, before.length - 1)).toEqual(before.slice(0, -1))
+    // The first step holds the three seconds before the first 5 s boundary.
+    expect(before[0]).toMatchObject({ ts: T0 + 2_000, station_w: { a: 1 } })
+  })
+
+  test('a gap inside a step breaks the line after it; a station missing in part of a step is averaged where present', () => {
+    const points = seconds(1_000, () => 1_000)
+    points[7] = { ...points[7]!, gapAfter: true, station_w: { a: 1_000 } }
+    const out = averagePoints(points, 500)
+    expect(out.map((p) => p.gapAfter === true).indexOf(true)).toBe(3) // seconds 6-7 of 2 s steps
+    expect(out[3]?.station_w).toEqual({ a: 1_000, b: 1_000 })
+    expect(out.filter((p) => p.gapAfter)).toHaveLength(1)
+  })
+
+  test('toChartSeries draws the averaged points', () => {
+    let history = EMPTY_HISTORY
+    for (let s = 0; s < 3_000; s++) history = appendSnapshot(history, snap(T0 + s * 1000, { a: 1000 }))
+    const { labels, series } = toChartSeries(history)
+    expect(labels.length).toBeLessThanOrEqual(MAX_CHART_POINTS + 1)
+    expect(series[0]?.data.every((v) => v === 1)).toBe(true)
   })
 })

@@ -26,6 +26,9 @@ export const HISTORY_WINDOW_MS = 60 * 60 * 1000
 /** Stacking more series than this stops being readable; the smallest are summed into one. */
 const MAX_SERIES = 8
 
+/** Points the chart draws at most: an hour of seconds becomes 5 s means (see averagePoints). */
+export const MAX_CHART_POINTS = 720
+
 export const OTHER_SERIES_KEY = '__other'
 
 export const EMPTY_HISTORY: History = Object.freeze({ points: [], names: {} })
@@ -197,11 +200,17 @@ export interface ChartSeriesSet {
  * a null point just after each marked gap, and beyond `maxSeries` stations the ones with the least
  * energy in the window summed into "other stations". Points far apart with no gap between them are
  * fine: the API sends a snapshot only when something changed, so each value held until the next.
+ * Beyond `maxPoints` points, consecutive seconds are averaged (see averagePoints).
  */
-export function toChartSeries(history: History, maxSeries = MAX_SERIES): ChartSeriesSet {
+export function toChartSeries(
+  history: History,
+  maxSeries = MAX_SERIES,
+  maxPoints = MAX_CHART_POINTS,
+): ChartSeriesSet {
+  const points = averagePoints(history.points, maxPoints)
   const ids: string[] = []
   const energy = new Map<string, number>()
-  for (const point of history.points) {
+  for (const point of points) {
     for (const [id, w] of Object.entries(point.station_w)) {
       if (!energy.has(id)) ids.push(id)
       energy.set(id, (energy.get(id) ?? 0) + w)
@@ -227,7 +236,7 @@ export function toChartSeries(history: History, maxSeries = MAX_SERIES): ChartSe
       : null
   if (other) series.push(other)
 
-  for (const point of history.points) {
+  for (const point of points) {
     labels.push(point.ts)
     totals.push(point.site_w / 1000)
     shown.forEach((id, i) => series[i]!.data.push(kw(point.station_w[id])))
@@ -240,6 +249,46 @@ export function toChartSeries(history: History, maxSeries = MAX_SERIES): ChartSe
     }
   }
   return { labels, series, totals }
+}
+
+/**
+ * The points, or when there are more than `maxPoints`, the mean of each run of whole `step` seconds
+ * (the fewest that fit), stamped with the time of its first point and marked as a gap if any of its
+ * points was. A wall screen's chart is about a thousand pixels wide: an hour of seconds is 3,600
+ * points a pixel apart at best, and Chart.js re-parses and lays out every point on every update, so
+ * drawing them all cost a third of the page's main thread at 1 Hz. Means keep the stacking honest
+ * (the stations' means add up to the site's) and keep the energy under each line; steps are aligned
+ * to whole multiples of `step` since the epoch, so a new second changes only the last one.
+ */
+export function averagePoints(points: readonly HistoryPoint[], maxPoints: number): readonly HistoryPoint[] {
+  if (points.length <= maxPoints) return points
+  const spanMs = points.at(-1)!.ts - points[0]!.ts
+  const stepMs = Math.max(1, Math.ceil(spanMs / maxPoints / 1000)) * 1000
+  const out: HistoryPoint[] = []
+  let i = 0
+  while (i < points.length) {
+    const first = points[i]!
+    const bucket = Math.floor(first.ts / stepMs)
+    let siteW = 0
+    let n = 0
+    let gapAfter = false
+    const sums: Record<string, { w: number; n: number }> = {}
+    for (; i < points.length && Math.floor(points[i]!.ts / stepMs) === bucket; i++) {
+      const p = points[i]!
+      siteW += p.site_w
+      n++
+      gapAfter ||= p.gapAfter === true
+      for (const [id, w] of Object.entries(p.station_w)) {
+        const sum = (sums[id] ??= { w: 0, n: 0 })
+        sum.w += w
+        sum.n++
+      }
+    }
+    const station_w: Record<string, number> = {}
+    for (const [id, sum] of Object.entries(sums)) station_w[id] = sum.w / sum.n
+    out.push({ ts: first.ts, site_w: siteW / n, station_w, ...(gapAfter ? { gapAfter: true as const } : {}) })
+  }
+  return out
 }
 
 function kw(watts: number | undefined): number | null {
