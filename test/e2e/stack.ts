@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inject } from 'vitest'
+import { freePort } from '../../scripts/ports.ts'
 import { startStack, type StackHandle } from '../../scripts/stack.ts'
 
 export interface TestStack extends StackHandle {
@@ -9,6 +10,8 @@ export interface TestStack extends StackHandle {
   logs: string[]
   /** Services that exited while the test ran. */
   crashes: string[]
+  /** The simulator's control API (inject faults, plug in cars), e.g. `http://127.0.0.1:PORT`. */
+  simulatorUrl: string
 }
 
 /** The whole stack as `npm start` runs it, on free ports, against the test run's InfluxDB. */
@@ -16,6 +19,10 @@ export async function startTestStack(simSpeed = 1): Promise<TestStack> {
   const varDir = mkdtempSync(join(tmpdir(), 'evmon-e2e-'))
   const logs: string[] = []
   const crashes: string[] = []
+  const simulatorPort = await freePort()
+  // The stack hands its environment to every service. Ingest's spool defaults to var/ingest/spool,
+  // which another stack running in this checkout (npm start, a benchmark) holds locked.
+  process.env.EVMON_INGEST_SPOOL_DIR = join(varDir, 'ingest-spool')
   const stack = await startStack({
     varDir,
     influxUrl: inject('influxUrl'),
@@ -24,7 +31,7 @@ export async function startTestStack(simSpeed = 1): Promise<TestStack> {
     httpPort: 0,
     mqttPort: 0,
     mqttWsPort: 0,
-    metricsPorts: { broker: 0, ingest: 0, simulator: 0 },
+    metricsPorts: { broker: 0, ingest: 0, simulator: simulatorPort },
     simSeed: 7,
     simSpeed,
     log: (line) => logs.push(line),
@@ -36,6 +43,7 @@ export async function startTestStack(simSpeed = 1): Promise<TestStack> {
     ...stack,
     logs,
     crashes,
+    simulatorUrl: `http://127.0.0.1:${simulatorPort}`,
     async stop() {
       await stack.stop()
       rmSync(varDir, { recursive: true, force: true })
