@@ -117,6 +117,7 @@ export async function buildApp(config: Readonly<ApiConfig>, deps: AppDeps = {}):
   await app.register(fastifyWebsocket, { options: { maxPayload: appDefaults.wsMaxPayloadBytes } })
   const services: Services = {
     clock,
+    sampleIntervalMs: config.sampleIntervalMs,
     metrics,
     feed,
     live,

@@ -126,7 +126,16 @@ describe('api routes', () => {
       })
       expect(other.headers['access-control-allow-origin']).toBeUndefined()
       expect(allowed.headers['x-content-type-options']).toBe('nosniff')
-      expect(String(allowed.headers['content-security-policy'])).toContain("default-src 'self'")
+      expect(allowed.headers['x-frame-options']).toBe('SAMEORIGIN')
+      // JSON answers (errors included) load nothing: OWASP's policy for APIs; pages keep the dashboard's.
+      const api = "default-src 'none';frame-ancestors 'none'"
+      expect(allowed.headers['content-security-policy']).toBe(api)
+      expect((await request('/api/v1/live', null)).headers['content-security-policy']).toBe(api)
+      expect((await request('/api/nothing-here', null)).headers['content-security-policy']).toBe(api)
+      const page = await request('/sessions', null)
+      expect(String(page.headers['content-security-policy'])).toContain("default-src 'self'")
+      expect(String(page.headers['content-security-policy'])).toContain("connect-src 'self' ws: wss:")
+      expect(page.headers['x-content-type-options']).toBe('nosniff')
     })
 
     test('the OpenAPI document lists every route with a bearer scheme', async () => {

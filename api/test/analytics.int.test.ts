@@ -116,6 +116,36 @@ function expectedConnectors() {
   return out
 }
 
+/**
+ * Per station, the time it was offline within [START, END), from its `online` messages: a connection
+ * lost (a last will, which has no time of its own) begins when the last telemetry before it was
+ * sampled, and lasts until the station's `online: true`.
+ */
+function offlineMs(): Map<string, { ms: number; episodes: number }> {
+  const out = new Map<string, { ms: number; episodes: number }>()
+  const lastSample = new Map<string, number>()
+  const lostAt = new Map<string, number>()
+  for (const line of lines) {
+    const { topic, payload } = JSON.parse(line) as {
+      topic: string
+      payload: { ts?: number; online?: boolean }
+    }
+    const [, , , station = '', kind] = topic.split('/')
+    if (kind === 'telemetry' && payload.ts !== undefined) lastSample.set(station, payload.ts)
+    if (kind !== 'online') continue
+    const at = payload.ts ?? lastSample.get(station) ?? START
+    if (payload.online === false) lostAt.set(station, at)
+    else if (lostAt.has(station)) {
+      const from = Math.max(START, lostAt.get(station) ?? START)
+      const until = Math.min(END, at)
+      const entry = out.get(station) ?? { ms: 0, episodes: 0 }
+      if (until > from) out.set(station, { ms: entry.ms + until - from, episodes: entry.episodes + 1 })
+      lostAt.delete(station)
+    }
+  }
+  return out
+}
+
 describe('analytics over a simulated day', () => {
   test('utilisation per connector equals occupancy, availability, energy and sessions from the messages', async () => {
     const { status, body } = await get<UtilisationResponse>(
@@ -124,13 +154,26 @@ describe('analytics over a simulated day', () => {
     expect(status).toBe(200)
     expect(body.resolution).toBe('raw')
     const expected = expectedConnectors()
+    const offline = offlineMs()
+    // The seeded day has offline episodes (the site's faults.offline), or this test would show nothing.
+    expect([...offline.values()].reduce((n, o) => n + o.episodes, 0)).toBeGreaterThan(0)
     const connectors = body.rows.filter((r) => r.level === 'connector')
     expect(connectors).toHaveLength(expected.size)
+    let availableMs = 0
     for (const row of connectors) {
       const e = expected.get(`${row.station}/${row.connector}`)
       if (e === undefined) throw new Error(`unexpected connector ${row.station}/${row.connector}`)
       expect(row.occupancy).toBeCloseTo(e.occ / e.n, 9)
-      expect(row.availability).toBeCloseTo(e.inService / e.n, 9)
+      // Availability by time: the day less the station's offline time and the 1 s samples spent
+      // Faulted or Unavailable. Offline episodes are timed from their messages, which place their
+      // edges within a sample period: one second per edge is the tolerance.
+      const off = offline.get(row.station ?? '') ?? { ms: 0, episodes: 0 }
+      const unavailableMs = off.ms + (e.n - e.inService) * 1000
+      expect(Math.abs((row.availability ?? -1) - (1 - unavailableMs / DAY_MS))).toBeLessThanOrEqual(
+        (2 * off.episodes * 1000 + 1000) / DAY_MS,
+      )
+      if (off.ms > 0) expect(row.availability).toBeLessThan(e.inService / e.n)
+      availableMs += DAY_MS - unavailableMs
       expect(row.energy_wh).toBeCloseTo(e.e1 - e.e0, 3)
       const started = day.sessions.filter(
         (s) =>
@@ -143,6 +186,7 @@ describe('analytics over a simulated day', () => {
       expect(row.sessions).toBe(started.length)
     }
     const site = body.rows.find((r) => r.level === 'site')
+    expect(site?.availability).toBeCloseTo(availableMs / (connectors.length * DAY_MS), 3)
     const totalEnergy = [...expected.values()].reduce((s, e) => s + e.e1 - e.e0, 0)
     expect(site?.energy_wh).toBeCloseTo(totalEnergy, 2)
     expect(site?.sessions).toBeGreaterThan(20)
@@ -270,6 +314,9 @@ describe('analytics over a simulated day', () => {
     expect(rollup.resolution).toBe('rollup')
     const site = (r: UtilisationResponse) => r.rows.find((x) => x.level === 'site')
     expect(site(rollup)?.occupancy).toBeCloseTo(site(raw)?.occupancy ?? -1, 2)
+    // Rollups count availability by whole minutes: an offline episode's edges may shift it by a minute.
+    expect(site(rollup)?.availability).toBeCloseTo(site(raw)?.availability ?? -1, 2)
+    expect(site(rollup)?.availability).toBeLessThan(1)
     // Rollups keep each minute's last register reading, so the energy of the range's first minute is not seen.
     const rawEnergy = site(raw)?.energy_wh ?? 0
     expect(Math.abs((site(rollup)?.energy_wh ?? 0) - rawEnergy) / rawEnergy).toBeLessThan(0.01)

@@ -17,9 +17,12 @@ export function simulatedDay(startMs: number, seed = 42, durationS = 86_400): st
 /** Writes NDJSON lines to InfluxDB exactly as ingest does: contract decoder, point mapping, line protocol. */
 export async function writeDay(influxUrl: string, database: string, lines: readonly string[]): Promise<void> {
   const protocol: string[] = []
+  // A message without a time of its own (a last will) is stamped when ingest receives it: just after
+  // the message before it, in a dry run.
+  let receivedAt = 0
   for (const line of lines) {
     const { topic, payload } = JSON.parse(line) as { topic: string; payload: { ts?: number } }
-    const receivedAt = payload.ts ?? 0
+    receivedAt = payload.ts ?? receivedAt
     const result = decodeMessage(topic, Buffer.from(JSON.stringify(payload)), receivedAt, {
       maxPayloadBytes: 1 << 20,
       maxFutureMs: Infinity,

@@ -12,8 +12,17 @@ import {
 } from '@evmon/contracts'
 import type { HistoryRequest } from '../history/history-request.ts'
 import { quoteIdentifier } from '../history/influxql.ts'
+import { ROLLUP_STEP_MS } from '../history/resolution.ts'
 import type { InfluxClient } from '../plugins/influx.ts'
-import { bucketLabel, coveredMs, mergeRows, registerDeltas, rowsOf, type TaggedRow } from './rows.ts'
+import {
+  bucketLabel,
+  coveredMs,
+  mergeRows,
+  registerDeltas,
+  rowsOf,
+  seriesKey,
+  type TaggedRow,
+} from './rows.ts'
 import { groupBy, whereClause, type Group, type Scope } from './scope.ts'
 
 /** What the API knows about a connector's rating (live description first, site file second). */
@@ -28,6 +37,10 @@ export interface AnalyticsRequest {
   req: HistoryRequest
   scope: Scope
   group: Group
+  /** When the request was made: time after it is not counted as offline. */
+  nowMs: number
+  /** The stations' telemetry period: the time one raw sample stands for. */
+  sampleIntervalMs: number
 }
 
 type Level = 'connector' | 'station' | 'site'
@@ -81,6 +94,27 @@ async function queryInParallel(influx: InfluxClient, statements: readonly string
 const fromClause = (a: AnalyticsRequest, measurement: 'station' | 'connector'): string =>
   a.req.sources[measurement]
 
+/**
+ * Availability (DESIGN.md: share of time not Faulted, not Unavailable, not offline) counts time, not
+ * samples: each sample stands for one sample period (a rollup point for its minute, weighted by its
+ * in-service mean), so the periods a station sent nothing — offline, or silent — are unavailable.
+ * A connector is counted from its first sample in the range (before it, it may not have existed)
+ * to the end of the range or now, whichever is earlier.
+ */
+function availabilityTime(a: AnalyticsRequest, firstSeen: ReadonlyMap<string, number>) {
+  const { req, group } = a
+  const stepMs = req.resolution === 'raw' ? a.sampleIntervalMs : ROLLUP_STEP_MS
+  // A raw sample reports the period that ends with it; a rollup point the minute that starts with it.
+  const leadMs = req.resolution === 'raw' ? stepMs : 0
+  const endMs = Math.min(req.toMs, a.nowMs)
+  return (r: TaggedRow): { upMs: number; coveredMs: number } => {
+    const first = firstSeen.get(seriesKey(r))
+    if (first === undefined) return { upMs: 0, coveredMs: 0 }
+    const covered = coveredMs(group, r.t, Math.max(req.fromMs, first - leadMs), endMs)
+    return { upMs: Math.min((r.values.up ?? 0) * stepMs, covered), coveredMs: covered }
+  }
+}
+
 /** Occupancy, availability, energy utilisation, energy and sessions per connector, station and site. */
 export async function readUtilisation(
   influx: InfluxClient,
@@ -92,32 +126,47 @@ export async function readUtilisation(
   const tags = ['site', 'station', 'connector']
   const q = (f: string) => quoteIdentifier(f)
   const statements = [
-    // Split in two so that InfluxDB reads the columns on two cores.
-    `SELECT mean(${q('occupied')}) AS occ, count(${q('occupied')}) AS n FROM ${fromClause(a, 'connector')} WHERE ${where} ${groupBy(group, tags, req.tz)}`,
-    `SELECT mean(${q('in_service')}) AS avail, min(${q('energy_wh')}) AS e0, max(${q('energy_wh')}) AS e1 FROM ${fromClause(a, 'connector')} WHERE ${where} ${groupBy(group, tags, req.tz)}`,
+    // Split so that InfluxDB reads the columns on both cores. Zero-filled: a bucket in which a
+    // connector sent nothing still has a row, so that its time counts against availability.
+    `SELECT mean(${q('occupied')}) AS occ, count(${q('occupied')}) AS n, sum(${q('in_service')}) AS up FROM ${fromClause(a, 'connector')} WHERE ${where} ${groupBy(group, tags, req.tz, '0')}`,
+    `SELECT min(${q('energy_wh')}) AS e0, max(${q('energy_wh')}) AS e1 FROM ${fromClause(a, 'connector')} WHERE ${where} ${groupBy(group, tags, req.tz)}`,
+    // Without a time bucket, first() keeps the time of each connector's first point in the range.
+    `SELECT first(${q('in_service')}) AS first FROM ${fromClause(a, 'connector')} WHERE ${where} ${groupBy('none', tags, req.tz)}`,
     `SELECT count(${q('session')}) AS sessions FROM ${q(MEASUREMENTS.event)} WHERE ${q('type')} = 'session_started' AND ${where} ${groupBy(group, tags, req.tz)}`,
   ]
-  const [occupancy, service, sessions] = await queryInParallel(influx, statements)
+  const [occupancy, energyRange, firsts, sessions] = await queryInParallel(influx, statements)
+  const availability = availabilityTime(a, new Map(rowsOf(firsts).map((r) => [seriesKey(r), r.t])))
   type Acc = {
     occ: WeightedMean[]
-    avail: WeightedMean[]
+    upMs: number
+    coveredMs: number
     energy: number
     capacityWms: number
     unrated: boolean
     sessions: number
   }
-  const init = (): Acc => ({ occ: [], avail: [], energy: 0, capacityWms: 0, unrated: false, sessions: 0 })
+  const init = (): Acc => ({
+    occ: [],
+    upMs: 0,
+    coveredMs: 0,
+    energy: 0,
+    capacityWms: 0,
+    unrated: false,
+    sessions: 0,
+  })
   const map = new Map<string, { key: Key; acc: Acc }>()
-  const sampleRows = mergeRows(rowsOf(occupancy), rowsOf(service))
+  const sampleRows = mergeRows(rowsOf(occupancy), rowsOf(energyRange))
   const energy = registerDeltas(sampleRows, 'e0', 'e1')
   for (const r of sampleRows) {
     const n = r.values.n ?? 0
     const rating = ratingOf(r.site, r.station, r.connector ?? 0)
     const covered = coveredMs(group, r.t, req.fromMs, req.toMs)
+    const { upMs, coveredMs: availableMs } = availability(r)
     for (const key of levels(r, bucketLabel(group, r.t, req.tz), true)) {
       const acc = accumulate(map, key, init)
       if (r.values.occ !== null) acc.occ.push({ mean: r.values.occ ?? 0, count: n })
-      if (r.values.avail !== null) acc.avail.push({ mean: r.values.avail ?? 0, count: n })
+      acc.upMs += upMs
+      acc.coveredMs += availableMs
       acc.energy += energy.get(r) ?? 0
       if (rating === null) acc.unrated = true
       else acc.capacityWms += rating.maxPowerW * covered
@@ -130,7 +179,7 @@ export async function readUtilisation(
   return sorted(map).map(({ key, acc }) => ({
     ...key,
     occupancy: combineMeans(acc.occ),
-    availability: combineMeans(acc.avail),
+    availability: ratio(acc.upMs, acc.coveredMs),
     energy_utilisation: acc.unrated ? null : energyUtilisation(acc.energy, 1, acc.capacityWms),
     energy_wh: acc.energy,
     sessions: acc.sessions,

@@ -11,6 +11,9 @@ export interface TaggedRow {
   values: Record<string, number | null>
 }
 
+/** A connector's (or, without one, a station's) series. */
+export const seriesKey = (r: TaggedRow): string => `${r.site}/${r.station}/${r.connector}`
+
 /** Flattens a statement's series into rows. */
 export function rowsOf(result: InfluxStatementResult | undefined): TaggedRow[] {
   const out: TaggedRow[] = []
@@ -42,9 +45,9 @@ export function bucketLabel(group: Group, t: number, tz: string): string | null 
   return group === 'day' ? `${p.year}-${pad(p.month)}-${pad(p.day)}` : pad(p.hour)
 }
 
-/** Length of the part of a bucket that lies within the requested range, ms. */
+/** Length of the part of a bucket that lies within [fromMs, toMs), ms. */
 export function coveredMs(group: Group, t: number, fromMs: number, toMs: number): number {
-  if (group === 'none') return toMs - fromMs
+  if (group === 'none') return Math.max(0, toMs - fromMs)
   const width = group === 'day' ? 86_400_000 : 3_600_000
   return Math.max(0, Math.min(t + width, toMs) - Math.max(t, fromMs))
 }
@@ -62,7 +65,7 @@ export function registerDeltas(
   const out = new Map<TaggedRow, number>()
   const previous = new Map<string, number>()
   for (const r of [...rows].sort((a, b) => a.t - b.t)) {
-    const key = `${r.site}/${r.station}/${r.connector}`
+    const key = seriesKey(r)
     const start = previous.get(key) ?? r.values[first] ?? null
     const end = r.values[last] ?? null
     if (start !== null && end !== null) {

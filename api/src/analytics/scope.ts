@@ -27,9 +27,18 @@ export function whereClause(scope: Scope, fromMs: number, toMs: number, withConn
   return parts.join(' AND ')
 }
 
-/** GROUP BY: the time bucket of the group (hours are folded into hour-of-day afterwards) and the tags. */
-export function groupBy(group: Group, tags: readonly string[], tz: string): string {
+/**
+ * GROUP BY: the time bucket of the group (hours are folded into hour-of-day afterwards) and the tags.
+ * Buckets without points are left out, or with `fill: '0'` given as zeros (a series then has a row
+ * for every bucket of the range, which is how silent periods are counted).
+ */
+export function groupBy(
+  group: Group,
+  tags: readonly string[],
+  tz: string,
+  fill: 'none' | '0' = 'none',
+): string {
   const bucket = group === 'day' ? ['time(1d)'] : group === 'hour' ? ['time(1h)'] : []
   const by = [...bucket, ...tags.map(quoteIdentifier)].join(', ')
-  return `GROUP BY ${by}${group === 'none' ? '' : ` fill(none)${tzClause(tz)}`}`
+  return `GROUP BY ${by}${group === 'none' ? '' : ` fill(${fill})${tzClause(tz)}`}`
 }

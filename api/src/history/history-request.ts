@@ -1,4 +1,10 @@
-import { checkTimeZone, chooseResolution, sourcesOf, type UsedResolution } from './resolution.ts'
+import {
+  ROLLUP_STEP_MS,
+  checkTimeZone,
+  chooseResolution,
+  sourcesOf,
+  type UsedResolution,
+} from './resolution.ts'
 import { resolveWindow, type HistoryWindow } from './history-window.ts'
 
 /** A validated history request: window, resolution, the measurements to read and the bucketing zone. */
@@ -9,7 +15,6 @@ export interface HistoryRequest extends HistoryWindow {
 }
 
 /** Rollups hold one point per minute: finer buckets would be empty. */
-const ROLLUP_MIN_EVERY_MS = 60_000
 
 /** Resolves window, resolution and zone of a history or analytics request; every failure is a 400. */
 export function resolveHistoryRequest(
@@ -22,6 +27,6 @@ export function resolveHistoryRequest(
   const tz = checkTimeZone(query.tz ?? defaultTz)
   let window = resolveWindow(query, nowMs, defaultRangeMs)
   const resolution = chooseResolution(query.resolution, window.fromMs, window.toMs, nowMs, rawMaxRangeMs)
-  if (resolution === 'rollup') window = resolveWindow(query, nowMs, defaultRangeMs, ROLLUP_MIN_EVERY_MS)
+  if (resolution === 'rollup') window = resolveWindow(query, nowMs, defaultRangeMs, ROLLUP_STEP_MS)
   return { ...window, resolution, sources: sourcesOf(resolution), tz }
 }

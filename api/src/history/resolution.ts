@@ -9,6 +9,9 @@ import { quoteIdentifier } from './influxql.ts'
 
 export type UsedResolution = 'raw' | 'rollup'
 
+/** The time one rollup point stands for (ROLLUP_MEASUREMENTS are 1-minute rollups). */
+export const ROLLUP_STEP_MS = 60_000
+
 /** Raw points are kept this long (the `raw` retention policy); older ranges can only come from rollups. */
 const RAW_RETENTION_MS = 30 * 86_400_000
 

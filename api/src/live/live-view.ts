@@ -12,16 +12,17 @@ const MAX_ENTRIES = 1_000
 export interface LiveViews {
   view(filter: LiveFilter, detail?: 'stations' | 'sites'): LiveView
   /**
-   * The same view serialised. The text is reused while the live state of the filter's scope is
+   * The same view serialised, as the bytes sent. They are reused while the live state of the filter's scope is
    * unchanged (same {@link LiveState.siteVersion} for a site, same {@link LiveState.version}
    * otherwise), no station in it has turned stale since, and it is younger than {@link CACHE_MS}.
    */
-  json(filter: LiveFilter, detail?: 'stations' | 'sites'): string
+  json(filter: LiveFilter, detail?: 'stations' | 'sites'): Buffer
 }
 
 /** One serialised answer and what it was computed from. */
 export interface CachedAnswer {
-  text: string
+  /** UTF-8 JSON, ready to send: encoded once, not on every request. */
+  body: Buffer
   at: number
   version: number
   /** The answer is no longer valid from this time on: a station in it turns stale, or it is too old. */
@@ -42,14 +43,15 @@ export class AnswerCache {
     return this.entries.size
   }
 
-  /** The cached text for `key`, or the one `compute` gives (which is then cached). */
-  get(key: string, version: number, now: number, compute: () => { text: string; until: number }): string {
+  /** The cached answer for `key`, or the text `compute` gives, encoded (and then cached). */
+  get(key: string, version: number, now: number, compute: () => { text: string; until: number }): Buffer {
     const hit = this.entries.get(key)
-    if (hit !== undefined && hit.version === version && now >= hit.at && now < hit.until) return hit.text
+    if (hit !== undefined && hit.version === version && now >= hit.at && now < hit.until) return hit.body
     const { text, until } = compute()
+    const body = Buffer.from(text)
     if (this.entries.size >= this.maxEntries) this.entries.clear()
-    this.entries.set(key, { text, at: now, version, until })
-    return text
+    this.entries.set(key, { body, at: now, version, until })
+    return body
   }
 }
 

@@ -11,8 +11,9 @@ function setCacheHeaders(res: SetHeadersResponse, path: string): void {
   res.setHeader('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache')
 }
 
-/** Paths the dashboard never owns: they answer a JSON 404 instead of the single-page app. */
-const isApiPath = (path: string): boolean => path === '/api' || path.startsWith('/api/')
+/** Paths (or URLs, query included) the dashboard never owns: they answer JSON, never the single-page app. */
+export const isApiPath = (url: string): boolean =>
+  url.startsWith('/api/') || url === '/api' || url.startsWith('/api?')
 
 /**
  * Serves the built dashboard at `/`, with the single-page app's index.html for any other GET outside

@@ -4,9 +4,10 @@ import fastifyHelmet from '@fastify/helmet'
 import fastifyRateLimit from '@fastify/rate-limit'
 import fastifySwagger from '@fastify/swagger'
 import fastifySwaggerUi from '@fastify/swagger-ui'
-import Fastify, { type FastifyInstance, type FastifyRequest, type onRequestAsyncHookHandler } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyRequest, type onRequestHookHandler } from 'fastify'
 import type { ApiConfig, Role } from '../config.ts'
 import { forbidden, unauthorized } from '../errors.ts'
+import { isApiPath } from './dashboard.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -60,7 +61,7 @@ function presentedToken(request: FastifyRequest): string | undefined {
 }
 
 /** Route guard: `onRequest: app.requireRole('operator')`. An engineer may do what an operator may. */
-export type RequireRole = (role: Role) => onRequestAsyncHookHandler
+export type RequireRole = (role: Role) => onRequestHookHandler
 
 /**
  * Security headers, CORS for configured origins only, rate limits (per token on protected routes, per
@@ -73,7 +74,10 @@ export async function setupSecurity(app: FastifyInstance, config: Readonly<ApiCo
     return hash === null ? undefined : config.tokens.get(hash)
   }
 
-  const securityHeaders = await helmetHeaders({
+  // Helmet's headers everywhere; the CSP differs: the dashboard's HTML needs its sources, while JSON
+  // answers load nothing, so /api gets the policy OWASP's REST Security Cheat Sheet gives for APIs
+  // (`default-src 'none'; frame-ancestors 'none'`), which is also 300 bytes shorter on every answer.
+  const htmlHeaders = await helmetHeaders({
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"],
@@ -84,9 +88,15 @@ export async function setupSecurity(app: FastifyInstance, config: Readonly<ApiCo
       },
     },
   })
+  const apiHeaders = await helmetHeaders({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+    },
+  })
   // First of all hooks, as helmet's were, so that every answer (401, 404, 429 included) carries them.
-  app.addHook('onRequest', (_request, reply, done) => {
-    reply.headers(securityHeaders)
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.headers(isApiPath(request.url) ? apiHeaders : htmlHeaders)
     done()
   })
   await app.register(fastifyCors, {
@@ -125,15 +135,20 @@ export async function setupSecurity(app: FastifyInstance, config: Readonly<ApiCo
   })
   await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: true })
 
-  return (role) => async (request) => {
+  // Callback-style, not async: it runs on every protected request, and a promise per request costs.
+  return (role) => (request, _reply, done) => {
     const held = roleOf(request)
     if (held === undefined) {
-      throw presentedToken(request) === undefined
-        ? unauthorized('a bearer token is required')
-        : unauthorized('the bearer token is not valid')
+      done(
+        presentedToken(request) === undefined
+          ? unauthorized('a bearer token is required')
+          : unauthorized('the bearer token is not valid'),
+      )
+    } else if (role === 'engineer' && held !== 'engineer') {
+      done(forbidden(`this route needs an engineer token, yours is ${held}`))
+    } else {
+      request.role = held
+      done()
     }
-    if (role === 'engineer' && held !== 'engineer')
-      throw forbidden(`this route needs an engineer token, yours is ${held}`)
-    request.role = held
   }
 }

@@ -23,7 +23,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
   app,
   { services },
 ) => {
-  const { influx, clock, catalogue, live, requireRole } = services
+  const { influx, clock, catalogue, live, requireRole, sampleIntervalMs } = services
 
   // The live description is the station's own word; the site file fills in stations that have gone quiet.
   const ratingOf: RatingOf = (site, station, connector) => {
@@ -41,7 +41,8 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
 
   const request = (query: AnalyticsQuery): AnalyticsRequest => {
     const tz = (query.site !== undefined && catalogue.sites.get(query.site)?.timezone) || DEFAULT_TIMEZONE
-    const req = resolveHistoryRequest(query, clock(), tz, {
+    const nowMs = clock()
+    const req = resolveHistoryRequest(query, nowMs, tz, {
       defaultRangeMs: DEFAULT_RANGE_MS,
       rawMaxRangeMs: ANALYTICS_RAW_MAX_RANGE_MS,
     })
@@ -54,6 +55,8 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
         ...(connector !== undefined && { connector }),
       },
       group: query.group ?? 'none',
+      nowMs,
+      sampleIntervalMs,
     }
   }
   const window = (a: AnalyticsRequest) => ({

@@ -31,10 +31,10 @@ export const availabilityRoutes: FastifyPluginAsyncTypebox<{ services: Services 
       const { site } = request.query
       const now = clock()
       // Unknown sites throw before caching, so the cache is bounded by the number of sites.
-      const text = cache.get(site, live.siteVersion(site), now, () => {
+      const cached = cache.get(site, live.siteVersion(site), now, () => {
         const stations = live.snapshot(now, { site }).stations
         if (stations.length === 0 && !catalogue.sites.has(site)) throw notFound(`site ${site}`)
-        const body = availability({
+        const answer = availability({
           site,
           now,
           stations,
@@ -42,7 +42,7 @@ export const availabilityRoutes: FastifyPluginAsyncTypebox<{ services: Services 
           running: (station, connector) => live.runningSession(site, station, connector),
         })
         return {
-          text: JSON.stringify(body),
+          text: JSON.stringify(answer),
           until: Math.min(now + CACHE_MS, live.staleDeadline(now, { site })),
         }
       })
@@ -50,8 +50,8 @@ export const availabilityRoutes: FastifyPluginAsyncTypebox<{ services: Services 
         reply
           .header('cache-control', 'public, max-age=5')
           .type('application/json; charset=utf-8')
-          // Already JSON: the cached text is sent as is, which the response schema cannot type.
-          .send(text as never)
+          // Already JSON: the cached bytes are sent as they are, which the response schema cannot type.
+          .send(cached as never)
       )
     },
   )

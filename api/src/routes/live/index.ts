@@ -21,7 +21,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
     },
     async (request, reply) => {
       const { detail, ...filter } = request.query
-      return reply.type('application/json; charset=utf-8').send(views.json(filter, detail) as never) // cached JSON text
+      return reply.type('application/json; charset=utf-8').send(views.json(filter, detail) as never) // cached JSON bytes
     },
   )
 
