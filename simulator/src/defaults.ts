@@ -20,6 +20,7 @@ export const DEFAULTS = {
   reconnectPeriodMs: 1000, // mqtt.js retries a lost broker connection this often
   connectTimeoutMs: 10_000, // mqtt.js gives up one connection attempt after this
   connectsPerSecond: 2000, // a city of stations connects over seconds, not in one burst the broker must absorb
+  maxConnectsPending: 200, // stations awaiting their first CONNACK: ≈ 3 s of scrypt checks on our broker, well inside connectTimeoutMs
   maxStationsLoggedEach: 20, // beyond this, connection problems are logged as a summary
   summaryIntervalMs: 10_000, // how often that summary is logged
   closeTimeoutMs: 5000, // close() waits this long for unacknowledged publishes before dropping them

@@ -78,6 +78,7 @@ export async function start(config: SimulatorConfig, options: StartOptions = {})
     reconnectPeriodMs: DEFAULTS.reconnectPeriodMs,
     connectTimeoutMs: DEFAULTS.connectTimeoutMs,
     connectsPerSecond: DEFAULTS.connectsPerSecond,
+    maxConnectsPending: DEFAULTS.maxConnectsPending,
     maxStationsLoggedEach: DEFAULTS.maxStationsLoggedEach,
     summaryIntervalMs: DEFAULTS.summaryIntervalMs,
     log,

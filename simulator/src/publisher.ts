@@ -20,6 +20,12 @@ export interface PublisherOptions {
   connectTimeoutMs: number
   /** New connections opened per second at start, so thousands of stations do not hit the broker at once. */
   connectsPerSecond: number
+  /**
+   * At most this many stations waiting for their first CONNACK at once: a broker that authenticates
+   * slowly (a password hash per CONNECT) is fed no faster than it answers, instead of being buried in
+   * connect timeouts and their retries.
+   */
+  maxConnectsPending: number
   /** Above this many stations, connection problems are summarised instead of logged per station. */
   maxStationsLoggedEach: number
   /** How often the summary of connection problems is logged. */
@@ -118,6 +124,8 @@ export function createPublisher(options: PublisherOptions): Publisher {
     everyoneConnected = resolve
     if (notYetConnected === 0) resolve()
   })
+  // Opened by the ramp below, not yet connected once.
+  const awaitingConnack = new Set<MqttClient>()
   for (const station of options.stations) {
     let connectedOnce = false
     const will = onlineMessage(site, station, false)
@@ -136,6 +144,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
     client.on('connect', () => {
       if (!connectedOnce) {
         connectedOnce = true
+        awaitingConnack.delete(client)
         if (--notYetConnected === 0) everyoneConnected()
       }
       if (lastError) reportBack(station)
@@ -153,12 +162,18 @@ export function createPublisher(options: PublisherOptions): Publisher {
     clients.set(station, client)
   }
 
-  // Opens the connections in small batches every tick, at `connectsPerSecond`.
+  // Opens the connections in small batches every tick, at `connectsPerSecond`, with at most
+  // `maxConnectsPending` of them awaiting their first CONNACK.
   const RAMP_TICK_MS = 50
   const waiting = [...clients.values()]
   const perTick = Math.max(1, Math.round((options.connectsPerSecond * RAMP_TICK_MS) / 1000))
   const openBatch = () => {
-    for (const client of waiting.splice(0, perTick)) if (!closing) client.connect()
+    const room = Math.max(0, Math.min(perTick, options.maxConnectsPending - awaitingConnack.size))
+    for (const client of waiting.splice(0, room)) {
+      if (closing) continue
+      awaitingConnack.add(client)
+      client.connect()
+    }
     if (waiting.length === 0) clearInterval(ramp)
   }
   const ramp = setInterval(openBatch, RAMP_TICK_MS)
@@ -208,7 +223,9 @@ export function createPublisher(options: PublisherOptions): Publisher {
       const gaveUp = connected ? await Promise.race([drained, timedOut]) : inFlight > 0
       clearTimeout(timer)
       if (gaveUp) log.warn(`closing with ${inFlight} publishes unacknowledged`)
-      await Promise.all([...clients.values()].map((c) => c.endAsync(gaveUp || !c.connected)))
+      // A station the ramp never opened has no connection to end (and mqtt.js cannot end one).
+      const opened = [...clients.values()].filter((c) => c.stream)
+      await Promise.all(opened.map((c) => c.endAsync(gaveUp || !c.connected)))
       // Anyone still waiting for the broker gets released: nothing more will be acknowledged.
       for (const w of waiters) w.resolve()
       waiters = []

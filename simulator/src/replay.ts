@@ -68,6 +68,7 @@ export async function startReplay(config: SimulatorConfig, log: Logger): Promise
     reconnectPeriodMs: DEFAULTS.reconnectPeriodMs,
     connectTimeoutMs: DEFAULTS.connectTimeoutMs,
     connectsPerSecond: DEFAULTS.connectsPerSecond,
+    maxConnectsPending: DEFAULTS.maxConnectsPending,
     maxStationsLoggedEach: DEFAULTS.maxStationsLoggedEach,
     summaryIntervalMs: DEFAULTS.summaryIntervalMs,
     log,
