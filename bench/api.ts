@@ -1,16 +1,16 @@
 // API latency and throughput with autocannon, against a bare Fastify route in the same run as the
 // ceiling: `/live` with 50,000 connectors in the live view, `/availability`, a 24-hour site-load query
 // and a 30-day utilisation query over 1-minute rollups in a private influxd. Loopback only.
-import { createHash } from 'node:crypto'
+// The bare route and the API each run in a child process of their own (bench/lib-api-server.ts);
+// autocannon runs here, so its parsing of the answers is not charged to the server measured.
+import { fork, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { stationTopic } from '@evmon/contracts'
-import Fastify from 'fastify'
-import { loadConfig, start } from '../api/src/index.ts'
-import type { MessageFeed } from '../api/src/live/mqtt-feed.ts'
 import { startInfluxd } from '../scripts/influxd.ts'
+import type { ServerSpec } from './lib-api-server.ts'
 
 interface Result {
   latency: { p50: number; p99: number; max: number }
@@ -22,73 +22,12 @@ type Autocannon = (options: Record<string, unknown>) => Promise<Result>
 // autocannon ships no types; only the fields read above are relied on.
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon
 
-const SITES = 50
-const STATIONS_PER_SITE = 100
-const CONNECTORS_PER_STATION = 10 // 50 × 100 × 10 = 50,000 connectors
 const ROLLUP_DAYS = 30
 const DURATION_S = 8
 const CONNECTIONS = 20
 const TOKEN = 'bench-operator-token'
 const DAY_MS = 86_400_000
 const SETTLE_MS = 5_000 // for influxd to snapshot its write cache into TSM files
-
-/** Feeds the live view once with every synthetic station plus the Beibei stations. */
-function syntheticFeed(now: number): MessageFeed {
-  return {
-    start(onMessage) {
-      const send = (site: string, station: string, kind: 'meta' | 'online' | 'telemetry', payload: unknown) =>
-        onMessage(stationTopic(site, station, kind), Buffer.from(JSON.stringify(payload)))
-      const connectors = (n: number) =>
-        Array.from({ length: n }, (_, i) => ({
-          id: i + 1,
-          kind: 'dc',
-          standard: 'GB/T 20234.3',
-          max_power_w: 160_000,
-          max_current_a: 250,
-          min_voltage_v: 200,
-          max_voltage_v: 1000,
-        }))
-      const station = (site: string, id: string, n: number, maxW = 160_000) => {
-        send(site, id, 'meta', {
-          v: 1,
-          name: id,
-          cooling: 'air',
-          cabinet_max_power_w: maxW * 2,
-          connectors: connectors(n),
-        })
-        send(site, id, 'online', { online: true, ts: now })
-        send(site, id, 'telemetry', {
-          v: 1,
-          ts: now,
-          seq: 1,
-          meter: { grid_power_w: 100_000, grid_energy_wh: 1e6, aux_power_w: 500 },
-          connectors: Array.from({ length: n }, (_, i) => ({
-            id: i + 1,
-            status: i % 3 === 0 ? 'Charging' : 'Available',
-            power_w: i % 3 === 0 ? 90_000 : 0,
-            offered_w: 0,
-            voltage_v: 0,
-            current_a: 0,
-            energy_wh: 1000,
-            ...(i % 3 === 0 && { soc_pct: 40 }),
-          })),
-        })
-      }
-      for (let s = 0; s < SITES; s++) {
-        for (let t = 0; t < STATIONS_PER_SITE; t++) station(`site-${s}`, `st-${t}`, CONNECTORS_PER_STATION)
-      }
-      for (const [id, n] of [
-        ['zn-super', 3],
-        ['kc-fast-1', 2],
-        ['kc-fast-2', 2],
-        ['kc-ac', 4],
-      ] as const)
-        station('beibei', id, n)
-    },
-    connected: () => true,
-    close: async () => {},
-  }
-}
 
 /** 30 days of 1-minute rollups for the Beibei site, as the continuous queries would leave them. */
 async function writeRollups(influxUrl: string, db: string, now: number): Promise<void> {
@@ -127,6 +66,30 @@ async function writeRollups(influxUrl: string, db: string, now: number): Promise
   if (lines.length > 0) await flush()
 }
 
+/** Starts one server child process; resolves with its URL and a stop function once it listens. */
+async function serverProcess(spec: ServerSpec): Promise<{ url: string; stop(): Promise<void> }> {
+  const child: ChildProcess = fork(join(import.meta.dirname, 'lib-api-server.ts'), [JSON.stringify(spec)], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  const exited = once(child, 'exit')
+  const message = await new Promise<{ url: string }>((resolve, reject) => {
+    child.once('message', resolve)
+    child.once('exit', (code) =>
+      reject(new Error(`${spec.role} server exited (${String(code)}) before listening`)),
+    )
+  })
+  return {
+    url: message.url,
+    async stop() {
+      if (child.exitCode === null) {
+        child.disconnect()
+        await exited
+      }
+    },
+  }
+}
+
 async function measure(
   name: string,
   url: string,
@@ -159,32 +122,21 @@ export default async function bench(): Promise<void> {
   // cache, which is several times slower to read. Snapshot the cache a second after writing stops.
   process.env.INFLUXDB_DATA_CACHE_SNAPSHOT_WRITE_COLD_DURATION = '1s'
   const influx = await startInfluxd({ dir, port: 0 })
-  const bare = Fastify()
-  bare.get('/bare', async () => ({ ok: true }))
-  await bare.listen({ host: '127.0.0.1', port: 0 })
   const now = Date.now()
   const db = 'bench_api'
+  const servers: Array<{ stop(): Promise<void> }> = []
   try {
     const t0 = performance.now()
     await writeRollups(influx.url, db, now)
     console.log(`wrote ${ROLLUP_DAYS} days of rollups in ${Math.round(performance.now() - t0)} ms`)
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
-    const api = await start(
-      loadConfig({
-        EVMON_HTTP_PORT: '0',
-        EVMON_INFLUX_URL: influx.url,
-        EVMON_INFLUX_DB: db,
-        EVMON_LOG_LEVEL: 'warn',
-        EVMON_API_TOKENS: `operator:${createHash('sha256').update(TOKEN).digest('hex')}`,
-        EVMON_RATE_LIMIT_PUBLIC: '10000000',
-        EVMON_RATE_LIMIT_TOKEN: '10000000',
-      }),
-      { feed: syntheticFeed(now) },
-    )
+    const bare = await serverProcess({ role: 'bare' })
+    servers.push(bare)
+    const api = await serverProcess({ role: 'api', influxUrl: influx.url, db, token: TOKEN, now })
+    servers.push(api)
     const auth = { authorization: `Bearer ${TOKEN}` }
-    const address = bare.server.address() as { port: number }
     const rows = [
-      await measure('bare Fastify route (ceiling)', `http://127.0.0.1:${address.port}/bare`, {}),
+      await measure('bare Fastify route (ceiling)', `${bare.url}/bare`, {}),
       await measure(
         '/live?site=beibei (11 of 50,011 connectors)',
         `${api.url}/api/v1/live?site=beibei`,
@@ -223,9 +175,8 @@ export default async function bench(): Promise<void> {
     const ceiling = rows[0]?.req_per_s ?? 1
     for (const r of rows.slice(1))
       console.log(`${r.name}: ${(ceiling / r.req_per_s).toFixed(2)}× below the ceiling`)
-    await api.close()
   } finally {
-    await bare.close()
+    for (const server of servers) await server.stop()
     await influx.stop()
     rmSync(dir, { recursive: true, force: true })
   }

@@ -1,0 +1,106 @@
+// The measured side of `npm run bench -- api`, run by bench/api.ts as a child process so that the
+// load generator's own work (autocannon parses every answer) does not share the server's event loop.
+// `bare`: a bare Fastify route, the ceiling. `api`: the API, its live view fed once with 50,000
+// connectors. Sends `{ url }` to the parent when listening and stops when the parent disconnects.
+import { createHash } from 'node:crypto'
+import { stationTopic } from '@evmon/contracts'
+import Fastify from 'fastify'
+import { loadConfig, start } from '../api/src/index.ts'
+import type { MessageFeed } from '../api/src/live/mqtt-feed.ts'
+
+/** What the parent passes in `process.argv[2]`, as JSON. */
+export type ServerSpec =
+  { role: 'bare' } | { role: 'api'; influxUrl: string; db: string; token: string; now: number }
+
+const SITES = 50
+const STATIONS_PER_SITE = 100
+const CONNECTORS_PER_STATION = 10 // 50 × 100 × 10 = 50,000 connectors
+
+/** Feeds the live view once with every synthetic station plus the Beibei stations. */
+function syntheticFeed(now: number): MessageFeed {
+  return {
+    start(onMessage) {
+      const send = (site: string, station: string, kind: 'meta' | 'online' | 'telemetry', payload: unknown) =>
+        onMessage(stationTopic(site, station, kind), Buffer.from(JSON.stringify(payload)))
+      const connectors = (n: number) =>
+        Array.from({ length: n }, (_, i) => ({
+          id: i + 1,
+          kind: 'dc',
+          standard: 'GB/T 20234.3',
+          max_power_w: 160_000,
+          max_current_a: 250,
+          min_voltage_v: 200,
+          max_voltage_v: 1000,
+        }))
+      const station = (site: string, id: string, n: number, maxW = 160_000) => {
+        send(site, id, 'meta', {
+          v: 1,
+          name: id,
+          cooling: 'air',
+          cabinet_max_power_w: maxW * 2,
+          connectors: connectors(n),
+        })
+        send(site, id, 'online', { online: true, ts: now })
+        send(site, id, 'telemetry', {
+          v: 1,
+          ts: now,
+          seq: 1,
+          meter: { grid_power_w: 100_000, grid_energy_wh: 1e6, aux_power_w: 500 },
+          connectors: Array.from({ length: n }, (_, i) => ({
+            id: i + 1,
+            status: i % 3 === 0 ? 'Charging' : 'Available',
+            power_w: i % 3 === 0 ? 90_000 : 0,
+            offered_w: 0,
+            voltage_v: 0,
+            current_a: 0,
+            energy_wh: 1000,
+            ...(i % 3 === 0 && { soc_pct: 40 }),
+          })),
+        })
+      }
+      for (let s = 0; s < SITES; s++) {
+        for (let t = 0; t < STATIONS_PER_SITE; t++) station(`site-${s}`, `st-${t}`, CONNECTORS_PER_STATION)
+      }
+      for (const [id, n] of [
+        ['zn-super', 3],
+        ['kc-fast-1', 2],
+        ['kc-fast-2', 2],
+        ['kc-ac', 4],
+      ] as const)
+        station('beibei', id, n)
+    },
+    connected: () => true,
+    close: async () => {},
+  }
+}
+
+async function serve(spec: ServerSpec): Promise<{ url: string; close(): Promise<void> }> {
+  if (spec.role === 'bare') {
+    const bare = Fastify()
+    bare.get('/bare', async () => ({ ok: true }))
+    await bare.listen({ host: '127.0.0.1', port: 0 })
+    const { port } = bare.server.address() as { port: number }
+    return { url: `http://127.0.0.1:${port}`, close: () => bare.close() }
+  }
+  return start(
+    loadConfig({
+      EVMON_HTTP_PORT: '0',
+      EVMON_INFLUX_URL: spec.influxUrl,
+      EVMON_INFLUX_DB: spec.db,
+      EVMON_LOG_LEVEL: 'warn',
+      EVMON_API_TOKENS: `operator:${createHash('sha256').update(spec.token).digest('hex')}`,
+      // CORS on, as a deployment serving a separate dashboard origin would have it.
+      EVMON_CORS_ORIGINS: 'https://ops.example',
+      // Raised so that the run is not answered 429; the rate-limit plugin still runs on every request.
+      EVMON_RATE_LIMIT_PUBLIC: '10000000',
+      EVMON_RATE_LIMIT_TOKEN: '10000000',
+    }),
+    { feed: syntheticFeed(spec.now) },
+  )
+}
+
+const server = await serve(JSON.parse(process.argv[2] ?? '') as ServerSpec)
+process.send?.({ url: server.url })
+process.once('disconnect', () => {
+  void server.close().then(() => process.exit(0))
+})
