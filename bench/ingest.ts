@@ -216,15 +216,24 @@ function rawLines(messages: number, site: string, base: number): string[] {
   return lines
 }
 
+/**
+ * 01:00 UTC `daysAgo` days ago. The raw policy keeps one shard per day, and each phase writes into a
+ * day of its own: InfluxDB compacts a shard's files together, so a phase sharing a shard with an
+ * earlier one would pay for compacting that one's data too.
+ */
+const shardOfDay = (daysAgo: number) =>
+  (Math.floor(Date.now() / 86_400_000) - daysAgo) * 86_400_000 + 3_600_000
+
 /** Points per second for one setting; each setting writes new series, as the end-to-end run does. */
 async function rawRate(
   url: string,
   db: string,
   messages: number,
   site: string,
+  base: number,
   setting: { batch: number; concurrency: number },
 ): Promise<number> {
-  const lines = rawLines(messages, site, Date.now() - 6 * 3_600_000)
+  const lines = rawLines(messages, site, base)
   const batches: string[] = []
   for (let i = 0; i < lines.length; i += setting.batch)
     batches.push(lines.slice(i, i + setting.batch).join('\n'))
@@ -546,7 +555,7 @@ export default async function ingestBench(args: string[]): Promise<void> {
     const rates = []
     for (const [i, setting] of rawSettings.entries()) {
       cpu.begin()
-      const rate = await rawRate(influx.url, db, messages, `raw-${i}`, setting)
+      const rate = await rawRate(influx.url, db, messages, `raw-${i}`, shardOfDay(i + 2), setting)
       const usage = cpu.end()
       rates.push({ ...setting, rate, usage, after: await settle(influxdPid) })
     }
@@ -558,11 +567,7 @@ export default async function ingestBench(args: string[]): Promise<void> {
       `    CPU during the best: ${best.usage}; influxd's background work after its last write: ${best.after.toFixed(1)} CPU-s`,
     )
 
-    await order(
-      publisher,
-      { type: 'prepare', messages, site: 'flat', base: Date.now() - 5 * 3_600_000 },
-      'done',
-    )
+    await order(publisher, { type: 'prepare', messages, site: 'flat', base: shardOfDay(1) }, 'done')
     await settle(influxdPid)
     cpu.begin()
     const t0 = performance.now()
