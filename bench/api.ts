@@ -135,8 +135,23 @@ export default async function bench(): Promise<void> {
     const api = await serverProcess({ role: 'api', influxUrl: influx.url, db, token: TOKEN, now })
     servers.push(api)
     const auth = { authorization: `Bearer ${TOKEN}` }
+    // Not a ceiling: how much of a route's cost is its answer's size alone (a bare route sending as many bytes).
+    const size = async (path: string, headers: Record<string, string> = auth) =>
+      (await (await fetch(`${api.url}${path}`, { headers })).arrayBuffer()).byteLength
+    const liveBytes = await size('/api/v1/live?site=beibei')
+    const sitesBytes = await size('/api/v1/live?detail=sites')
     const rows = [
       await measure('bare Fastify route (ceiling)', `${bare.url}/bare`, {}),
+      await measure(
+        `bare route, ${liveBytes}-byte answer (size of /live?site=beibei)`,
+        `${bare.url}/bare/${liveBytes}`,
+        {},
+      ),
+      await measure(
+        `bare route, ${sitesBytes}-byte answer (size of /live?detail=sites)`,
+        `${bare.url}/bare/${sitesBytes}`,
+        {},
+      ),
       await measure(
         '/live?site=beibei (11 of 50,011 connectors)',
         `${api.url}/api/v1/live?site=beibei`,

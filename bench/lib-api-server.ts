@@ -1,6 +1,6 @@
 // The measured side of `npm run bench -- api`, run by bench/api.ts as a child process so that the
 // load generator's own work (autocannon parses every answer) does not share the server's event loop.
-// `bare`: a bare Fastify route, the ceiling. `api`: the API, its live view fed once with 50,000
+// `bare`: a bare Fastify route, the ceiling (and `/bare/:bytes`, the same with an answer of that size). `api`: the API, its live view fed once with 50,000
 // connectors. Sends `{ url }` to the parent when listening and stops when the parent disconnects.
 import { createHash } from 'node:crypto'
 import { stationTopic } from '@evmon/contracts'
@@ -78,6 +78,17 @@ async function serve(spec: ServerSpec): Promise<{ url: string; close(): Promise<
   if (spec.role === 'bare') {
     const bare = Fastify()
     bare.get('/bare', async () => ({ ok: true }))
+    // The same bare route answering `bytes` of JSON: what an answer's size alone costs.
+    const sized = new Map<number, Buffer>()
+    bare.get<{ Params: { bytes: string } }>('/bare/:bytes', async (request, reply) => {
+      const bytes = Math.min(Math.max(Number(request.params.bytes) || 0, 12), 1_000_000)
+      let body = sized.get(bytes)
+      if (body === undefined) {
+        body = Buffer.from(JSON.stringify({ pad: 'x'.repeat(bytes - 10) }))
+        sized.set(bytes, body)
+      }
+      return reply.type('application/json; charset=utf-8').send(body)
+    })
     await bare.listen({ host: '127.0.0.1', port: 0 })
     const { port } = bare.server.address() as { port: number }
     return { url: `http://127.0.0.1:${port}`, close: () => bare.close() }
