@@ -245,6 +245,7 @@ describe('analytics over a simulated day', () => {
     // Local midnight to local midnight is exactly one Asia/Shanghai day.
     expect(dayRows.map((r) => r.bucket)).toHaveLength(1)
     expect(dayRows[0]?.energy_wh).toBeCloseTo(total?.energy_wh ?? -1, 2)
+    expect(dayRows[0]?.availability).toBeCloseTo(total?.availability ?? -1, 9)
     const byHour = (
       await get<UtilisationResponse>(`/api/v1/metrics/utilisation?site=beibei&${range}&group=hour`)
     ).body
@@ -254,6 +255,9 @@ describe('analytics over a simulated day', () => {
     )
     expect(hourRows.reduce((s, r) => s + r.energy_wh, 0)).toBeCloseTo(total?.energy_wh ?? -1, 2)
     expect(hourRows.reduce((s, r) => s + r.sessions, 0)).toBe(total?.sessions)
+    // Every hour covers the same connector time, so the day's availability is the mean of its hours'.
+    const hourly = hourRows.map((r) => r.availability ?? -1)
+    expect(hourly.reduce((s, a) => s + a, 0) / hourly.length).toBeCloseTo(total?.availability ?? -1, 9)
   })
 
   test('a session reports the energy, duration and peak power its messages show, and a cost', async () => {
