@@ -2,6 +2,8 @@ import {
   ConnectorSample,
   MEASUREMENTS,
   MeterSample,
+  SessionEvent,
+  StatusEvent,
   stationTopic,
   type ReplayMessage,
 } from '@evmon/contracts'
@@ -45,6 +47,10 @@ function pick(row: Row, keys: readonly string[]): Row {
 // station publishes (and the replay of an export decodes like the original).
 const CONNECTOR_KEYS = Object.keys(ConnectorSample.properties).filter((k) => k !== 'id')
 const METER_KEYS = Object.keys(MeterSample.properties)
+const eventKeys = (schema: { properties: object }, structural: readonly string[]): string[] =>
+  Object.keys(schema.properties).filter((k) => !structural.includes(k))
+const STATUS_KEYS = eventKeys(StatusEvent, ['ts', 'connector'])
+const SESSION_KEYS = eventKeys(SessionEvent, ['ts', 'event', 'session', 'connector'])
 const KIND_ORDER = { online: 0, status: 1, session: 2, telemetry: 3 } as const
 
 /**
@@ -107,7 +113,7 @@ export async function* storedMessages(
       const t = e.time as number
       const connector = Number(e.connector)
       if (e.type === 'status') {
-        const payload = { ts: t, connector, ...pick(e, ['status', 'error_code', 'vendor_error']) }
+        const payload = { ts: t, connector, ...pick(e, STATUS_KEYS) }
         out.push({
           t,
           order: KIND_ORDER.status,
@@ -119,7 +125,7 @@ export async function* storedMessages(
           event: e.type === 'session_started' ? 'started' : 'stopped',
           session: e.session,
           connector,
-          ...pick(e, ['vehicle', 'soc_pct', 'energy_wh', 'reason']),
+          ...pick(e, SESSION_KEYS),
         }
         out.push({
           t,
