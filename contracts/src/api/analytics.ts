@@ -31,7 +31,7 @@ export const UtilisationRow = Type.Object({
   ...rowKey,
   /** Share of time Preparing, Charging, Suspended or Finishing. */
   occupancy: Ratio,
-  /** Share of time not Faulted/Unavailable. */
+  /** Share of time not Faulted, not Unavailable and not offline (time without samples counts as offline). */
   availability: Ratio,
   /** Energy delivered ÷ (max power × time). */
   energy_utilisation: Ratio,
