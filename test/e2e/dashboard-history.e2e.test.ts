@@ -127,6 +127,90 @@ test('replay plays a stored range, moves the chart, pauses, and exports NDJSON a
   expect(errors).toEqual([])
 })
 
+test('replay speed and seek: the position runs at the chosen speed and jumps to the sought time', async () => {
+  const { page, errors } = await engineerPage()
+  await page.goto(url('/replay'))
+  await page.getByTestId('replay-from').fill(dataStart)
+  await page.getByTestId('replay-speed').selectOption('1')
+  await page.getByTestId('replay-play').click()
+  const position = page.getByTestId('replay-position')
+  const phase = page.getByTestId('replay-phase')
+  const ts = async () => Number(await position.getAttribute('data-ts'))
+  await expect.poll(() => phase.getAttribute('data-phase'), { timeout: 20_000 }).toBe('playing')
+  await expect.poll(ts, { timeout: 20_000 }).toBeGreaterThan(0)
+
+  // Replayed milliseconds per wall millisecond, measured over `seconds` of playing.
+  const rate = async (seconds: number) => {
+    const [t0, w0] = [await ts(), Date.now()]
+    await page.waitForTimeout(seconds * 1000)
+    return ((await ts()) - t0) / (Date.now() - w0)
+  }
+  const atOne = await rate(4)
+  expect(atOne).toBeGreaterThan(0.3)
+  expect(atOne).toBeLessThan(3)
+  await page.getByTestId('replay-speed').selectOption('10')
+  const atTen = await rate(2)
+  expect(atTen).toBeGreaterThan(4)
+  expect(atTen).toBeGreaterThan(3 * atOne)
+
+  // Back to 10 s into the range, behind where playing has got to: the position lands there (the
+  // server confirms it) and the chart restarts from it instead of joining two distant moments.
+  await page.getByTestId('replay-speed').selectOption('1')
+  const seek = page.getByTestId('replay-seek')
+  const from = Number(await seek.getAttribute('min'))
+  const target = from + 10_000
+  expect(await ts()).toBeGreaterThan(target + 10_000)
+  await page.evaluate(
+    `(() => {
+      const el = document.querySelector('[data-testid="replay-seek"]')
+      el.value = '${target}'
+      el.dispatchEvent(new Event('change', { bubbles: true }))
+    })()`,
+  )
+  await expect.poll(ts, { timeout: 10_000 }).toBeLessThan(target + 8_000)
+  expect(await ts()).toBeGreaterThanOrEqual(target)
+  const chart = page.getByTestId('site-load-chart')
+  await expect
+    .poll(async () => Number(await chart.getAttribute('data-from')), { timeout: 10_000 })
+    .toBeGreaterThanOrEqual(target - 1_000)
+  expect(Number(await chart.getAttribute('data-from'))).toBeLessThan(target + 8_000)
+  await screenshot(page, 'replay-seek-1440')
+  expect(errors).toEqual([])
+})
+
+test('the live chart opens with the stored last hour before the first live frame, then continues live', async () => {
+  const { page, errors } = await engineerPage()
+  // Hold the live stream back: whatever the chart shows can only come from the stored history.
+  await page.routeWebSocket(/\/api\/v1\/live\/ws/, () => {})
+  const opened = Date.now()
+  await page.goto(url('/live'))
+  const chart = page.getByTestId('site-load-chart')
+  const points = async () => Number(await chart.getAttribute('data-points'))
+  await expect.poll(points, { timeout: 15_000 }).toBeGreaterThanOrEqual(3)
+  expect(await page.getByTestId('connection').getAttribute('data-state')).toBe('connecting')
+  const storedFrom = Number(await chart.getAttribute('data-from'))
+  expect(opened - storedFrom).toBeGreaterThan(30_000)
+  expect(Number(await chart.getAttribute('data-to'))).toBeLessThanOrEqual(opened + 1_000)
+  await screenshot(page, 'live-backfill-1440')
+
+  // With the stream: the stored start stays, and live points follow it, one a second.
+  const live = await engineerPage()
+  await live.page.goto(url('/live'))
+  const liveChart = live.page.getByTestId('site-load-chart')
+  await expect
+    .poll(() => live.page.getByTestId('connection').getAttribute('data-state'), { timeout: 20_000 })
+    .toBe('live')
+  const livePoints = async () => Number(await liveChart.getAttribute('data-points'))
+  await expect.poll(livePoints, { timeout: 15_000 }).toBeGreaterThanOrEqual(3)
+  const before = await livePoints()
+  const to = Number(await liveChart.getAttribute('data-to'))
+  await live.page.waitForTimeout(4_000)
+  expect(await livePoints()).toBeGreaterThan(before)
+  expect(Number(await liveChart.getAttribute('data-to'))).toBeGreaterThan(to)
+  expect(Date.now() - Number(await liveChart.getAttribute('data-from'))).toBeGreaterThan(30_000)
+  expect([...errors, ...live.errors]).toEqual([])
+})
+
 test('engineer views stay usable at 390 px', async () => {
   const { page } = await engineerPage()
   await page.setViewportSize({ width: 390, height: 844 })

@@ -142,6 +142,13 @@ test('login gates the operator and engineer views', async () => {
   await page.getByTestId('logout').click()
   await page.goto(url('/analytics'))
   await expect.poll(() => page.url()).toMatch(/\/login\?next=(%2F|\/)analytics/)
+
+  // The API's who-am-I route names an engineer's token as such: the engineers' replay opens.
+  await page.goto(url('/login?next=/replay'))
+  await page.getByTestId('token-input').fill(tokens.engineer)
+  await page.getByTestId('login-submit').click()
+  await expect.poll(() => page.url(), { timeout: 10_000 }).toMatch(/\/replay$/)
+  expect(await page.evaluate<string | null>(`localStorage.getItem('evmon.role')`)).toBe('engineer')
 })
 
 test('the language toggle switches every visible label between Chinese and English', async () => {
@@ -173,4 +180,43 @@ test('the language toggle switches every visible label between Chinese and Engli
   const statuses = await page.getByTestId('connector').allInnerTexts()
   expect(statuses.join('\n')).toMatch(/空闲|充电中|准备中|结束中|暂停|故障|不可用|离线/)
   await screenshot(page, 'live-zh')
+})
+
+test('an operator acknowledges an alert on the live view', async () => {
+  // A fault injected through the simulator's control API becomes a critical alert in the API.
+  const fault = await fetch(`${stack.simulatorUrl}/stations/zn-super/connectors/2/fault`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ errorCode: 'GroundFailure' }),
+  })
+  expect(fault.status).toBe(202)
+  try {
+    const { page, errors } = await operatorPage()
+    await page.goto(url('/live'))
+    const item = page.getByTestId('alert').filter({ hasText: 'connector 2 faulted: GroundFailure' })
+    await expect.poll(() => item.count(), { timeout: 30_000 }).toBe(1)
+    expect(await item.getAttribute('data-severity')).toBe('critical')
+    expect(await item.getByTestId('alert-acked').count()).toBe(0)
+    await item.getByTestId('alert-ack').click()
+    await expect.poll(() => item.getByTestId('alert-acked').count(), { timeout: 10_000 }).toBe(1)
+    expect(await item.getByTestId('alert-acked').innerText()).toMatch(
+      /^Acknowledged by operator at \d{2}:\d{2}/,
+    )
+    expect(await item.getByTestId('alert-ack').count()).toBe(0)
+    await screenshot(page, 'live-alert-acked')
+
+    // The API holds the acknowledgement, not just the page.
+    const answer = await fetch(url('/api/v1/alerts?active=true'), {
+      headers: { authorization: `Bearer ${tokens.operator}` },
+    })
+    const { alerts } = (await answer.json()) as {
+      alerts: { message: string; acknowledged_by: string | null }[]
+    }
+    expect(alerts.find((a) => a.message === 'connector 2 faulted: GroundFailure')?.acknowledged_by).toBe(
+      'operator',
+    )
+    expect(errors).toEqual([])
+  } finally {
+    await fetch(`${stack.simulatorUrl}/stations/zn-super/connectors/2/fault`, { method: 'DELETE' })
+  }
 })
