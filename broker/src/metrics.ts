@@ -9,6 +9,8 @@ export interface BrokerCounters {
   bytesOut: number
   authFailures: number
   authThrottled: number
+  /** Logins whose secret needed the slow scrypt check (not yet remembered as verified). */
+  authScryptChecks: number
   aclDenials: number
   connectionLimit: number
   oversize: number
@@ -25,6 +27,7 @@ export function newCounters(): BrokerCounters {
     bytesOut: 0,
     authFailures: 0,
     authThrottled: 0,
+    authScryptChecks: 0,
     aclDenials: 0,
     connectionLimit: 0,
     oversize: 0,
@@ -61,6 +64,12 @@ export function renderMetrics(c: BrokerCounters): string {
       ['', c.bytesOut],
     ]),
     metric('evmon_broker_auth_failures_total', 'counter', 'Refused logins.', [['', c.authFailures]]),
+    metric(
+      'evmon_broker_auth_scrypt_checks_total',
+      'counter',
+      'Logins that paid the scrypt check (a secret verified once is remembered).',
+      [['', c.authScryptChecks]],
+    ),
     metric('evmon_broker_auth_throttled_total', 'counter', 'Logins refused by the guessing limit.', [
       ['', c.authThrottled],
     ]),

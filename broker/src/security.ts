@@ -86,6 +86,7 @@ export function securityHooks(
       if (!username || !password) return refuse('credentials required', 4)
       credentials.verify(username, password.toString('utf8')).then(
         (identity) => {
+          counters.authScryptChecks = credentials.slowChecks
           if (!identity) return refuse(`bad username or password for ${JSON.stringify(username)}`, 4)
           const required = requiredClientId(identity)
           if (required !== null && client.id !== required) {

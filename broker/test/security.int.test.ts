@@ -274,6 +274,17 @@ describe('with mqtt.js', () => {
     expect(await metric('evmon_broker_acl_denials_total')).toBe(denialsBefore)
   })
 
+  test('a station reconnecting pays the scrypt check only on its first login', async () => {
+    await (await connect(station('beibei/kc-ac'))).endAsync()
+    const afterFirst = await metric('evmon_broker_auth_scrypt_checks_total')
+    expect(afterFirst).toBeGreaterThan(0)
+    for (let i = 0; i < 3; i++) await (await connect(station('beibei/kc-ac'))).endAsync()
+    expect(await metric('evmon_broker_auth_scrypt_checks_total')).toBe(afterFirst)
+    // A wrong secret is never answered from memory.
+    await expect(connect({ ...station('beibei/kc-ac'), password: 'wrong' })).rejects.toThrow()
+    expect(await metric('evmon_broker_auth_scrypt_checks_total')).toBe(afterFirst + 1)
+  })
+
   test('password guessing is throttled: after 5 failures even the right password waits', async () => {
     for (let i = 0; i < 5; i++) {
       await expect(
