@@ -11,7 +11,7 @@ import { createInfluxClient, setupInflux, type InfluxClient } from './plugins/in
 import { setupLiveState } from './plugins/live-state.ts'
 import { setupRequestMetrics } from './plugins/request-metrics.ts'
 import { healthRoutes } from './routes/health/index.ts'
-import { liveRoutes } from './routes/live/index.ts'
+import { liveRoutes, liveStreamRoutes } from './routes/live/index.ts'
 import { meRoutes } from './routes/me/index.ts'
 import { metricsRoutes } from './routes/metrics/index.ts'
 import { formatValidationErrors } from './routes/schemas.ts'
@@ -114,7 +114,6 @@ export async function buildApp(config: Readonly<ApiConfig>, deps: AppDeps = {}):
   alertTimer.unref()
   app.addHook('onClose', async () => clearInterval(alertTimer))
 
-  await app.register(fastifyWebsocket, { options: { maxPayload: appDefaults.wsMaxPayloadBytes } })
   const services: Services = {
     clock,
     sampleIntervalMs: config.sampleIntervalMs,
@@ -137,8 +136,16 @@ export async function buildApp(config: Readonly<ApiConfig>, deps: AppDeps = {}):
   await app.register(siteRoutes, { prefix: '/api/v1', services })
   await app.register(analyticsRoutes, { prefix: '/api/v1', services })
   await app.register(sessionRoutes, { prefix: '/api/v1', services })
-  await app.register(alertRoutes, { prefix: '/api/v1', services })
-  await app.register(exportRoutes, { prefix: '/api/v1', services })
+  // @fastify/websocket adds an onRequest and an onResponse hook and wraps the handler of every route in
+  // its context; kept in a context of its own, it costs nothing on the other routes. Alerts and export
+  // each have a WebSocket route next to plain ones, so those plain routes pay it (they are not hot).
+  // Upgrade requests for routes outside this context are answered over HTTP, and their socket closed.
+  await app.register(async (streams) => {
+    await streams.register(fastifyWebsocket, { options: { maxPayload: appDefaults.wsMaxPayloadBytes } })
+    await streams.register(liveStreamRoutes, { prefix: '/api/v1', services })
+    await streams.register(alertRoutes, { prefix: '/api/v1', services })
+    await streams.register(exportRoutes, { prefix: '/api/v1', services })
+  })
   await setupDashboard(app, config.dashboardDir)
   return app
 }

@@ -53,3 +53,6 @@ export const forbidden = (message: string): ApiError => new ApiError(403, 'EVMON
 
 /** An id that names nothing we know (session, alert, site). */
 export const notFound = (what: string): ApiError => new ApiError(404, 'EVMON_NOT_FOUND', `${what} not found`)
+
+/** The client used up its requests for the current minute. */
+export const rateLimited = (message: string): ApiError => new ApiError(429, 'EVMON_RATE_LIMITED', message)

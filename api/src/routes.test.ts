@@ -358,10 +358,19 @@ describe('api routes', () => {
       for (let i = 0; i < 130 && last !== 429; i++)
         last = (await request('/api/v1/availability?site=beibei', null)).status
       expect(last).toBe(429)
-      const { body } = await request('/api/v1/availability?site=beibei', null)
-      expect(body).toMatchObject({ code: 'EVMON_RATE_LIMITED' })
-      // A valid token has its own budget.
-      expect((await request('/api/v1/live', OPERATOR)).status).toBe(200)
+      const { body, headers } = await request('/api/v1/availability?site=beibei', null)
+      expect(body).toMatchObject({
+        code: 'EVMON_RATE_LIMITED',
+        message: expect.stringMatching(/^rate limit of 120 requests per minute exceeded, retry in \d+ s$/),
+      })
+      expect(headers).toMatchObject({ 'x-ratelimit-limit': '120', 'x-ratelimit-remaining': '0' })
+      expect(Number(headers['retry-after'])).toBeGreaterThan(0)
+      expect(headers['x-content-type-options']).toBe('nosniff')
+      // A valid token has its own budget, and every answer says what is left of it.
+      const live = await request('/api/v1/live', OPERATOR)
+      expect(live.status).toBe(200)
+      expect(live.headers).toMatchObject({ 'x-ratelimit-limit': '1200', 'x-ratelimit-remaining': '1199' })
+      expect(Number(live.headers['x-ratelimit-reset'])).toBeGreaterThan(0)
     })
   })
 })

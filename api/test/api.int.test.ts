@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
+import { once } from 'node:events'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -188,6 +189,25 @@ describe('live view over MQTT', () => {
       ws.on('open', () => resolve(101))
     })
     expect(status).toBe(400)
+  })
+
+  test('an upgrade to a plain route is answered over HTTP and its socket closed', async () => {
+    // Only the WebSocket routes' context has @fastify/websocket; /live answers the upgrade as a GET.
+    const ws = new WebSocket(wsUrl('/api/v1/live?station=zn-super'))
+    const answer = await new Promise<{ status: number; closed: Promise<unknown> }>((resolve) => {
+      ws.on('unexpected-response', (_req, res) =>
+        resolve({ status: res.statusCode ?? 0, closed: once(res.socket, 'close') }),
+      )
+      ws.on('open', () => resolve({ status: 101, closed: Promise.resolve() }))
+    })
+    expect(answer.status).toBe(200)
+    await answer.closed
+    const missing = new WebSocket(wsUrl('/api/v1/no-such-route?x=1'))
+    const status = await new Promise<number>((resolve) => {
+      missing.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0))
+      missing.on('open', () => resolve(101))
+    })
+    expect(status).toBe(404)
   })
 })
 

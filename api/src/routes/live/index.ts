@@ -4,15 +4,14 @@ import { upgradeRequired } from '../../errors.ts'
 import type { Services } from '../../services.ts'
 import { ErrorResponse } from '../schemas.ts'
 
-/** `GET /live` (the live view with site totals) and `GET /live/ws` (the same view, as deltas). */
+/** `GET /live`: the live view with site totals. */
 export const liveRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const { views, stream, requireRole } = services
-  const onRequest = requireRole('operator')
+  const { views, requireRole } = services
 
   app.get(
     '/live',
     {
-      onRequest,
+      onRequest: requireRole('operator'),
       schema: {
         querystring: LiveQuery,
         response: { 200: LiveView, 400: ErrorResponse, 401: ErrorResponse },
@@ -24,11 +23,21 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
       return reply.type('application/json; charset=utf-8').send(views.json(filter, detail) as never) // cached JSON bytes
     },
   )
+}
 
+/**
+ * `GET /live/ws`: the same view, as deltas. Apart from `GET /live` so that only this route sits in the
+ * context that has @fastify/websocket's hooks (see app.ts).
+ */
+export const liveStreamRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (
+  app,
+  { services },
+) => {
+  const { stream, requireRole } = services
   app.route({
     method: 'GET',
     url: '/live/ws',
-    onRequest,
+    onRequest: requireRole('operator'),
     schema: { querystring: LiveQuery, security: [{ bearer: [] }] },
     // With both handlers, @fastify/websocket dispatches upgrades to wsHandler and plain requests to handler.
     handler: async () => {
