@@ -89,14 +89,19 @@ test('sessions lists stored sessions and plots one on a single time axis', async
   expect(errors).toEqual([])
 })
 
-test('replay plays a stored range, moves the chart, pauses, and exports NDJSON and CSV', async () => {
-  const { page, errors } = await engineerPage()
+/** Replays zn-super from the first stored message to now in real time; the position element. */
+async function playFromDataStart(page: Page) {
   await page.goto(url('/replay'))
   // Real time from the first stored message: the range lasts long enough to pause while playing.
   await page.getByTestId('replay-from').fill(dataStart)
   await page.getByTestId('replay-speed').selectOption('1')
   await page.getByTestId('replay-play').click()
-  const position = page.getByTestId('replay-position')
+  return page.getByTestId('replay-position')
+}
+
+test('replay plays a stored range, moves the chart, pauses, and exports NDJSON and CSV', async () => {
+  const { page, errors } = await engineerPage()
+  const position = await playFromDataStart(page)
   await expect.poll(() => position.getAttribute('data-ts'), { timeout: 20_000 }).toMatch(/^\d+$/)
   const chart = page.getByTestId('site-load-chart').locator('canvas')
   const first = await chart.screenshot()
@@ -129,11 +134,7 @@ test('replay plays a stored range, moves the chart, pauses, and exports NDJSON a
 
 test('replay speed and seek: the position runs at the chosen speed and jumps to the sought time', async () => {
   const { page, errors } = await engineerPage()
-  await page.goto(url('/replay'))
-  await page.getByTestId('replay-from').fill(dataStart)
-  await page.getByTestId('replay-speed').selectOption('1')
-  await page.getByTestId('replay-play').click()
-  const position = page.getByTestId('replay-position')
+  const position = await playFromDataStart(page)
   const phase = page.getByTestId('replay-phase')
   const ts = async () => Number(await position.getAttribute('data-ts'))
   await expect.poll(() => phase.getAttribute('data-phase'), { timeout: 20_000 }).toBe('playing')
