@@ -125,6 +125,7 @@ describe('api routes', () => {
         origin: 'https://evil.example',
       })
       expect(other.headers['access-control-allow-origin']).toBeUndefined()
+      expect(other.headers.vary).toBe('Origin')
       expect(allowed.headers['x-content-type-options']).toBe('nosniff')
       expect(allowed.headers['x-frame-options']).toBe('SAMEORIGIN')
       // JSON answers (errors included) load nothing: OWASP's policy for APIs; pages keep the dashboard's.
@@ -351,6 +352,28 @@ describe('api routes', () => {
       expect((await request('/api/v1/stations/zn-super/telemetry?site=other')).status).toBe(404)
       await request(`/api/v1/metrics/utilisation?site=beibei&from=${T0 - 3_600_000}&to=${T0}`)
       for (const q of influx.queries.slice(-1)[0]?.split('; ') ?? []) expect(q).toContain(`"site" = 'beibei'`)
+    })
+
+    test('CORS preflights are answered before the token check, for configured origins only', async () => {
+      const preflight = (origin: string, method?: string) =>
+        app.inject({
+          method: 'OPTIONS',
+          url: '/api/v1/live',
+          headers: { origin, ...(method !== undefined && { 'access-control-request-method': method }) },
+        })
+      const allowed = await preflight('https://ops.example', 'GET')
+      expect(allowed.statusCode).toBe(204)
+      expect(allowed.headers).toMatchObject({
+        'access-control-allow-origin': 'https://ops.example',
+        'access-control-allow-methods': 'GET, POST',
+        'access-control-allow-headers': 'authorization, content-type',
+        'access-control-max-age': '600',
+        'x-content-type-options': 'nosniff',
+      })
+      const other = await preflight('https://evil.example', 'GET')
+      expect(other.headers['access-control-allow-origin']).toBeUndefined()
+      const invalid = await preflight('https://ops.example')
+      expect([invalid.statusCode, invalid.body]).toEqual([400, 'Invalid Preflight Request'])
     })
 
     test('a public client is rate limited with a 429 it can read', async () => {
