@@ -130,11 +130,18 @@ export default async function bench(): Promise<void> {
     await writeRollups(influx.url, db, now)
     console.log(`wrote ${ROLLUP_DAYS} days of rollups in ${Math.round(performance.now() - t0)} ms`)
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
-    const bare = await serverProcess({ role: 'bare' })
-    servers.push(bare)
     const api = await serverProcess({ role: 'api', influxUrl: influx.url, db, token: TOKEN, now })
     servers.push(api)
     const auth = { authorization: `Bearer ${TOKEN}` }
+    // The headers the API answers /live with (minus those every server sends), for a diagnostic row.
+    const perAnswer = new Set(['date', 'connection', 'keep-alive', 'content-length', 'content-type'])
+    const liveHeaders = Object.fromEntries(
+      [...(await fetch(`${api.url}/api/v1/live?site=beibei`, { headers: auth })).headers].filter(
+        ([name]) => !perAnswer.has(name),
+      ),
+    )
+    const bare = await serverProcess({ role: 'bare', headers: liveHeaders })
+    servers.push(bare)
     // Not a ceiling: how much of a route's cost is its answer's size alone (a bare route sending as many bytes).
     const size = async (path: string, headers: Record<string, string> = auth) =>
       (await (await fetch(`${api.url}${path}`, { headers })).arrayBuffer()).byteLength
@@ -150,6 +157,11 @@ export default async function bench(): Promise<void> {
       await measure(
         `bare route, ${sitesBytes}-byte answer (size of /live?detail=sites)`,
         `${bare.url}/bare/${sitesBytes}`,
+        {},
+      ),
+      await measure(
+        `bare route, ${liveBytes}-byte answer and the API's ${Object.keys(liveHeaders).length} headers`,
+        `${bare.url}/bare-headers/${liveBytes}`,
         {},
       ),
       await measure(

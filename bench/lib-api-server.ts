@@ -1,16 +1,18 @@
 // The measured side of `npm run bench -- api`, run by bench/api.ts as a child process so that the
 // load generator's own work (autocannon parses every answer) does not share the server's event loop.
-// `bare`: a bare Fastify route, the ceiling (and `/bare/:bytes`, the same with an answer of that size). `api`: the API, its live view fed once with 50,000
+// `bare`: a bare Fastify route, the ceiling (and `/bare/:bytes`, the same with an answer of that size;
+// `/bare-headers/:bytes`, that with the API's response headers too). `api`: the API, its live view fed once with 50,000
 // connectors. Sends `{ url }` to the parent when listening and stops when the parent disconnects.
 import { createHash } from 'node:crypto'
 import { stationTopic } from '@evmon/contracts'
-import Fastify from 'fastify'
+import Fastify, { type FastifyReply } from 'fastify'
 import { loadConfig, start } from '../api/src/index.ts'
 import type { MessageFeed } from '../api/src/live/mqtt-feed.ts'
 
 /** What the parent passes in `process.argv[2]`, as JSON. */
 export type ServerSpec =
-  { role: 'bare' } | { role: 'api'; influxUrl: string; db: string; token: string; now: number }
+  | { role: 'bare'; headers: Record<string, string> }
+  | { role: 'api'; influxUrl: string; db: string; token: string; now: number }
 
 const SITES = 50
 const STATIONS_PER_SITE = 100
@@ -80,14 +82,23 @@ async function serve(spec: ServerSpec): Promise<{ url: string; close(): Promise<
     bare.get('/bare', async () => ({ ok: true }))
     // The same bare route answering `bytes` of JSON: what an answer's size alone costs.
     const sized = new Map<number, Buffer>()
-    bare.get<{ Params: { bytes: string } }>('/bare/:bytes', async (request, reply) => {
-      const bytes = Math.min(Math.max(Number(request.params.bytes) || 0, 12), 1_000_000)
+    const sizedBody = (param: string, reply: FastifyReply) => {
+      const bytes = Math.min(Math.max(Number(param) || 0, 12), 1_000_000)
       let body = sized.get(bytes)
       if (body === undefined) {
         body = Buffer.from(JSON.stringify({ pad: 'x'.repeat(bytes - 10) }))
         sized.set(bytes, body)
       }
       return reply.type('application/json; charset=utf-8').send(body)
+    }
+    bare.get<{ Params: { bytes: string } }>('/bare/:bytes', async (request, reply) =>
+      sizedBody(request.params.bytes, reply),
+    )
+    // The same again with the response headers the API sends (security, CORS, rate limit): what the
+    // header set alone costs, on the server and in the client that parses it.
+    bare.get<{ Params: { bytes: string } }>('/bare-headers/:bytes', async (request, reply) => {
+      reply.headers(spec.headers)
+      return sizedBody(request.params.bytes, reply)
     })
     await bare.listen({ host: '127.0.0.1', port: 0 })
     const { port } = bare.server.address() as { port: number }
