@@ -127,7 +127,14 @@ describe('api routes', () => {
       expect(other.headers['access-control-allow-origin']).toBeUndefined()
       expect(other.headers.vary).toBe('Origin')
       expect(allowed.headers['x-content-type-options']).toBe('nosniff')
-      expect(allowed.headers['x-frame-options']).toBe('SAMEORIGIN')
+      expect(allowed.headers['x-frame-options']).toBe('DENY')
+      expect(allowed.headers['strict-transport-security']).toMatch(/^max-age=/)
+      expect(allowed.headers['cross-origin-resource-policy']).toBe('same-origin')
+      // Headers that only mean something for HTML documents are on pages, not on JSON answers.
+      const htmlOnly = ['x-dns-prefetch-control', 'x-download-options', 'x-permitted-cross-domain-policies']
+      for (const name of [...htmlOnly, 'origin-agent-cluster', 'x-xss-protection']) {
+        expect(allowed.headers[name]).toBeUndefined()
+      }
       // JSON answers (errors included) load nothing: OWASP's policy for APIs; pages keep the dashboard's.
       const api = "default-src 'none';frame-ancestors 'none'"
       expect(allowed.headers['content-security-policy']).toBe(api)
@@ -137,6 +144,8 @@ describe('api routes', () => {
       expect(String(page.headers['content-security-policy'])).toContain("default-src 'self'")
       expect(String(page.headers['content-security-policy'])).toContain("connect-src 'self' ws: wss:")
       expect(page.headers['x-content-type-options']).toBe('nosniff')
+      expect(page.headers['x-frame-options']).toBe('SAMEORIGIN')
+      for (const name of htmlOnly) expect(page.headers[name]).toBeDefined()
     })
 
     test('the OpenAPI document lists every route with a bearer scheme', async () => {

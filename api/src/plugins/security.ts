@@ -95,11 +95,20 @@ export async function setupSecurity(app: FastifyInstance, config: Readonly<ApiCo
       },
     },
   })
+  // JSON answers also leave out helmet's headers that only mean something for HTML documents (DNS
+  // prefetching of links, IE8 downloads, Flash/PDF cross-domain policies, origin-keyed agent clusters,
+  // the retired XSS auditor), and deny framing outright: OWASP's REST list, five headers fewer per answer.
   const apiHeaders = await helmetHeaders({
     contentSecurityPolicy: {
       useDefaults: false,
       directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
     },
+    frameguard: { action: 'deny' },
+    dnsPrefetchControl: false,
+    ieNoOpen: false,
+    permittedCrossDomainPolicies: false,
+    originAgentCluster: false,
+    xssFilter: false,
   })
   // CORS for the configured origins only, as @fastify/cors answered it (same headers, same preflight),
   // in the same hook as the security headers: one hook instead of two, and no per-request option merging.
