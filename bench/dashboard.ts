@@ -23,8 +23,6 @@ export default async function main(args: string[]): Promise<void> {
   if (diffAt.length !== 0 && (diffAt.length !== 2 || !diffAt.every((m) => m >= 0 && m <= minutes)))
     throw new Error('--heap-diff takes two minutes within the run, such as 5,60')
   const varDir = mkdtempSync(join(tmpdir(), 'evmon-bench-dashboard-'))
-  // Its own ingest spool: the default var/ingest/spool is locked by any other stack in this checkout.
-  process.env.EVMON_INGEST_SPOOL_DIR = join(varDir, 'ingest-spool')
   const stack = await startStack({
     varDir,
     influxPort: 0,

@@ -186,6 +186,8 @@ export async function startStack(options: StackOptions): Promise<StackHandle> {
           ...mqttAccount(secrets, 'ingest'),
           EVMON_INGEST_METRICS_PORT: ingestMetrics,
           EVMON_INGEST_DEAD_LETTER: join(options.varDir, 'ingest', 'dead-letter.ndjson'),
+          // Each stack its own spool: the spool is locked by the ingest that owns it.
+          EVMON_INGEST_SPOOL_DIR: join(options.varDir, 'ingest', 'spool'),
         },
         options,
       ),

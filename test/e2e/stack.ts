@@ -20,9 +20,6 @@ export async function startTestStack(simSpeed = 1): Promise<TestStack> {
   const logs: string[] = []
   const crashes: string[] = []
   const simulatorPort = await freePort()
-  // The stack hands its environment to every service. Ingest's spool defaults to var/ingest/spool,
-  // which another stack running in this checkout (npm start, a benchmark) holds locked.
-  process.env.EVMON_INGEST_SPOOL_DIR = join(varDir, 'ingest-spool')
   const stack = await startStack({
     varDir,
     influxUrl: inject('influxUrl'),
