@@ -34,7 +34,7 @@ function sources(dir: string): string[] {
     return /\.(ts|mjs)$/.test(name) && !name.endsWith('.test.ts') ? [readFileSync(path, 'utf8')] : []
   })
 }
-const code = ['broker', 'ingest', 'api', 'simulator', 'scripts']
+const code = ['contracts', 'broker', 'ingest', 'api', 'simulator', 'scripts']
   .flatMap((d) => sources(join(repoRoot, d)))
   .join('\n')
 

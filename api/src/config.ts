@@ -1,4 +1,4 @@
-import { assertNoProblems, envVar, readEnv } from '@evmon/contracts'
+import { assertNoProblems, envVar, influxEnv, mqttClientEnv, readEnv } from '@evmon/contracts'
 import { readFileSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -65,8 +65,6 @@ function parseTokens(text: string): Map<string, Role> {
   return tokens
 }
 
-const MQTT_PROTOCOLS = ['mqtt:', 'mqtts:', 'tcp:', 'ws:', 'wss:']
-
 /**
  * The API's variables and defaults (DESIGN.md "Defaults"); the README table and `.env.example` are
  * generated from them (`npm run docs:env`). Relative paths resolve against the repository root.
@@ -80,23 +78,8 @@ export const apiEnv = {
     'must be a host name or address',
   ),
   httpPort: envVar.port('EVMON_HTTP_PORT', 8080, 'port of the API and dashboard; 0 picks a free port'),
-  mqttUrl: envVar.url('EVMON_MQTT_URL', 'mqtt://127.0.0.1:1883', 'the broker', MQTT_PROTOCOLS),
-  mqttUsername: envVar.string('EVMON_MQTT_USERNAME', undefined, "the service's broker account"),
-  mqttPassword: envVar.secret('EVMON_MQTT_PASSWORD', "the broker account's password"),
-  influxUrl: envVar.url('EVMON_INFLUX_URL', 'http://127.0.0.1:8086', 'InfluxDB', ['http:', 'https:']),
-  influxDb: envVar.string(
-    'EVMON_INFLUX_DB',
-    'evmon',
-    'database (created by ingest when absent)',
-    /^[A-Za-z0-9_-]{1,64}$/,
-    'must be 1-64 letters, digits, _ or -',
-  ),
-  influxUsername: envVar.string(
-    'EVMON_INFLUX_USERNAME',
-    undefined,
-    'InfluxDB user, if it requires authentication',
-  ),
-  influxPassword: envVar.secret('EVMON_INFLUX_PASSWORD', "the InfluxDB user's password"),
+  ...mqttClientEnv,
+  ...influxEnv,
   sampleIntervalMs: envVar.int(
     'EVMON_SAMPLE_INTERVAL_MS',
     1_000,

@@ -158,3 +158,36 @@ export function readEnv<S extends Record<string, EnvVar<unknown>>>(
 export function assertNoProblems(service: string, problems: string[]): void {
   if (problems.length > 0) throw new ConfigError(service, problems)
 }
+
+/** The broker account every MQTT client service (ingest, api, simulator) declares the same way. */
+export const mqttClientEnv = {
+  mqttUrl: envVar.url('EVMON_MQTT_URL', 'mqtt://127.0.0.1:1883', 'the broker', [
+    'mqtt:',
+    'mqtts:',
+    'tcp:',
+    'ssl:',
+    'ws:',
+    'wss:',
+  ]),
+  mqttUsername: envVar.string('EVMON_MQTT_USERNAME', undefined, "the service's broker account"),
+  mqttPassword: envVar.secret('EVMON_MQTT_PASSWORD', "the broker account's password"),
+}
+
+/** The InfluxDB 1.x connection, declared once for the services that write (ingest) and read (api) it. */
+export const influxEnv = {
+  influxUrl: envVar.url('EVMON_INFLUX_URL', 'http://127.0.0.1:8086', 'InfluxDB', ['http:', 'https:']),
+  // Kept to a safe character set: the name goes into a CREATE DATABASE statement and a query string.
+  influxDb: envVar.string(
+    'EVMON_INFLUX_DB',
+    'evmon',
+    'database (created by ingest when absent)',
+    /^[A-Za-z0-9_-]{1,64}$/,
+    'must be 1-64 letters, digits, _ or -',
+  ),
+  influxUsername: envVar.string(
+    'EVMON_INFLUX_USERNAME',
+    undefined,
+    'InfluxDB user, if it requires authentication',
+  ),
+  influxPassword: envVar.secret('EVMON_INFLUX_PASSWORD', "the InfluxDB user's password"),
+}

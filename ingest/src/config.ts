@@ -1,17 +1,13 @@
-import { assertNoProblems, envVar, readEnv } from '@evmon/contracts'
+import { assertNoProblems, envVar, influxEnv, mqttClientEnv, readEnv } from '@evmon/contracts'
 
 export { ConfigError } from '@evmon/contracts'
-
-const MQTT_PROTOCOLS = ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:']
 
 /**
  * The ingest's variables and defaults (DESIGN.md "Defaults"); the README table and `.env.example` are
  * generated from them (`npm run docs:env`). Keys are the {@link IngestConfig} fields they set.
  */
 export const ingestEnv = {
-  mqttUrl: envVar.url('EVMON_MQTT_URL', 'mqtt://127.0.0.1:1883', 'the broker', MQTT_PROTOCOLS),
-  mqttUsername: envVar.string('EVMON_MQTT_USERNAME', undefined, "the service's broker account"),
-  mqttPassword: envVar.secret('EVMON_MQTT_PASSWORD', "the broker account's password"),
+  ...mqttClientEnv,
   clientId: envVar.string(
     'EVMON_INGEST_CLIENT_ID',
     'evmon-ingest',
@@ -34,21 +30,7 @@ export const ingestEnv = {
       'the v2 write protocol, not a live 2.x server)',
     ['v1', 'v2'] as const,
   ),
-  influxUrl: envVar.url('EVMON_INFLUX_URL', 'http://127.0.0.1:8086', 'InfluxDB', ['http:', 'https:']),
-  // Kept to a safe character set: the name goes into a CREATE DATABASE statement and a query string.
-  influxDb: envVar.string(
-    'EVMON_INFLUX_DB',
-    'evmon',
-    'database (created by ingest when absent)',
-    /^[A-Za-z0-9_-]{1,64}$/,
-    'must match [A-Za-z0-9_-]{1,64}',
-  ),
-  influxUsername: envVar.string(
-    'EVMON_INFLUX_USERNAME',
-    undefined,
-    'InfluxDB user, if it requires authentication',
-  ),
-  influxPassword: envVar.secret('EVMON_INFLUX_PASSWORD', "the InfluxDB user's password"),
+  ...influxEnv,
   influxBucket: envVar.string(
     'EVMON_INFLUX_BUCKET',
     'evmon',

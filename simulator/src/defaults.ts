@@ -17,12 +17,16 @@ export const DEFAULTS = {
   dryRunDurationS: 3600, // --duration of a dry run that gives none: one simulated hour
   maxInFlightMessages: 10_000, // QoS 1 publishes awaiting PUBACK before the simulation waits for the broker
   maxStepsPerTick: 500, // catching up after a stall never blocks the event loop for long
+  closeTimeoutMs: 5000, // close() waits this long for unacknowledged publishes before dropping them
+  recentSessions: 500, // finished sessions (with their cost) the control API can list
+} as const
+
+/** How every mode's publisher connects its stations (live, backfill, scale, replay). */
+export const PUBLISHER_DEFAULTS = {
   reconnectPeriodMs: 1000, // mqtt.js retries a lost broker connection this often
   connectTimeoutMs: 10_000, // mqtt.js gives up one connection attempt after this
   connectsPerSecond: 2000, // a city of stations connects over seconds, not in one burst the broker must absorb
   maxConnectsPending: 200, // stations awaiting their first CONNACK: ≈ 3 s of scrypt checks on our broker, well inside connectTimeoutMs
   maxStationsLoggedEach: 20, // beyond this, connection problems are logged as a summary
   summaryIntervalMs: 10_000, // how often that summary is logged
-  closeTimeoutMs: 5000, // close() waits this long for unacknowledged publishes before dropping them
-  recentSessions: 500, // finished sessions (with their cost) the control API can list
 } as const

@@ -1,4 +1,4 @@
-import { envVar } from '@evmon/contracts'
+import { envVar, mqttClientEnv } from '@evmon/contracts'
 import { DEFAULTS } from './defaults.ts'
 
 /**
@@ -7,16 +7,7 @@ import { DEFAULTS } from './defaults.ts'
  * `.env.example` are generated from these declarations (`npm run docs:env`).
  */
 export const simulatorEnv = {
-  mqttUrl: envVar.url('EVMON_MQTT_URL', DEFAULTS.mqttUrl, 'the broker', [
-    'mqtt:',
-    'mqtts:',
-    'tcp:',
-    'ssl:',
-    'ws:',
-    'wss:',
-  ]),
-  mqttUsername: envVar.string('EVMON_MQTT_USERNAME', undefined, "the service's broker account"),
-  mqttPassword: envVar.secret('EVMON_MQTT_PASSWORD', "the broker account's password"),
+  ...mqttClientEnv,
   seed: envVar.int(
     'EVMON_SIM_SEED',
     DEFAULTS.seed,

@@ -2,7 +2,7 @@ import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:time
 import { DEFAULT_DECODE_LIMITS } from '@evmon/contracts'
 import type { SimulatorConfig } from './config.ts'
 import { startControlApi } from './control-api.ts'
-import { DEFAULTS } from './defaults.ts'
+import { DEFAULTS, PUBLISHER_DEFAULTS } from './defaults.ts'
 import type { SimMessage } from './messages.ts'
 import { renderMetrics } from './metrics.ts'
 import { openSite } from './open-site.ts'
@@ -75,12 +75,7 @@ export async function start(config: SimulatorConfig, options: StartOptions = {})
     site: siteId,
     stations: site.stationIds,
     nowMs: () => site.nowMs,
-    reconnectPeriodMs: DEFAULTS.reconnectPeriodMs,
-    connectTimeoutMs: DEFAULTS.connectTimeoutMs,
-    connectsPerSecond: DEFAULTS.connectsPerSecond,
-    maxConnectsPending: DEFAULTS.maxConnectsPending,
-    maxStationsLoggedEach: DEFAULTS.maxStationsLoggedEach,
-    summaryIntervalMs: DEFAULTS.summaryIntervalMs,
+    ...PUBLISHER_DEFAULTS,
     log,
   })
   let messages = 0

@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { isMessageKind, parseStationTopic } from '@evmon/contracts'
 import type { SimulatorConfig } from './config.ts'
-import { DEFAULTS } from './defaults.ts'
+import { DEFAULTS, PUBLISHER_DEFAULTS } from './defaults.ts'
 import { stationMessage, type SimMessage } from './messages.ts'
 import { createPublisher, type Logger } from './publisher.ts'
 
@@ -65,12 +65,7 @@ export async function startReplay(config: SimulatorConfig, log: Logger): Promise
     site,
     stations,
     nowMs: () => lastTs,
-    reconnectPeriodMs: DEFAULTS.reconnectPeriodMs,
-    connectTimeoutMs: DEFAULTS.connectTimeoutMs,
-    connectsPerSecond: DEFAULTS.connectsPerSecond,
-    maxConnectsPending: DEFAULTS.maxConnectsPending,
-    maxStationsLoggedEach: DEFAULTS.maxStationsLoggedEach,
-    summaryIntervalMs: DEFAULTS.summaryIntervalMs,
+    ...PUBLISHER_DEFAULTS,
     log,
   })
   const stop = new AbortController()
