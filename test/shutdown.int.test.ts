@@ -66,9 +66,11 @@ test('SIGTERM under load loses nothing: the spool is replayed on restart', async
   })
   const first = ingest(env(`http://127.0.0.1:${deadInflux}`, statusA), output)
   const metrics = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+  // Its metrics page is up before it has subscribed, and a message published before the first
+  // subscription has no session to wait in; the gauge turns 1 only once the subscription is in place.
   await waitFor(
-    async () => (await metrics(statusA).catch(() => '')).includes('evmon_ingest'),
-    'the first ingest to start',
+    async () => (await metrics(statusA).catch(() => '')).includes('evmon_ingest_mqtt_connected 1\n'),
+    'the first ingest to subscribe',
     30_000,
     output,
   )

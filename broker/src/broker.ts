@@ -15,6 +15,7 @@ import { Credentials } from './credentials.ts'
 import { PacketSizeGuard } from './limits.ts'
 import { redisBackends } from './redis.ts'
 import { createMetricsServer, newCounters, type BrokerCounters } from './metrics.ts'
+import { indexOutgoing, type OutgoingMethods } from './outgoing.ts'
 import { defaultLimits, remoteAddresses, securityHooks } from './security.ts'
 
 export interface BrokerHandle {
@@ -103,6 +104,9 @@ export async function start(config: BrokerConfig): Promise<BrokerHandle> {
     return packet
   }
   const aedes = await Aedes.createBroker(options)
+  // The in-memory persistence scans a client's whole in-flight queue per message; ingest keeps
+  // thousands in flight (it acknowledges after the write), so index it. Redis has its own.
+  if (!redis) indexOutgoing((aedes as unknown as { persistence: OutgoingMethods }).persistence)
   aedes.on('client', (client) => {
     counters.connected++
     security?.onConnect(client)

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import mqtt from 'mqtt'
 import WebSocket from 'ws'
-import { afterEach, expect, test } from 'vitest'
+import { afterEach, expect, test, vi } from 'vitest'
 import { start, type BrokerHandle } from '../src/index.ts'
 
 const run = promisify(execFile)
@@ -103,3 +103,60 @@ test('with a certificate configured, MQTT over TLS works and plain clients canno
   await Promise.all([secure.endAsync(), pub.endAsync()])
   rmSync(dir, { recursive: true, force: true })
 })
+
+// A persistent subscriber that acknowledges late (as ingest does, after the write) keeps thousands of
+// messages in flight; the broker's in-flight queue must resend exactly the unacknowledged ones after
+// a drop, alongside what queued while it was away and what arrives during the resend, and forget
+// each one once acknowledged on the new connection.
+test('a persistent subscriber gets every unacknowledged message again after a drop, and only those', async () => {
+  broker = await start(local)
+  const url = broker.mqttUrl
+  const subscriber = { clientId: 'late-acker', clean: false, protocolVersion: 4 as const }
+  const first = await mqtt.connectAsync(url, subscriber)
+  await first.subscribeAsync('evmon/v1/#', { qos: 1 })
+  // Hold every PUBACK mqtt.js would send, to release some of them by hand.
+  type Send = (packet: { cmd: string; messageId?: number }, cb?: () => void) => void
+  const internals = first as unknown as { _sendPacket: Send }
+  const send = internals._sendPacket.bind(first)
+  const held: number[] = []
+  internals._sendPacket = (packet, cb) => {
+    if (packet.cmd !== 'puback') return send(packet, cb)
+    held.push(packet.messageId as number)
+    cb?.()
+  }
+  const firstSeen: number[] = []
+  first.on('message', (_t, payload) => firstSeen.push(Number(payload.toString())))
+
+  const publisher = await mqtt.connectAsync(url, { clientId: 'publisher' })
+  const publish = async (from: number, to: number) => {
+    for (let seq = from; seq < to; seq++)
+      await publisher.publishAsync('evmon/v1/beibei/kc-ac/telemetry', String(seq), { qos: 1 })
+  }
+  await publish(0, 3_000)
+  await vi.waitFor(() => expect(firstSeen).toHaveLength(3_000), { timeout: 10_000 })
+  // Acknowledge the first 1,000 (in order, as MQTT requires), then drop without DISCONNECT.
+  for (const messageId of held.slice(0, 1_000)) send({ cmd: 'puback', messageId })
+  await new Promise((r) => setTimeout(r, 300))
+  first.stream.destroy()
+  await new Promise((r) => setTimeout(r, 300))
+  await publish(3_000, 4_000) // queued while away
+
+  const second = mqtt.connect(url, subscriber)
+  const secondSeen: number[] = []
+  second.on('message', (_t, payload) => secondSeen.push(Number(payload.toString())))
+  await new Promise((r) => second.once('connect', r))
+  await publish(4_000, 4_500) // live, while the queue is being resent
+  const expected = Array.from({ length: 3_500 }, (_, i) => 1_000 + i)
+  await vi.waitFor(() => expect(new Set(secondSeen).size).toBe(expected.length), { timeout: 10_000 })
+  expect([...new Set(secondSeen)].sort((a, b) => a - b)).toEqual(expected)
+  await second.endAsync()
+
+  // Everything was acknowledged on the second connection: a third one is sent nothing.
+  const third = mqtt.connect(url, subscriber)
+  const thirdSeen: number[] = []
+  third.on('message', (_t, payload) => thirdSeen.push(Number(payload.toString())))
+  await new Promise((r) => third.once('connect', r))
+  await new Promise((r) => setTimeout(r, 500))
+  expect(thirdSeen).toEqual([])
+  await Promise.all([third.endAsync(), publisher.endAsync()])
+}, 30_000)

@@ -108,7 +108,7 @@ export function renderMetrics(stats: IngestStats): string {
     metric(`${p}unacked_messages`, 'gauge', 'Messages not yet acknowledged to the broker.', [
       ['', stats.unackedMessages],
     ]),
-    metric(`${p}mqtt_connected`, 'gauge', '1 when connected to the broker.', [
+    metric(`${p}mqtt_connected`, 'gauge', '1 when connected to the broker with the subscription in place.', [
       ['', stats.mqttConnected ? 1 : 0],
     ]),
     metric(`${p}last_write_ok`, 'gauge', '1 when the last write succeeded (or none was needed).', [
