@@ -2,8 +2,8 @@ import { Readable } from 'node:stream'
 
 /** What the queue needs of a packet aedes hands over; the rest is carried along unchanged. */
 export interface OutgoingPacket {
-  brokerId: string
-  brokerCounter: number
+  brokerId?: string
+  brokerCounter?: number
   messageId?: number
 }
 
@@ -13,14 +13,67 @@ interface Entry {
   packet: OutgoingPacket
 }
 
-/** One client's queue: insertion order plus the two lookups aedes makes on every QoS 1 delivery. */
+/** The entries that share one key, oldest first: nearly always exactly one, so held bare. */
+type Bucket = Entry | Entry[]
+
+function bucketAdd(bucket: Bucket | undefined, entry: Entry): Bucket {
+  if (bucket === undefined) return entry
+  const list = Array.isArray(bucket) ? bucket : [bucket]
+  let i = list.length
+  while (i > 0 && (list[i - 1] as Entry).seq > entry.seq) i--
+  list.splice(i, 0, entry)
+  return list
+}
+
+function bucketRemove(bucket: Bucket, entry: Entry): Bucket | undefined {
+  if (!Array.isArray(bucket)) return bucket === entry ? undefined : bucket
+  const i = bucket.indexOf(entry)
+  if (i >= 0) bucket.splice(i, 1)
+  return bucket.length > 1 ? bucket : bucket[0]
+}
+
+/** The oldest entry of `bucket` that passes `test`. */
+function bucketFirst(bucket: Bucket | undefined, test?: (e: Entry) => boolean): Entry | undefined {
+  if (bucket === undefined || !Array.isArray(bucket))
+    return bucket && (!test || test(bucket)) ? bucket : undefined
+  return test ? bucket.find(test) : bucket[0]
+}
+
+class KeyIndex<K> {
+  private readonly buckets = new Map<K, Bucket>()
+
+  get(key: K): Bucket | undefined {
+    return this.buckets.get(key)
+  }
+
+  add(key: K, entry: Entry): void {
+    this.buckets.set(key, bucketAdd(this.buckets.get(key), entry))
+  }
+
+  remove(key: K, entry: Entry): void {
+    const bucket = this.buckets.get(key)
+    if (bucket === undefined) return
+    const rest = bucketRemove(bucket, entry)
+    if (rest === undefined) this.buckets.delete(key)
+    else if (rest !== bucket) this.buckets.set(key, rest)
+  }
+}
+
+/**
+ * One client's queue: insertion order plus the two lookups aedes makes on every QoS 1 delivery — by
+ * broker packet (to record the packet id it was sent with) and by packet id (the acknowledgement).
+ */
 class ClientQueue {
   private nextSeq = 0
   readonly entries = new Set<Entry>()
-  private readonly byCounter = new Map<string, Set<Entry>>()
-  // Entries without a packet id yet are indexed under `undefined`: aedes clears the oldest of those
-  // when it decides not to forward a queued packet after all.
-  private readonly byMessageId = new Map<number | undefined, Set<Entry>>()
+  /** Broker id → broker counter → entries. A client holds one packet twice when two of its subscriptions match it. */
+  private readonly byCounter = new Map<string | undefined, KeyIndex<number | undefined>>()
+  private readonly byMessageId = new KeyIndex<number>()
+  /**
+   * Entries not yet sent (no packet id): aedes clears the oldest of them when it decides not to forward
+   * a queued packet after all. They are appended in queue order, so a Set keeps them oldest first.
+   */
+  private readonly unsent = new Set<Entry>()
 
   push(packet: OutgoingPacket): void {
     const entry = { seq: this.nextSeq++, packet }
@@ -30,8 +83,11 @@ class ClientQueue {
 
   /** The oldest entry for this broker packet, or holding `messageId` for another broker's packet. */
   findForUpdate(packet: OutgoingPacket): Entry | undefined {
-    const same = first(this.byCounter.get(counterKey(packet)))
-    const other = first(this.byMessageId.get(packet.messageId), (e) => e.packet.brokerId !== packet.brokerId)
+    const same = bucketFirst(this.byCounter.get(packet.brokerId)?.get(packet.brokerCounter))
+    const other =
+      packet.messageId === undefined
+        ? this.oldestUnsent((e) => e.packet.brokerId !== packet.brokerId)
+        : bucketFirst(this.byMessageId.get(packet.messageId), (e) => e.packet.brokerId !== packet.brokerId)
     if (!same || !other) return same ?? other
     return same.seq < other.seq ? same : other
   }
@@ -44,7 +100,7 @@ class ClientQueue {
   }
 
   oldestWithMessageId(messageId: number | undefined): Entry | undefined {
-    return first(this.byMessageId.get(messageId))
+    return messageId === undefined ? this.oldestUnsent() : bucketFirst(this.byMessageId.get(messageId))
   }
 
   remove(entry: Entry): void {
@@ -52,35 +108,27 @@ class ClientQueue {
     this.unindex(entry)
   }
 
+  private oldestUnsent(test?: (e: Entry) => boolean): Entry | undefined {
+    let oldest: Entry | undefined
+    for (const e of this.unsent) if ((!oldest || e.seq < oldest.seq) && (!test || test(e))) oldest = e
+    return oldest
+  }
+
   private index(entry: Entry): void {
-    add(this.byCounter, counterKey(entry.packet), entry)
-    add(this.byMessageId, entry.packet.messageId, entry)
+    const { brokerId, brokerCounter, messageId } = entry.packet
+    let counters = this.byCounter.get(brokerId)
+    if (counters === undefined) this.byCounter.set(brokerId, (counters = new KeyIndex()))
+    counters.add(brokerCounter, entry)
+    if (messageId === undefined) this.unsent.add(entry)
+    else this.byMessageId.add(messageId, entry)
   }
 
   private unindex(entry: Entry): void {
-    drop(this.byCounter, counterKey(entry.packet), entry)
-    drop(this.byMessageId, entry.packet.messageId, entry)
+    const { brokerId, brokerCounter, messageId } = entry.packet
+    this.byCounter.get(brokerId)?.remove(brokerCounter, entry)
+    if (messageId === undefined) this.unsent.delete(entry)
+    else this.byMessageId.remove(messageId, entry)
   }
-}
-
-const counterKey = (p: OutgoingPacket) => `${p.brokerId}\n${p.brokerCounter}`
-
-/** The oldest of `entries` that passes `test` (an index set rarely holds more than one). */
-function first(entries: Set<Entry> | undefined, test: (e: Entry) => boolean = () => true) {
-  let oldest: Entry | undefined
-  for (const e of entries ?? []) if ((!oldest || e.seq < oldest.seq) && test(e)) oldest = e
-  return oldest
-}
-
-function add<K>(map: Map<K, Set<Entry>>, key: K, entry: Entry): void {
-  const set = map.get(key)
-  if (set) set.add(entry)
-  else map.set(key, new Set([entry]))
-}
-
-function drop<K>(map: Map<K, Set<Entry>>, key: K, entry: Entry): void {
-  const set = map.get(key)
-  if (set?.delete(entry) && set.size === 0) map.delete(key)
 }
 
 /** The outgoing-queue methods of an aedes persistence (all promise-based in aedes 1.x). */
@@ -97,7 +145,8 @@ export interface OutgoingMethods {
  * The bundled one keeps each client's queue in an array and scans it for every delivery (to record the
  * packet id) and every PUBACK: with a persistent subscriber that acknowledges in batches, as ingest does,
  * thousands of messages are in flight and the broker spent a third of its CPU in those scans. Same
- * behaviour — queue order, which entry an update or an acknowledgement applies to — at constant cost.
+ * behaviour — queue order, which entry an update or an acknowledgement applies to — at constant cost
+ * (broker/test/outgoing.test.ts runs both on the same operations, random ones included).
  */
 export function indexOutgoing(persistence: OutgoingMethods): void {
   const queues = new Map<string, ClientQueue>()

@@ -112,3 +112,41 @@ test("another broker's packet, a PUBREL and a packet without id are matched as t
   await same(pair, (p) => p.outgoingClearMessageId(client('a'), {}))
   expect(await queued(pair[1], 'a')).toEqual([expect.objectContaining({ cmd: 'pubrel', messageId: 9 })])
 })
+
+test('ten thousand random operations leave both queues answering and holding the same', async () => {
+  const pair = await both()
+  // A small deterministic generator (mulberry32), so a failure can be replayed.
+  let state = 0x5eed
+  const random = () => {
+    state = (state + 0x6d2b79f5) | 0
+    let t = Math.imul(state ^ (state >>> 15), 1 | state)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)] as T
+  let counter = 0
+  for (let step = 0; step < 10_000; step++) {
+    const r = random()
+    // Few brokers, counters and ids, so that collisions (reused ids, a packet queued twice) are common.
+    const brokerId = pick(['B', 'B', 'B', 'other'])
+    const messageId = pick([undefined, 1, 2, 3, 4, 5, 6, 7, 8])
+    const oneClient = [pick(['a', 'b'])]
+    if (r < 0.3) {
+      counter++
+      const subs = random() < 0.5 ? [sub('a'), sub('b')] : [sub('a'), sub('a')]
+      await same(pair, (p) => p.outgoingEnqueueCombi(subs, publish(brokerId, counter)), [])
+    } else if (r < 0.6) {
+      const c = Math.max(1, counter - Math.floor(random() * 8))
+      await same(
+        pair,
+        (p) => p.outgoingUpdate(client(oneClient[0] as string), publish(brokerId, c, messageId)),
+        [],
+      )
+    } else {
+      await same(pair, (p) => p.outgoingClearMessageId(client(oneClient[0] as string), { messageId }), [])
+    }
+    if (step % 500 === 0)
+      for (const id of ['a', 'b']) expect(await queued(pair[1], id)).toEqual(await queued(pair[0], id))
+  }
+  for (const id of ['a', 'b']) expect(await queued(pair[1], id)).toEqual(await queued(pair[0], id))
+})
