@@ -132,9 +132,17 @@ describe('api routes', () => {
       expect(allowed.headers['cross-origin-resource-policy']).toBe('same-origin')
       // Headers that only mean something for HTML documents are on pages, not on JSON answers.
       const htmlOnly = ['x-dns-prefetch-control', 'x-download-options', 'x-permitted-cross-domain-policies']
-      for (const name of [...htmlOnly, 'origin-agent-cluster', 'x-xss-protection']) {
-        expect(allowed.headers[name]).toBeUndefined()
-      }
+      const documentOnly = [
+        'origin-agent-cluster',
+        'x-xss-protection',
+        'cross-origin-opener-policy',
+        'referrer-policy',
+      ]
+      for (const name of [...htmlOnly, ...documentOnly]) expect(allowed.headers[name]).toBeUndefined()
+      // OWASP's REST list: operator data is never cached; drivers' availability may be, briefly.
+      expect((await request('/api/v1/live')).headers['cache-control']).toBe('no-store')
+      expect((await request('/api/nothing-here', null)).headers['cache-control']).toBe('no-store')
+      expect(allowed.headers['cache-control']).toBe('public, max-age=5')
       // JSON answers (errors included) load nothing: OWASP's policy for APIs; pages keep the dashboard's.
       const api = "default-src 'none';frame-ancestors 'none'"
       expect(allowed.headers['content-security-policy']).toBe(api)
@@ -145,7 +153,8 @@ describe('api routes', () => {
       expect(String(page.headers['content-security-policy'])).toContain("connect-src 'self' ws: wss:")
       expect(page.headers['x-content-type-options']).toBe('nosniff')
       expect(page.headers['x-frame-options']).toBe('SAMEORIGIN')
-      for (const name of htmlOnly) expect(page.headers[name]).toBeDefined()
+      for (const name of [...htmlOnly, ...documentOnly]) expect(page.headers[name]).toBeDefined()
+      expect(page.headers['cache-control']).not.toBe('no-store')
     })
 
     test('the OpenAPI document lists every route with a bearer scheme', async () => {

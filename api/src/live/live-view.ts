@@ -75,8 +75,8 @@ export function createLiveViews(
     json(filter, detail = 'stations') {
       const now = clock()
       const { site, station } = filter
-      // JSON-encoded parts cannot collide, whatever characters the ids hold.
-      const key = JSON.stringify([site ?? null, station ?? null, detail])
+      // Ids are never empty and never hold '/' (ID_PATTERN, checked by the routes' schemas), so these keys cannot collide.
+      const key = `${site ?? ''}/${station ?? ''}/${detail}`
       const version = site === undefined ? live.version : live.siteVersion(site)
       return cache.get(key, version, now, () => ({
         text: JSON.stringify(build(now, filter, detail)),

@@ -18,9 +18,10 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
         security: [{ bearer: [] }],
       },
     },
-    async (request, reply) => {
+    // Synchronous (no promise per request): the answer is cached JSON bytes, sent as they are.
+    (request, reply) => {
       const { detail, ...filter } = request.query
-      return reply.type('application/json; charset=utf-8').send(views.json(filter, detail) as never) // cached JSON bytes
+      void reply.type('application/json; charset=utf-8').send(views.json(filter, detail) as never)
     },
   )
 }
