@@ -103,8 +103,7 @@ export type RequireRole = (role: Role) => onRequestHookHandler
  * their SHA-256, so the configuration never holds a usable token.
  */
 export async function setupSecurity(app: FastifyInstance, config: Readonly<ApiConfig>): Promise<RequireRole> {
-  const hasher = tokenHasher(config.tokens)
-  const hashOf = (token: string) => hasher.hash(token)
+  const hashOf = tokenHasher(config.tokens).hash
   const roleOf = (request: FastifyRequest): Role | undefined => {
     const hash = presentedTokenHash(request, hashOf)
     return hash === null ? undefined : config.tokens.get(hash)
