@@ -202,6 +202,8 @@ export async function startStack(options: StackOptions): Promise<StackHandle> {
           EVMON_HTTP_HOST: options.httpHost,
           EVMON_HTTP_PORT: httpPort,
           EVMON_API_TOKENS: api.tokens,
+          // Open alerts, their history and acknowledgements survive a restart of this stack's API.
+          EVMON_API_ALERTS_FILE: join(options.varDir, 'api', 'alerts.json'),
         },
         options,
       ),

@@ -17,6 +17,7 @@ import { metricsRoutes } from './routes/metrics/index.ts'
 import { formatValidationErrors } from './routes/schemas.ts'
 import { stationRoutes } from './routes/stations/index.ts'
 import { AlertEngine } from './alerts/alert-engine.ts'
+import { AlertFileWriter, loadAlertEngine } from './alerts/alert-file.ts'
 import { createLiveViews } from './live/live-view.ts'
 import { setupSecurity } from './plugins/security.ts'
 import { alertRoutes } from './routes/alerts/index.ts'
@@ -42,6 +43,7 @@ const appDefaults = {
   liveStreamIntervalMs: 1_000, // the live stream sends at most one snapshot per second per client
   wsMaxPayloadBytes: 4_096, // clients only listen or send small control frames; anything larger is abuse
   alertCheckIntervalMs: 1_000, // stale stations and site load are checked once per sample period
+  alertSaveDebounceMs: 250, // alerts come in bursts (a site going offline opens one per station): one write each
 } as const
 
 /**
@@ -64,7 +66,16 @@ export async function buildApp(config: Readonly<ApiConfig>, deps: AppDeps = {}):
   setupRequestMetrics(app, metrics)
   const requireRole = await setupSecurity(app, config)
   const catalogue = loadCatalogue(config.sitesDir, config.tariffFile)
-  const alerts = new AlertEngine()
+  const { alertsFile } = config
+  const alerts =
+    alertsFile === undefined ? new AlertEngine() : await loadAlertEngine(alertsFile, app.log, clock())
+  if (alertsFile !== undefined) {
+    const writer = new AlertFileWriter(alertsFile, alerts, app.log, appDefaults.alertSaveDebounceMs)
+    alerts.subscribe(() => writer.schedule())
+    // Registered before the feed's hook, so it runs after it (onClose hooks run last-in first-out):
+    // the final save sees every message the feed delivered.
+    app.addHook('onClose', () => writer.close())
+  }
 
   const feed =
     deps.feed ??

@@ -94,4 +94,18 @@ describe('api config', () => {
       expect(message).toMatch(/EVMON_CORS_ORIGINS="evil" has "evil", which must be scheme:\/\/host/)
     }
   })
+
+  test('the alerts file is optional, resolves against the repository and must not be a directory', () => {
+    expect(loadConfig({}).alertsFile).toBeUndefined()
+    const { alertsFile } = loadConfig({ EVMON_API_ALERTS_FILE: 'var/api/alerts.json' })
+    expect(alertsFile !== undefined && isAbsolute(alertsFile)).toBe(true)
+    expect(alertsFile?.endsWith('/var/api/alerts.json')).toBe(true)
+    // `api` is this workspace's own directory in the checkout.
+    expect(() => loadConfig({ EVMON_API_ALERTS_FILE: 'api' })).toThrow(
+      /EVMON_API_ALERTS_FILE="api" is a directory, not a file/,
+    )
+    expect(() => loadConfig({ EVMON_API_ALERTS_FILE: 'var/api/' })).toThrow(
+      /EVMON_API_ALERTS_FILE="var\/api\/" must be a file path, not a directory/,
+    )
+  })
 })

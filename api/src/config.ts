@@ -1,5 +1,5 @@
 import { assertNoProblems, envVar, influxEnv, mqttClientEnv, readEnv } from '@evmon/contracts'
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -36,6 +36,8 @@ export interface ApiConfig {
   /** Absolute paths. */
   sitesDir: string
   tariffFile: string
+  /** Absolute path; undefined: alerts are kept in memory only. */
+  alertsFile?: string
 }
 
 export { ConfigError } from '@evmon/contracts'
@@ -63,6 +65,15 @@ function parseTokens(text: string): Map<string, Role> {
     )
   }
   return tokens
+}
+
+/** The alerts file need not exist yet (the first save creates it), but a directory in its place is a mistake. */
+function alertsFileProblem(path: string): string | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false })?.isDirectory() ? 'is a directory, not a file' : undefined
+  } catch (err) {
+    return `cannot be used: ${(err as Error).message}`
+  }
 }
 
 /**
@@ -133,6 +144,14 @@ export const apiEnv = {
     'config/tariffs/chongqing.json',
     'time-of-use tariff and service fee for prices and session costs',
   ),
+  alertsFile: envVar.string(
+    'EVMON_API_ALERTS_FILE',
+    undefined,
+    'file keeping alerts (open ones, history, acknowledgements) across restarts; one that cannot be ' +
+      'used is renamed `<file>.corrupt-<time>` and the API starts with none; unset: memory only',
+    /[^/]$/,
+    'must be a file path, not a directory',
+  ),
 }
 
 /**
@@ -163,6 +182,11 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Ap
       }
     }
   }
+  if (v.alertsFile !== undefined) {
+    const problem = alertsFileProblem(absolute(v.alertsFile))
+    if (problem !== undefined)
+      problems.push(`EVMON_API_ALERTS_FILE=${JSON.stringify(v.alertsFile)} ${problem}`)
+  }
   assertNoProblems('api', problems)
   return Object.freeze({
     httpHost: v.httpHost,
@@ -183,5 +207,6 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Ap
     tokenRateLimitPerMin: v.tokenRateLimitPerMin,
     sitesDir: absolute(v.sitesDir),
     tariffFile: absolute(v.tariffFile),
+    ...(v.alertsFile !== undefined && { alertsFile: absolute(v.alertsFile) }),
   })
 }

@@ -1,4 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { start as startBroker, type BrokerHandle } from '@evmon/broker'
 import { stationTopic, type Alert, type AlertFrame, type AlertsResponse } from '@evmon/contracts'
 import mqtt from 'mqtt'
@@ -8,14 +11,17 @@ import { loadConfig, start, type ApiHandle } from '../src/index.ts'
 import { connectorSample, encode, stationMeta, telemetry } from './fixtures.ts'
 
 // The alert stream end to end: a real aedes broker, stations as real MQTT clients, the API subscribed
-// to the broker, and an operator watching `GET /api/v1/alerts/ws`.
+// to the broker, and an operator watching `GET /api/v1/alerts/ws`. The API keeps its alerts in a file,
+// so a restart of it can be tested too.
 
 const SITE = 'alerts-site'
 const OPERATOR = 'alerts-int-operator'
+const INFLUX_DB = `api_alerts_${randomBytes(4).toString('hex')}`
 const sha = (t: string) => createHash('sha256').update(t).digest('hex')
 
 let broker: BrokerHandle
 let api: ApiHandle
+let alertsDir: string
 const clients: mqtt.MqttClient[] = []
 
 /** A station client; its last will (as the simulator's) marks it offline when the connection is lost. */
@@ -40,6 +46,43 @@ async function connectStation(station: string): Promise<mqtt.MqttClient> {
   await publish('online', { online: true, ts: Date.now() })
   await publish('telemetry', telemetry(Date.now(), 1, [connectorSample(1, 0), connectorSample(2, 0)]))
   return client
+}
+
+/** A connector's status, as a station publishes it (not retained, like OCPP StatusNotification). */
+const publishStatus = (
+  client: mqtt.MqttClient,
+  station: string,
+  ts: number,
+  status: 'Faulted' | 'Available',
+  errorCode: 'GroundFailure' | 'NoError',
+) =>
+  client.publishAsync(
+    stationTopic(SITE, station, 'status'),
+    encode({ ts, connector: 2, status, error_code: errorCode }),
+    { qos: 1 },
+  )
+
+/** The API on the test's broker, InfluxDB database and alerts file, once it is subscribed to the broker. */
+async function startApi(): Promise<ApiHandle> {
+  const handle = await start(
+    loadConfig({
+      EVMON_HTTP_PORT: '0',
+      EVMON_MQTT_URL: broker.mqttUrl,
+      EVMON_INFLUX_URL: inject('influxUrl'),
+      EVMON_INFLUX_DB: INFLUX_DB,
+      EVMON_LOG_LEVEL: 'silent',
+      EVMON_API_TOKENS: `operator:${sha(OPERATOR)}`,
+      EVMON_API_ALERTS_FILE: join(alertsDir, 'alerts.json'),
+    }),
+  )
+  await vi.waitFor(
+    async () => {
+      const health = (await (await fetch(`${handle.url}/healthz`)).json()) as { mqtt: { connected: boolean } }
+      expect(health.mqtt.connected).toBe(true)
+    },
+    { timeout: 10_000 },
+  )
+  return handle
 }
 
 /** An operator's alert stream: every frame, in order; `alerts(type)` the alert frames of one type. */
@@ -69,29 +112,15 @@ async function getAlerts(query = ''): Promise<AlertsResponse> {
 
 beforeAll(async () => {
   broker = await startBroker({ host: '127.0.0.1', mqttPort: 0, wsPort: 0, wsPath: '/mqtt', log: () => {} })
-  api = await start(
-    loadConfig({
-      EVMON_HTTP_PORT: '0',
-      EVMON_MQTT_URL: broker.mqttUrl,
-      EVMON_INFLUX_URL: inject('influxUrl'),
-      EVMON_INFLUX_DB: `api_alerts_${randomBytes(4).toString('hex')}`,
-      EVMON_LOG_LEVEL: 'silent',
-      EVMON_API_TOKENS: `operator:${sha(OPERATOR)}`,
-    }),
-  )
-  await vi.waitFor(
-    async () => {
-      const health = (await (await fetch(`${api.url}/healthz`)).json()) as { mqtt: { connected: boolean } }
-      expect(health.mqtt.connected).toBe(true)
-    },
-    { timeout: 10_000 },
-  )
+  alertsDir = await mkdtemp(join(tmpdir(), 'evmon-alerts-int-'))
+  api = await startApi()
 })
 
 afterAll(async () => {
   for (const client of clients) client.end(true)
   await api?.close()
   await broker?.close()
+  if (alertsDir !== undefined) await rm(alertsDir, { recursive: true, force: true })
 })
 
 describe('alert stream', () => {
@@ -99,13 +128,7 @@ describe('alert stream', () => {
     const station = await connectStation('st-fault')
     const watcher = await watchAlerts()
     const faultAt = Date.now()
-    const status = (ts: number, s: 'Faulted' | 'Available', code: 'GroundFailure' | 'NoError') =>
-      station.publishAsync(
-        stationTopic(SITE, 'st-fault', 'status'),
-        encode({ ts, connector: 2, status: s, error_code: code }),
-        { qos: 1 },
-      )
-    await status(faultAt, 'Faulted', 'GroundFailure')
+    await publishStatus(station, 'st-fault', faultAt, 'Faulted', 'GroundFailure')
     const faults = () => watcher.alerts('connector_faulted')
     await vi.waitFor(() => expect(faults()).toHaveLength(1), { timeout: 5_000 })
     const opened = faults()[0] as Alert
@@ -119,7 +142,7 @@ describe('alert stream', () => {
       started_at: faultAt,
       ended_at: null,
     })
-    await status(faultAt + 5_000, 'Available', 'NoError')
+    await publishStatus(station, 'st-fault', faultAt + 5_000, 'Available', 'NoError')
     await vi.waitFor(() => expect(faults()).toHaveLength(2), { timeout: 5_000 })
     expect(faults()[1]).toMatchObject({ id: opened.id, started_at: faultAt, ended_at: faultAt + 5_000 })
     watcher.close()
@@ -181,5 +204,31 @@ describe('alert stream', () => {
     })
     expect(unknown.status).toBe(404)
     watcher.close()
+  })
+
+  test('an open alert and its acknowledgement survive an API restart, and the alert still ends when cleared', async () => {
+    const station = await connectStation('st-restart')
+    const faultAt = Date.now()
+    await publishStatus(station, 'st-restart', faultAt, 'Faulted', 'GroundFailure')
+    const restartAlerts = async () => (await getAlerts('?station=st-restart')).alerts
+    await vi.waitFor(async () => expect(await restartAlerts()).toHaveLength(1), { timeout: 5_000 })
+    const [raised] = await restartAlerts()
+    const ack = await fetch(`${api.url}/api/v1/alerts/${raised?.id}/ack`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${OPERATOR}` },
+    })
+    expect(ack.status).toBe(200)
+    const acknowledged = (await ack.json()) as Alert
+
+    await api.close()
+    api = await startApi()
+    expect(await restartAlerts()).toEqual([acknowledged])
+    expect(acknowledged).toMatchObject({ started_at: faultAt, ended_at: null, acknowledged_by: 'operator' })
+
+    await publishStatus(station, 'st-restart', faultAt + 5_000, 'Available', 'NoError')
+    await vi.waitFor(
+      async () => expect(await restartAlerts()).toEqual([{ ...acknowledged, ended_at: faultAt + 5_000 }]),
+      { timeout: 5_000 },
+    )
   })
 })

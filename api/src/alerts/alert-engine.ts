@@ -21,6 +21,20 @@ const SEVERITY: Record<AlertType, Severity> = {
   site_load_near_limit: 'warning',
 }
 
+/** The condition an alert stands for: its type and place. At most one alert per key is open. */
+export const conditionKey = (a: Pick<Alert, 'type' | 'site' | 'station' | 'connector'>): string =>
+  `${a.type}|${a.site}|${a.station}|${a.connector}`
+
+/** What the engine needs to carry on where it left off, e.g. after a restart. */
+export interface AlertEngineState {
+  /** Ids already handed out; the next alert's id is built from `counter + 1`. */
+  counter: number
+  /** Oldest first; those with `ended_at: null` are open. */
+  alerts: Alert[]
+  /** Last energy register per `site/station/connector`, for the register-backwards rule. */
+  lastEnergy: Record<string, number>
+}
+
 /**
  * Turns the message stream and the live view into alerts with a start and an end. Each condition has
  * at most one open alert (keyed by type and place); a condition that clears ends it.
@@ -32,6 +46,19 @@ export class AlertEngine {
   private readonly listeners = new Set<Listener>()
   private readonly lastEnergy = new Map<string, number>()
   private counter = 0
+
+  /** `saved`: a {@link state} of an earlier engine (its open alerts stay open until their condition clears). */
+  constructor(saved?: AlertEngineState) {
+    if (saved === undefined) return
+    this.counter = saved.counter
+    for (const alert of saved.alerts) this.add(alert)
+    for (const [key, wh] of Object.entries(saved.lastEnergy)) this.lastEnergy.set(key, wh)
+  }
+
+  /** The engine's state now, to serialise at once (it shares the alert objects). */
+  state(): AlertEngineState {
+    return { counter: this.counter, alerts: this.all, lastEnergy: Object.fromEntries(this.lastEnergy) }
+  }
 
   /** Alerts, newest first, optionally only open ones or one site/station's. */
   list(filter: { site?: string; station?: string; active?: boolean; limit?: number } = {}): Alert[] {
@@ -178,8 +205,7 @@ export class AlertEngine {
     message: string,
     extra: { error_code?: Alert['error_code']; value?: number } = {},
   ): void {
-    const key = `${type}|${site}|${station}|${connector}`
-    if (this.open.has(key)) return
+    if (this.open.has(conditionKey({ type, site, station, connector }))) return
     const alert: Alert = {
       id: `a${(++this.counter).toString(36)}-${at.toString(36)}`,
       type,
@@ -195,14 +221,18 @@ export class AlertEngine {
       acknowledged_at: null,
       acknowledged_by: null,
     }
-    this.open.set(key, alert)
+    this.add(alert)
+    this.emit(alert)
+  }
+
+  private add(alert: Alert): void {
+    if (alert.ended_at === null) this.open.set(conditionKey(alert), alert)
     this.all.push(alert)
     this.byId.set(alert.id, alert)
     if (this.all.length > alertRules.maxKept) {
       const dropped = this.all.shift() as Alert
       this.byId.delete(dropped.id)
     }
-    this.emit(alert)
   }
 
   private close(
@@ -212,7 +242,7 @@ export class AlertEngine {
     connector: number | null,
     at: number,
   ): void {
-    const key = `${type}|${site}|${station}|${connector}`
+    const key = conditionKey({ type, site, station, connector })
     const alert = this.open.get(key)
     if (alert === undefined) return
     this.open.delete(key)
