@@ -1,28 +1,11 @@
-import { mkdir, open, readFile, rename } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { readFile, rename } from 'node:fs/promises'
+import { writeFileAtomically } from '@evmon/contracts/files'
 import { AlertEngine } from './alert-engine.ts'
 import { decodeAlertState, encodeAlertState } from './alert-state.ts'
 
 /** Where the alerts file reports what went wrong (the app's logger). */
 export interface WarnLog {
   warn(message: string): void
-}
-
-/**
- * Replaces `path` with `text` so that a crash leaves either the old or the new content, never a mix:
- * write a temporary file, fsync it, rename it over the old one.
- */
-async function writeAtomically(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true })
-  const temporary = `${path}.tmp`
-  const handle = await open(temporary, 'w')
-  try {
-    await handle.writeFile(text)
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-  await rename(temporary, path)
 }
 
 /**
@@ -93,7 +76,7 @@ export class AlertFileWriter {
   private async write(): Promise<void> {
     this.timer = undefined
     this.dirty = false
-    this.writing = writeAtomically(this.path, encodeAlertState(this.engine.state())).catch((err: Error) =>
+    this.writing = writeFileAtomically(this.path, encodeAlertState(this.engine.state())).catch((err: Error) =>
       this.log.warn(`alerts file ${this.path} not saved: ${err.message}`),
     )
     await this.writing

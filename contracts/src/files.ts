@@ -1,0 +1,21 @@
+// Node-only helpers the services share, exported as `@evmon/contracts/files` so that the browser
+// bundle, which imports the package root, never pulls in node:fs.
+import { mkdir, open, rename } from 'node:fs/promises'
+import { dirname } from 'node:path'
+
+/**
+ * Replaces `path` with `text` so that a crash leaves either the old or the new content, never a mix:
+ * write a temporary file, fsync it, rename it over the old one. Creates the directory if need be.
+ */
+export async function writeFileAtomically(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true })
+  const temporary = `${path}.tmp`
+  const handle = await open(temporary, 'w')
+  try {
+    await handle.writeFile(text)
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+  await rename(temporary, path)
+}
