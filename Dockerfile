@@ -41,7 +41,9 @@ COPY --from=build /app/simulator simulator
 COPY --from=build /app/config config
 COPY --from=build /app/scripts/healthcheck.mjs scripts/healthcheck.mjs
 COPY --from=build /app/dashboard/dist dashboard/dist
-RUN mkdir -p /app/var && chown node:node /app/var
+# /data is where docker-compose.yml mounts each service's named volume: a new volume takes the mount
+# point's owner from the image, so the unprivileged user can write its spool, state and alerts there.
+RUN mkdir -p /app/var /data && chown node:node /app/var /data
 USER node
 # Each service sets EVMON_HEALTH_URL to its own /healthz (see docker-compose.yml).
 HEALTHCHECK --interval=10s --timeout=5s --retries=5 CMD ["node", "scripts/healthcheck.mjs"]
