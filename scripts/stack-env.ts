@@ -12,7 +12,7 @@ export const stackEnv = {
   varDir: envVar.string(
     'EVMON_VAR_DIR',
     'var',
-    'local state of `npm start`: InfluxDB data, dead letters, simulator state, dev credentials',
+    'local state of `npm start`: InfluxDB data, ingest spool and dead letters, simulator state, API alerts, dev credentials',
   ),
   influxUrl: envVar.url(
     'EVMON_INFLUX_URL',
