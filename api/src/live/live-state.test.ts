@@ -107,6 +107,24 @@ describe('live state', () => {
     expect(state.staleCount(later)).toBe(1)
   })
 
+  test('a station that has just come online is given three sample periods to send telemetry', () => {
+    // As at the API's start: the retained description and online flag arrive before any telemetry.
+    const state = new LiveState(STALE_AFTER_MS)
+    state.apply(decoded('beibei', 'kc-ac', 'meta', stationMeta('kc-ac'), T0), T0)
+    state.apply(decoded('beibei', 'kc-ac', 'online', { online: true, ts: T0 }, T0), T0)
+    expect(state.scan(T0 + STALE_AFTER_MS).stale).toEqual([])
+    expect(state.staleDeadline(T0)).toBe(T0 + STALE_AFTER_MS)
+    expect(state.scan(T0 + STALE_AFTER_MS + 1).stale).toEqual([
+      { site: 'beibei', station: 'kc-ac', lastTs: null },
+    ])
+    // Back online after an outage: the time it was away does not count against it.
+    const back = T0 + 60_000
+    state.apply(decoded('beibei', 'kc-ac', 'online', { online: false }, T0), back - 1_000)
+    state.apply(decoded('beibei', 'kc-ac', 'online', { online: true, ts: back }, T0), back)
+    expect(state.snapshot(back + 1).stations[0]?.stale).toBe(false)
+    expect(state.snapshot(back + STALE_AFTER_MS + 1).stations[0]?.stale).toBe(true)
+  })
+
   test('staleness follows our receive time, not the station clock', () => {
     const state = new LiveState(STALE_AFTER_MS)
     const skewedTs = T0 - 60_000

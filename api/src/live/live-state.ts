@@ -31,6 +31,12 @@ interface StationState {
   telemetry: Telemetry | null
   /** Our clock, not the station's: staleness must not depend on the station's clock being right. */
   telemetryReceivedAt: number | null
+  /**
+   * When we heard the station come online (our clock). Telemetry is due from then on, so a station
+   * that has just connected, or that the API has just learned of from retained messages at its own
+   * start, is not stale before it has had three sample periods to send.
+   */
+  onlineSince: number | null
   statusEvents: Map<number, StatusEvent>
   /** Vehicle and start SoC of the session running on each connector, from session events. */
   sessions: Map<number, { session: string; vehicle: string | null; socPct: number | null }>
@@ -103,6 +109,7 @@ export class LiveState {
         state.meta = message.payload
         break
       case 'online':
+        if (message.payload.online && !state.online) state.onlineSince = receivedAt
         state.online = message.payload.online
         break
       case 'telemetry':
@@ -219,9 +226,10 @@ export class LiveState {
     let deadline = Number.POSITIVE_INFINITY
     for (const s of this.scope(filter)) {
       if (filter.station !== undefined && s.station !== filter.station) continue
-      if (s.telemetryReceivedAt === null || this.isStale(s, now)) continue
-      // isStale is `now - receivedAt > staleAfterMs`: the flag flips just after this instant.
-      deadline = Math.min(deadline, s.telemetryReceivedAt + this.staleAfterMs)
+      const since = freshSince(s)
+      if (since === null || this.isStale(s, now)) continue
+      // isStale is `now - since > staleAfterMs`: the flag flips just after this instant.
+      deadline = Math.min(deadline, since + this.staleAfterMs)
     }
     return deadline
   }
@@ -258,6 +266,7 @@ export class LiveState {
         online: false,
         telemetry: null,
         telemetryReceivedAt: null,
+        onlineSince: null,
         statusEvents: new Map(),
         sessions: new Map(),
         connectors: null,
@@ -272,7 +281,8 @@ export class LiveState {
   }
 
   private isStale(s: StationState, now: number): boolean {
-    return s.telemetryReceivedAt === null || now - s.telemetryReceivedAt > this.staleAfterMs
+    const since = freshSince(s)
+    return since === null || now - since > this.staleAfterMs
   }
 
   private liveStation(s: StationState, now: number): LiveStation {
@@ -332,4 +342,11 @@ function latestStatus(
   if (event === undefined) return sampled ?? null
   if (sampled === undefined || sampledAt === undefined) return event.status
   return sampledAt >= event.ts ? sampled : event.status
+}
+
+/** The later of the station's last telemetry and its coming online: staleness counts from there. */
+function freshSince(s: StationState): number | null {
+  if (s.telemetryReceivedAt === null) return s.onlineSince
+  if (s.onlineSince === null) return s.telemetryReceivedAt
+  return Math.max(s.telemetryReceivedAt, s.onlineSince)
 }
