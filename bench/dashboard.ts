@@ -105,7 +105,7 @@ export default async function main(args: string[]): Promise<void> {
     }
     const at = (min: number) =>
       samples.reduce((best, s) => (Math.abs(s.min - min) < Math.abs(best.min - min) ? s : best))
-    const marks = [0, 5, 15, 30, 45, 60].filter((m) => m <= minutes)
+    const marks = [0, 5, 15, 30, 45, 60, 75, 90].filter((m) => m <= minutes)
     console.log(
       `JS heap over ${minutes} min of live updates (after GC): ` +
         marks.map((m) => `${m} min ${at(m).mb.toFixed(1)} MB`).join(', ') +
