@@ -141,6 +141,10 @@ export class AlertEngine {
             this.close('register_backwards', site, station, c.id, t.ts)
           }
           this.lastEnergy.set(key, c.energy_wh)
+          // Telemetry carries every connector's status each period, while the retained status topic
+          // holds only the station's last change: a recovery sent while the API was down, or before a
+          // later change on another connector, shows here. Only a sample newer than the fault counts.
+          if (c.status !== 'Faulted') this.close('connector_faulted', site, station, c.id, t.ts, true)
           if (c.temp_c !== undefined && c.temp_c >= alertRules.highTempC) {
             this.raise(
               'high_temperature',
@@ -241,10 +245,11 @@ export class AlertEngine {
     station: string | null,
     connector: number | null,
     at: number,
+    onlyIfNewer = false,
   ): void {
     const key = conditionKey({ type, site, station, connector })
     const alert = this.open.get(key)
-    if (alert === undefined) return
+    if (alert === undefined || (onlyIfNewer && at <= alert.started_at)) return
     this.open.delete(key)
     alert.ended_at = Math.max(at, alert.started_at)
     this.emit(alert)

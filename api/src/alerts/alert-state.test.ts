@@ -89,6 +89,22 @@ describe('alert state across a restart', () => {
     expect(after.list({ station: 'st-1' })).toHaveLength(2)
   })
 
+  test('a restored fault ends on the first telemetry newer than it that shows the connector working', () => {
+    // The recovery's status message was missed (the API was down; the retained status topic holds
+    // only the station's latest change, perhaps on another connector). Telemetry tells.
+    const before = new AlertEngine()
+    before.observe(status('st-4', true, T0), T0)
+    const after = restart(before)
+    const withStatus = (at: number, state: 'Faulted' | 'Available') =>
+      decoded(SITE, 'st-4', 'telemetry', telemetry(at, 2, [connectorSample(1, 0, { status: state })]), at)
+    after.observe(withStatus(T0 - 1_000, 'Available'), T0 + 500) // a sample from before the fault
+    after.observe(withStatus(T0 + 1_000, 'Faulted'), T0 + 1_000)
+    expect(after.list({ active: true }).map((a) => a.type)).toEqual(['connector_faulted'])
+    after.observe(withStatus(T0 + 2_000, 'Available'), T0 + 2_000)
+    expect(after.list({ active: true })).toEqual([])
+    expect(after.list()[0]).toMatchObject({ type: 'connector_faulted', ended_at: T0 + 2_000 })
+  })
+
   test('a meter register that went back across the restart still raises register_backwards', () => {
     const after = restart(engineWithHistory())
     after.observe(energy('st-3', 999_000, T0 + 9_000), T0 + 9_000)
