@@ -11,14 +11,14 @@ export default defineConfig({
         plugins: [vue()],
         test: {
           name: 'unit',
-          include: ['{contracts,broker,ingest,api,simulator,dashboard}/**/*.test.ts'],
+          include: ['{contracts,broker,ingest,api,simulator,dashboard,gateway}/**/*.test.ts'],
           exclude: ['**/node_modules/**', '**/*.int.test.ts'],
         },
       },
       {
         test: {
           name: 'int',
-          include: ['{contracts,broker,ingest,api,simulator}/test/**/*.int.test.ts', 'test/*.int.test.ts'],
+          include: ['{contracts,broker,ingest,api,simulator,gateway}/test/**/*.int.test.ts', 'test/*.int.test.ts'],
           globalSetup: ['test/setup/influx-global.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
