@@ -46,3 +46,53 @@ export const OCCUPIED_STATUSES: ReadonlySet<ConnectorStatus> = new Set([
 
 /** Statuses in which a connector cannot serve a driver at all (availability, per DESIGN.md). */
 export const UNAVAILABLE_STATUSES: ReadonlySet<ConnectorStatus> = new Set(['Faulted', 'Unavailable'])
+
+/**
+ * OCPP 1.6 StopTransaction reasons: the `reason` of a `stopped` session event on the MQTT contract,
+ * whose statuses are OCPP 1.6 too. A car that ends its own charge (its battery management opens the
+ * circuit at its target, or the car is unplugged) is `EVDisconnected`; a driver who stops at the
+ * charger or in the app is `Local`; 1.6 has no SoC-limit reason.
+ */
+export const STOP_REASONS = [
+  'DeAuthorized',
+  'EmergencyStop',
+  'EVDisconnected',
+  'HardReset',
+  'Local',
+  'Other',
+  'PowerLoss',
+  'Reboot',
+  'Remote',
+  'SoftReset',
+  'UnlockCommand',
+] as const
+
+export type StopReason = (typeof STOP_REASONS)[number]
+
+/**
+ * OCPP 2.0.1 stoppedReason values (ReasonEnumType). The 2.0.1 name of a car ending its own charge is
+ * `StoppedByEV`; `SOCLimitReached` and `EnergyLimitReached` are limits the charger enforces.
+ */
+export const STOPPED_REASONS_201 = [
+  'DeAuthorized',
+  'EmergencyStop',
+  'EnergyLimitReached',
+  'EVDisconnected',
+  'GroundFault',
+  'ImmediateReset',
+  'Local',
+  'LocalOutOfCredit',
+  'MasterPass',
+  'Other',
+  'OvercurrentFault',
+  'PowerLoss',
+  'PowerQuality',
+  'Reboot',
+  'Remote',
+  'SOCLimitReached',
+  'StoppedByEV',
+  'TimeLimitReached',
+  'Timeout',
+] as const
+
+export type StoppedReason201 = (typeof STOPPED_REASONS_201)[number]

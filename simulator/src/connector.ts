@@ -1,4 +1,11 @@
-import type { ConnectorSample, ConnectorStatus, ErrorCode, SessionEvent, StatusEvent } from '@evmon/contracts'
+import type {
+  ConnectorSample,
+  ConnectorStatus,
+  ErrorCode,
+  SessionEvent,
+  StatusEvent,
+  StopReason,
+} from '@evmon/contracts'
 import type { Grant, PowerRequest } from './allocation.ts'
 import type { Rng } from './rng.ts'
 import type { SessionLedger } from './session-ledger.ts'
@@ -12,11 +19,12 @@ export type ConnectorEvent = { station: string } & (
   { kind: 'status'; payload: StatusEvent } | { kind: 'session'; payload: SessionEvent }
 )
 
-// Stop reasons. OCPP 1.6's StopTransaction reasons, plus OCPP 2.0.1's SOCLimitReached, which 1.6
-// lacks, for a session the car ended at its target.
-const STOP_AT_TARGET = 'SOCLimitReached'
-const STOP_BY_DRIVER = 'Local'
-const STOP_BY_FAULT = 'Other'
+// Stop reasons (OCPP 1.6, as the contract's statuses). The car ends its own charge at its target: its
+// battery management opens the circuit, which 1.6 reports as EVDisconnected (2.0.1: StoppedByEV).
+// SOCLimitReached would claim a limit the charger enforced, which these chargers do not set.
+const STOP_BY_EV: StopReason = 'EVDisconnected'
+const STOP_BY_DRIVER: StopReason = 'Local'
+const STOP_BY_FAULT: StopReason = 'Other'
 // SoC arithmetic in floating point can stop a hair short of the target; closer than this counts as there.
 const SOC_TOLERANCE_PCT = 1e-6
 const MS_PER_DAY = 86_400_000
@@ -180,7 +188,7 @@ export class Connector {
         break
       case 'Charging':
         if (vehicle.socPct >= vehicle.targetSocPct - SOC_TOLERANCE_PCT)
-          this.stopSession(vehicle, nowMs, events, STOP_AT_TARGET)
+          this.stopSession(vehicle, nowMs, events, STOP_BY_EV)
         else if (nowMs >= this.leaveAtMs) this.stopSession(vehicle, nowMs, events, STOP_BY_DRIVER)
         else if (vehicle.interruption && vehicle.socPct >= vehicle.interruption.atSocPct) {
           const { errorCode, faultedS } = vehicle.interruption
@@ -392,13 +400,13 @@ export class Connector {
     events.push({ station: this.stationId, kind: 'session', payload })
   }
 
-  private stopSession(vehicle: Vehicle, nowMs: number, events: ConnectorEvent[], reason: string): void {
+  private stopSession(vehicle: Vehicle, nowMs: number, events: ConnectorEvent[], reason: StopReason): void {
     this.finish(nowMs, events)
     this.endSession(vehicle, nowMs, events, reason)
   }
 
   // The stop event and the ledger entry; the status change that goes with it is the caller's.
-  private endSession(vehicle: Vehicle, nowMs: number, events: ConnectorEvent[], reason: string): void {
+  private endSession(vehicle: Vehicle, nowMs: number, events: ConnectorEvent[], reason: StopReason): void {
     const session = this.session
     if (!session) return
     this.session = undefined

@@ -1,3 +1,5 @@
+import type { StopReason } from '@evmon/contracts'
+
 /** A finished charging session as the operator's billing would see it. */
 export interface SessionRecord {
   station: string
@@ -10,8 +12,8 @@ export interface SessionRecord {
   socStartPct?: number
   socEndPct?: number
   peakPowerW: number
-  /** OCPP stop reason. */
-  reason: string
+  /** OCPP 1.6 stop reason. */
+  reason: StopReason
   /** What the driver pays: time-of-use energy price plus service fee, in `currency`. */
   cost: number
   currency: string

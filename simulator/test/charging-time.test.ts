@@ -22,7 +22,7 @@ function charge(site: Site, station: string, connector: number, vehicle: string)
   const started = sessions.find((s) => s.event === 'started')
   const stopped = sessions.find((s) => s.event === 'stopped')
   if (!started || !stopped) throw new Error(`${vehicle} on ${station}/${connector} did not finish`)
-  expect(stopped.reason).toBe('SOCLimitReached')
+  expect(stopped.reason).toBe('EVDisconnected')
   expect(stopped.soc_pct).toBeCloseTo(80, 1)
   return { minutes: (stopped.ts - started.ts) / MINUTE_MS, energyWh: stopped.energy_wh ?? 0 }
 }

@@ -211,7 +211,7 @@ describe('the cost on the session event', () => {
       if (ts <= Date.parse('2025-03-11T11:00:00+08:00')) beforeBoundaryWh += deltaWh
     })
 
-    expect(stopped?.reason).toBe('SOCLimitReached')
+    expect(stopped?.reason).toBe('EVDisconnected')
     expect(stopped?.currency).toBe('CNY')
     // Both sides of 11:00 carry real energy, so a single price for the session would be visibly wrong.
     expect(beforeBoundaryWh).toBeGreaterThan(10_000)

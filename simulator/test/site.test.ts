@@ -1,4 +1,4 @@
-import { decodeMessage, type ConnectorStatus } from '@evmon/contracts'
+import { decodeMessage, STOP_REASONS, type ConnectorStatus } from '@evmon/contracts'
 import { beforeAll, describe, expect, test } from 'vitest'
 import { dryRunMessages } from '../src/dry-run.ts'
 import { toNdjsonLine, type SimMessage } from '../src/messages.ts'
@@ -156,6 +156,20 @@ describe('two busy hours at the Beibei site', () => {
       const roundingWh = batteryWh * 0.0001 + 1
       expect(Math.abs((stop.energy_wh ?? 0) - (socGainPct / 100) * batteryWh)).toBeLessThanOrEqual(roundingWh)
     }
+  })
+
+  test('stop reasons are OCPP 1.6 reasons: a car at its target ended its own charge (EVDisconnected)', () => {
+    const stops = messages.flatMap((m) =>
+      m.kind === 'session' && m.payload.event === 'stopped' ? [{ station: m.station, ...m.payload }] : [],
+    )
+    expect(
+      stops.map((s) => s.reason).filter((r) => !(STOP_REASONS as readonly unknown[]).includes(r)),
+    ).toEqual([])
+    // 70% of drivers aim for exactly 80%: a DC car that stopped there ended the charge itself.
+    const atTarget = stops.filter((s) => s.station !== 'kc-ac' && s.soc_pct === 80)
+    expect(atTarget.length).toBeGreaterThan(0)
+    expect(new Set(atTarget.map((s) => s.reason))).toEqual(new Set(['EVDisconnected']))
+    expect(stops.some((s) => s.reason === 'SOCLimitReached')).toBe(false)
   })
 
   test('connector statuses follow the OCPP 1.6 transitions and match the telemetry', () => {
