@@ -17,11 +17,13 @@ export interface ChargingProfile {
   dc?: DcProfile
   /** On-board charger limit, W; absent when the vehicle does not charge on AC. */
   acMaxW?: number
+  /** Share of the AC drawn from a pile that reaches the battery (the on-board charger's efficiency). */
+  acToBattery: number
 }
 
 /** Compiles the charging capability of a vehicle model under the site's battery assumptions. */
 export function chargingProfile(model: VehicleModel, battery: SiteConfig['battery']): ChargingProfile {
-  const profile: ChargingProfile = {}
+  const profile: ChargingProfile = { acToBattery: battery.onBoardChargerEfficiency }
   if (model.ac) profile.acMaxW = model.ac.maxKw * 1000
   const dc = model.dc
   if (dc) {

@@ -237,7 +237,7 @@ export class Connector {
         ? Math.min(dc.acceptanceW(vehicle.socPct, ambientC), dc.maxCurrentA * voltageV)
         : (vehicle.profile.acMaxW ?? 0)
     const toTargetWh = ((vehicle.targetSocPct - vehicle.socPct) / 100) * vehicle.model.batteryKwh * 1000
-    const toTargetW = toTargetWh / (dtS * WH_PER_W_S)
+    const toTargetW = toTargetWh / (this.toBattery(vehicle) * dtS * WH_PER_W_S)
     return {
       key: this.key,
       cabinet: this.stationId,
@@ -261,7 +261,8 @@ export class Connector {
     const energyWh = powerW * dtS * WH_PER_W_S
     this.energyWh += energyWh
     if (vehicle && energyWh > 0) {
-      const socPct = vehicle.socPct + (energyWh / (vehicle.model.batteryKwh * 1000)) * 100
+      const storedWh = energyWh * this.toBattery(vehicle)
+      const socPct = vehicle.socPct + (storedWh / (vehicle.model.batteryKwh * 1000)) * 100
       vehicle.socPct = Math.min(socPct, vehicle.targetSocPct)
     }
     const session = this.session
@@ -376,6 +377,11 @@ export class Connector {
     const { min, max } = this.context.arrivalClass.finishingS
     this.phaseEndsAtMs = nowMs + this.rng.between(min, max) * 1000
     this.setStatus('Finishing', nowMs, events)
+  }
+
+  // DC goes straight into the pack; AC passes the car's on-board charger, which keeps its loss.
+  private toBattery(vehicle: Vehicle): number {
+    return this.config.kind === 'ac' ? vehicle.profile.acToBattery : 1
   }
 
   private outputVoltageV(vehicle: Vehicle): number {

@@ -167,6 +167,11 @@ export const SiteConfigSchema = obj({
   battery: obj({
     /** Pack voltage at 0% / 100% SoC is nominal × (1 ∓ this). */
     packVoltageSwingPct: Type.Number({ minimum: 0, maximum: 50 }),
+    /**
+     * Share of the AC a pile delivers that the car's on-board charger stores in the battery. The
+     * rectifier is the car's, so its loss is the car's: the pile's meter counts what it passed on.
+     */
+    onBoardChargerEfficiency: Type.Number({ exclusiveMinimum: 0, maximum: 1 }),
     /** Multiplier on the charging curve by ambient (battery) temperature. */
     coldFactor: Type.Array(
       obj({ ambientC: Type.Number(), factor: Type.Number({ exclusiveMinimum: 0, maximum: 1 }) }),
