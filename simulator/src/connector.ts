@@ -28,6 +28,8 @@ const STOP_BY_FAULT: StopReason = 'Other'
 // SoC arithmetic in floating point can stop a hair short of the target; closer than this counts as there.
 const SOC_TOLERANCE_PCT = 1e-6
 const MS_PER_DAY = 86_400_000
+// Below this a grant is no power at all (allocation arithmetic leaves crumbs of a watt).
+const MIN_POWER_W = 1
 
 // Session ids must be unique across restarts of the simulator: station, connector and start time are.
 const sessionId = (station: string, connector: number, ms: number) =>
@@ -83,6 +85,13 @@ export class Connector {
   private leaveAtMs = Number.POSITIVE_INFINITY
   /** A failed handshake that the retry will rescue. */
   private retryRecovers = false
+  /**
+   * SuspendedEVSE because the charger has no power for the car (the cabinet's modules serve the
+   * supercharging gun, or load management trimmed it to nothing), as opposed to a failed handshake.
+   */
+  private starved = false
+  /** What the last request asked for, W: a grant of nothing against a real request means starved. */
+  private requestedW = 0
   private fault: ActiveFault | undefined
   private readonly hardFaults: { config: HardFault; nextAtMs: number }[]
   private temperatures: GunTemperatures | undefined
@@ -179,6 +188,11 @@ export class Connector {
         } else this.startSession(vehicle, nowMs, events)
         break
       case 'SuspendedEVSE':
+        // Waiting for power: the driver may still come back; power returning is deliver()'s to see.
+        if (this.starved) {
+          if (nowMs >= this.leaveAtMs) this.stopSession(vehicle, nowMs, events, STOP_BY_DRIVER)
+          break
+        }
         if (!due) break
         if (this.retryRecovers) this.startSession(vehicle, nowMs, events)
         else {
@@ -223,7 +237,7 @@ export class Connector {
    */
   request(ambientC: number, dtS: number): PowerRequest | undefined {
     const vehicle = this.vehicle
-    if (this.status !== 'Charging' || !vehicle) return undefined
+    if (!vehicle || !(this.currentStatus === 'Charging' || this.starved)) return undefined
     const gun = this.config
     const voltageV = this.outputVoltageV(vehicle)
     let gunCurrentA = gun.maxCurrentA
@@ -238,21 +252,36 @@ export class Connector {
         : (vehicle.profile.acMaxW ?? 0)
     const toTargetWh = ((vehicle.targetSocPct - vehicle.socPct) / 100) * vehicle.model.batteryKwh * 1000
     const toTargetW = toTargetWh / (this.toBattery(vehicle) * dtS * WH_PER_W_S)
+    this.requestedW = Math.max(0, Math.min(gunLimitW, vehicleLimitW, toTargetW))
     return {
       key: this.key,
       cabinet: this.stationId,
       priority: gun.priority,
       gunLimitW,
-      requestW: Math.max(0, Math.min(gunLimitW, vehicleLimitW, toTargetW)),
+      requestW: this.requestedW,
     }
   }
 
   /**
    * Delivers the granted power for `dtS` seconds: energy register, SoC, the session's cost at
-   * `pricePerKwh`, temperatures.
+   * `pricePerKwh`, temperatures. A car that wants power and gets none is SuspendedEVSE (OCPP 1.6:
+   * the charger, not the car, holds the energy back) until power comes back.
    */
-  deliver(grant: Grant | undefined, dtS: number, ambientC: number, pricePerKwh: number, nowMs: number): void {
+  deliver(
+    grant: Grant | undefined,
+    dtS: number,
+    ambientC: number,
+    pricePerKwh: number,
+    nowMs: number,
+    events: ConnectorEvent[],
+  ): void {
     const powerW = grant?.allocatedW ?? 0
+    if (grant) {
+      if (powerW < MIN_POWER_W && this.requestedW >= MIN_POWER_W && this.currentStatus === 'Charging') {
+        this.setStatus('SuspendedEVSE', nowMs, events)
+        this.starved = true
+      } else if (powerW >= MIN_POWER_W && this.starved) this.setStatus('Charging', nowMs, events)
+    }
     this.deliveredW = powerW
     this.offeredW = grant?.offeredW ?? 0
     const vehicle = this.vehicle
@@ -462,6 +491,7 @@ export class Connector {
   ): void {
     this.currentStatus = status
     this.errorCode = errorCode
+    this.starved = false
     const payload: StatusEvent = { ts: nowMs, connector: this.config.id, status, error_code: errorCode }
     if (vendorError !== undefined) payload.vendor_error = vendorError
     events.push({ station: this.stationId, kind: 'status', payload })

@@ -231,7 +231,7 @@ export function createSite(
         gridBudgetW: gridLimitW - loungeW - auxReserveW,
       })
       const pricePerKwh = tariff.pricePerKwh(local)
-      for (const s of stations) s.deliver(grants, dtS, ambient, pricePerKwh, nowMs)
+      for (const s of stations) s.deliver(grants, dtS, ambient, pricePerKwh, nowMs, events)
 
       for (const e of events) {
         const queued = backlog.get(e.station)

@@ -1,6 +1,6 @@
 import type { StationMeta, Telemetry } from '@evmon/contracts'
 import type { Grant, PowerRequest } from './allocation.ts'
-import { Connector } from './connector.ts'
+import { Connector, type ConnectorEvent } from './connector.ts'
 import { interpolate, type Breakpoints } from './piecewise-linear.ts'
 import { createRng, type Rng } from './rng.ts'
 import type { SessionLedger } from './session-ledger.ts'
@@ -156,17 +156,21 @@ export class Station {
     return requests
   }
 
-  /** Delivers the granted power for `dtS` seconds and advances the meter and the cabinet's temperature. */
+  /**
+   * Delivers the granted power for `dtS` seconds and advances the meter and the cabinet's temperature;
+   * connectors left without power report it in `events`.
+   */
   deliver(
     grants: ReadonlyMap<string, Grant>,
     dtS: number,
     ambientC: number,
     pricePerKwh: number,
     nowMs: number,
+    events: ConnectorEvent[],
   ): void {
     let outputW = 0
     for (const connector of this.connectors) {
-      connector.deliver(grants.get(connector.key), dtS, ambientC, pricePerKwh, nowMs)
+      connector.deliver(grants.get(connector.key), dtS, ambientC, pricePerKwh, nowMs, events)
       outputW += connector.powerW
     }
     const load = outputW / this.cabinetW
