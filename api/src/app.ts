@@ -18,7 +18,7 @@ import { formatValidationErrors } from './routes/schemas.ts'
 import { stationRoutes } from './routes/stations/index.ts'
 import { AlertEngine } from './alerts/alert-engine.ts'
 import { AlertFileWriter, loadAlertEngine } from './alerts/alert-file.ts'
-import { createLiveViews } from './live/live-view.ts'
+import { createLiveViews, LIVE_PERIOD_MS } from './live/live-view.ts'
 import { setupSecurity } from './plugins/security.ts'
 import { alertRoutes } from './routes/alerts/index.ts'
 import { analyticsRoutes } from './routes/analytics/index.ts'
@@ -40,7 +40,6 @@ export interface AppDeps {
 }
 
 const appDefaults = {
-  liveStreamIntervalMs: 1_000, // the live stream sends at most one snapshot per second per client
   wsMaxPayloadBytes: 4_096, // clients only listen or send small control frames; anything larger is abuse
   alertCheckIntervalMs: 1_000, // stale stations and site load are checked once per sample period
   alertSaveDebounceMs: 250, // alerts come in bursts (a site going offline opens one per station): one write each
@@ -93,7 +92,7 @@ export async function buildApp(config: Readonly<ApiConfig>, deps: AppDeps = {}):
     onDecoded: (message, receivedAt) => alerts.observe(message, receivedAt),
   })
   const gridLimitW = (site: string): number | null => catalogue.sites.get(site)?.gridLimitW ?? null
-  const views = createLiveViews(live, clock, gridLimitW)
+  const views = createLiveViews(live, clock, gridLimitW, LIVE_PERIOD_MS)
   const influx = setupInflux(
     app,
     deps.influx ??
@@ -105,8 +104,9 @@ export async function buildApp(config: Readonly<ApiConfig>, deps: AppDeps = {}):
       }),
   )
   const stream = new LiveStream({
-    intervalMs: appDefaults.liveStreamIntervalMs,
-    view: (filter) => views.view(filter),
+    periodMs: LIVE_PERIOD_MS,
+    clock,
+    frame: (filter) => views.frame(filter),
     changeKey: () => `${live.version}:${live.staleCount(clock())}`,
   })
   metrics.gauge('evmon_api_ws_clients', 'Connected live-stream WebSocket clients.', () => stream.size)

@@ -17,6 +17,7 @@ import mqtt from 'mqtt'
 import { afterAll, beforeAll, describe, expect, inject, test, vi } from 'vitest'
 import WebSocket from 'ws'
 import { loadConfig, start, type ApiHandle } from '../src/index.ts'
+import { LIVE_PERIOD_MS } from '../src/live/live-view.ts'
 import { connectorSample, encode, stationMeta, telemetry } from './fixtures.ts'
 
 const SITE = 'beibei'
@@ -167,7 +168,7 @@ describe('live view over MQTT', () => {
     await vi.waitFor(() => expect(power(frames.at(-1))).toBe(330_000), { timeout: 5_000 })
     const times = frames.map((f) => f.data.ts)
     for (let i = 1; i < times.length; i++)
-      expect((times[i] as number) - (times[i - 1] as number)).toBeGreaterThanOrEqual(900)
+      expect((times[i] as number) - (times[i - 1] as number)).toBeGreaterThanOrEqual(LIVE_PERIOD_MS - 50)
     ws.close()
   })
 

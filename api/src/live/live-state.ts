@@ -76,8 +76,6 @@ const byStationThenSite = (
 export class LiveState {
   private readonly stations = new Map<string, StationState>()
   private changes = 0
-  /** Per site: grows with every applied message or removal at the site, session events included. */
-  private readonly siteChanges = new Map<string, number>()
   private index: StationIndex | null = null
 
   /** @param staleAfterMs a station without telemetry for longer than this is stale */
@@ -86,15 +84,6 @@ export class LiveState {
   /** Grows with every change that can alter a snapshot, so watchers can skip unchanged periods. */
   get version(): number {
     return this.changes
-  }
-
-  /**
-   * Grows with every message that changes anything known about the site, session events included
-   * (they change availability estimates, not snapshots); unknown sites are at 0. Answers computed
-   * for a site stay valid while this and the stale flags stay the same.
-   */
-  siteVersion(site: string): number {
-    return this.siteChanges.get(site) ?? 0
   }
 
   get size(): number {
@@ -134,15 +123,11 @@ export class LiveState {
             socPct: p.soc_pct ?? null,
           })
         } else if (state.sessions.get(p.connector)?.session === p.session) state.sessions.delete(p.connector)
-        else return false
-        // It does change availability answers, which are cached by site version.
-        this.bumpSite(message.site)
         return false
       }
     }
     state.connectors = null
     this.changes++
-    this.bumpSite(message.site)
     return true
   }
 
@@ -151,7 +136,6 @@ export class LiveState {
     const removed = this.stations.delete(keyOf(site, station))
     if (removed) {
       this.changes++
-      this.bumpSite(site)
       this.index = null
     }
     return removed
@@ -218,22 +202,6 @@ export class LiveState {
     return { ts: now, site_power_w: sitePower, stations }
   }
 
-  /**
-   * When the first fresh station matching `filter` turns stale if nothing arrives: until then a
-   * snapshot taken after `now` differs from one taken at `now` only in `ts`, unless {@link version} moves.
-   */
-  staleDeadline(now: number, filter: LiveFilter = {}): number {
-    let deadline = Number.POSITIVE_INFINITY
-    for (const s of this.scope(filter)) {
-      if (filter.station !== undefined && s.station !== filter.station) continue
-      const since = freshSince(s)
-      if (since === null || this.isStale(s, now)) continue
-      // isStale is `now - since > staleAfterMs`: the flag flips just after this instant.
-      deadline = Math.min(deadline, since + this.staleAfterMs)
-    }
-    return deadline
-  }
-
   /** Stations of the filter's site (or all), in snapshot order. */
   private scope(filter: LiveFilter): readonly StationState[] {
     const index = (this.index ??= this.buildIndex())
@@ -249,10 +217,6 @@ export class LiveState {
       else list.push(s)
     }
     return { all, bySite }
-  }
-
-  private bumpSite(site: string): void {
-    this.siteChanges.set(site, (this.siteChanges.get(site) ?? 0) + 1)
   }
 
   private stationState(site: string, station: string): StationState {
@@ -275,7 +239,6 @@ export class LiveState {
       this.index = null
       // A new station shows in snapshots even if the message that named it changes nothing else.
       this.changes++
-      this.bumpSite(site)
     }
     return state
   }

@@ -2,22 +2,19 @@ import { AvailabilityQuery, AvailabilityResponse } from '@evmon/contracts'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { availability } from '../../availability/availability.ts'
 import { notFound } from '../../errors.ts'
-import { AnswerCache } from '../../live/live-view.ts'
+import { PeriodCache } from '../../live/live-view.ts'
 import type { Services } from '../../services.ts'
 import { ErrorResponse } from '../schemas.ts'
-
-/** Drivers poll this from phones: answers are shared for a second and may be cached for five. */
-const CACHE_MS = 1_000
 
 /** `GET /availability?site=`: public. */
 export const availabilityRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (
   app,
   { services },
 ) => {
-  const { live, clock, catalogue } = services
-  // Keyed by site; an entry is served only at the same site version (any message at the site, session
-  // events included) and before a station in it turns stale, and for at most CACHE_MS (the price).
-  const cache = new AnswerCache()
+  const { live, clock, catalogue, views } = services
+  // Drivers poll this from phones: one answer per site and live-view period, shared by every request in
+  // it (so at most one period behind the state and the price), and clients may cache it for five seconds.
+  const cache = new PeriodCache<Buffer>(views.periodMs)
 
   app.get(
     '/availability',
@@ -32,7 +29,7 @@ export const availabilityRoutes: FastifyPluginAsyncTypebox<{ services: Services 
       const { site } = request.query
       const now = clock()
       // Unknown sites throw before caching, so the cache is bounded by the number of sites.
-      const cached = cache.get(site, live.siteVersion(site), now, () => {
+      const cached = cache.get(site, now, () => {
         const stations = live.snapshot(now, { site }).stations
         if (stations.length === 0 && !catalogue.sites.has(site)) throw notFound(`site ${site}`)
         const answer = availability({
@@ -42,10 +39,7 @@ export const availabilityRoutes: FastifyPluginAsyncTypebox<{ services: Services 
           catalogue,
           running: (station, connector) => live.runningSession(site, station, connector),
         })
-        return {
-          text: JSON.stringify(answer),
-          until: Math.min(now + CACHE_MS, live.staleDeadline(now, { site })),
-        }
+        return Buffer.from(JSON.stringify(answer))
       })
       void reply
         .header('cache-control', 'public, max-age=5')
