@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readFileSync, watch, type FSWatcher } from 'node:fs'
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
 import {
   createServer as createNetServer,
@@ -9,8 +9,9 @@ import {
 import { Duplex, Writable } from 'node:stream'
 import { createServer as createTlsServer } from 'node:tls'
 import { Aedes, type AedesOptions } from 'aedes'
+import { basename, dirname } from 'node:path'
 import { createWebSocketStream, WebSocketServer } from 'ws'
-import type { BrokerConfig } from './config.ts'
+import { brokerEnv, type BrokerConfig } from './config.ts'
 import { Credentials } from './credentials.ts'
 import { PacketSizeGuard } from './limits.ts'
 import { redisBackends } from './redis.ts'
@@ -29,7 +30,69 @@ export interface BrokerHandle {
   /** `ws://host:port/path` of the WebSocket listener. */
   wsUrl: string
   counters(): BrokerCounters
+  /**
+   * Reads the credentials file again (the broker also does so by itself when the file changes):
+   * new accounts can log in at once, sessions of removed or rotated accounts are closed. A file that
+   * does not load is refused with the error and the accounts in force stay.
+   */
+  reloadCredentials(): void
+  /**
+   * Graceful stop: listeners closed, new publishes refused, then waits (at most `drainMs`) until every
+   * accepted message is with its subscribers or in Redis, and closes every connection.
+   */
   close(): Promise<void>
+}
+
+/** Persistence writes aedes makes before it acknowledges a publish or records a delivery. */
+const PERSISTENCE_WRITES = [
+  'storeRetained',
+  'addSubscriptions',
+  'removeSubscriptions',
+  'cleanSubscriptions',
+  'outgoingEnqueue',
+  'outgoingEnqueueCombi',
+  'outgoingUpdate',
+  'outgoingClearMessageId',
+  'incomingStorePacket',
+  'incomingDelPacket',
+  'putWill',
+  'delWill',
+] as const
+
+/**
+ * Counts the persistence's writes in progress, so a closing broker can wait for them: the Redis
+ * persistence drops its connection on destroy, and a write still on the wire would be lost with it.
+ */
+function trackWrites(persistence: object): Set<Promise<unknown>> {
+  const pending = new Set<Promise<unknown>>()
+  const methods = persistence as Record<string, (...args: unknown[]) => unknown>
+  for (const name of PERSISTENCE_WRITES) {
+    const original = methods[name]
+    if (typeof original !== 'function') continue
+    methods[name] = (...args) => {
+      const result = original.apply(persistence, args)
+      if (!(result instanceof Promise)) return result
+      pending.add(result)
+      const settle = () => pending.delete(result)
+      result.then(settle, settle)
+      return result
+    }
+  }
+  return pending
+}
+
+/** Calls `reload` when `file` is replaced or rewritten (editors and `save` rename over it). */
+function watchFile(file: string, reload: () => void): FSWatcher {
+  let timer: NodeJS.Timeout | undefined
+  // The directory, not the file: a rename over the file replaces the inode a file watch would hold.
+  const watcher = watch(dirname(file), (_event, name) => {
+    if (name !== null && name !== basename(file)) return
+    // One change arrives as several events; read the file once they have stopped.
+    clearTimeout(timer)
+    timer = setTimeout(reload, 50)
+  })
+  watcher.on('close', () => clearTimeout(timer))
+  return watcher
 }
 
 function listen(server: NetServer | HttpServer, port: number, host: string): Promise<number> {
@@ -85,18 +148,28 @@ export async function start(config: BrokerConfig): Promise<BrokerHandle> {
   const limits = { ...defaultLimits, ...config.limits }
   const log = config.log ?? ((line: string) => console.log(line))
   const counters = newCounters()
-  const credentials = config.credentialsFile ? Credentials.load(config.credentialsFile) : null
-  const security = credentials ? securityHooks(credentials, limits, counters, log) : null
+  const credentialsFile = config.credentialsFile
+  const security = credentialsFile
+    ? securityHooks(Credentials.load(credentialsFile), limits, counters, log)
+    : null
   const options: AedesOptions = { maxTopicLevels: limits.maxTopicLevels }
-  const redis = config.redisUrl ? redisBackends(config.redisUrl) : null
+  const redis = config.redisUrl ? redisBackends(config.redisUrl, config.cluster ?? false) : null
+  const pendingWrites = redis ? trackWrites(redis.persistence) : new Set<Promise<unknown>>()
   if (redis) {
     options.persistence = redis.persistence
-    options.mq = redis.mq
+    if (redis.mq) options.mq = redis.mq
   }
+  let draining = false
   if (security) {
     options.authenticate = security.authenticate
-    options.authorizePublish = security.authorizePublish
     options.authorizeSubscribe = security.authorizeSubscribe
+  }
+  // A closing broker takes no more messages: the publisher keeps them unacknowledged and sends them
+  // again to the broker it reconnects to.
+  options.authorizePublish = (client, packet, done) => {
+    if (draining && client) return done(new Error('broker is shutting down'))
+    if (security?.authorizePublish) return security.authorizePublish(client, packet, done)
+    done(null)
   }
   // Forwarding is the one per-delivery hook aedes has: count deliveries by QoS, forward unchanged.
   options.authorizeForward = (_client, packet) => {
@@ -106,7 +179,9 @@ export async function start(config: BrokerConfig): Promise<BrokerHandle> {
   const aedes = await Aedes.createBroker(options)
   // The in-memory persistence scans a client's whole in-flight queue per message; ingest keeps
   // thousands in flight (it acknowledges after the write), so index it. Redis has its own.
-  if (!redis) indexOutgoing((aedes as unknown as { persistence: OutgoingMethods }).persistence)
+  const memoryQueue = redis
+    ? null
+    : indexOutgoing((aedes as unknown as { persistence: OutgoingMethods }).persistence)
   aedes.on('client', (client) => {
     counters.connected++
     security?.onConnect(client)
@@ -168,6 +243,18 @@ export async function start(config: BrokerConfig): Promise<BrokerHandle> {
   })
   const metrics = config.metricsPort == null ? null : createMetricsServer(() => counters)
 
+  const reloadCredentials = () => {
+    if (!security || !credentialsFile) return
+    try {
+      security.reload(Credentials.load(credentialsFile))
+      counters.credentialReloads++
+    } catch (err) {
+      counters.credentialReloadErrors++
+      log(`credentials not reloaded, the accounts in force stay: ${(err as Error).message}`)
+    }
+  }
+  const watcher = credentialsFile ? watchFile(credentialsFile, reloadCredentials) : null
+
   const mqttPort = await listen(tcp, config.mqttPort, config.host)
   const wsPort = await listen(http, config.wsPort, config.host)
   const tlsPort = tls && config.tls ? await listen(tls, config.tls.port, config.host) : null
@@ -181,12 +268,39 @@ export async function start(config: BrokerConfig): Promise<BrokerHandle> {
     mqttUrl: `mqtt://${config.host}:${mqttPort}`,
     wsUrl: `ws://${config.host}:${wsPort}${config.wsPath}`,
     counters: () => structuredClone(counters),
+    reloadCredentials,
     async close() {
+      watcher?.close()
+      draining = true
+      // No new connections; the open ones stay until their messages are handed over.
+      const listeners = [tcp, http, ...(tls ? [tls] : [])].map(closeServer)
+      // What was accepted is written into each persistent subscriber's queue before it is
+      // acknowledged: with Redis, waiting for the writes in progress hands every message over. In
+      // memory, the queues themselves must empty into connected subscribers.
+      // (An offline subscriber's memory queue cannot empty: waiting for it would only delay the loss.)
+      const drainMs = config.drainMs ?? brokerEnv.drainMs.default
+      const deadline = Date.now() + drainMs
+      const undelivered = () =>
+        pendingWrites.size +
+        (memoryQueue
+          ? Object.keys((aedes as unknown as { clients: Record<string, unknown> }).clients).reduce(
+              (n, id) => n + memoryQueue.queued(id),
+              0,
+            )
+          : 0)
+      while (Date.now() < deadline && undelivered() > 0) {
+        await Promise.race([
+          Promise.allSettled(pendingWrites),
+          new Promise((r) => setTimeout(r, Math.min(50, Math.max(0, deadline - Date.now())))),
+        ])
+      }
+      const left = undelivered()
+      if (left > 0) log(`closing with ${left} messages not handed over after ${drainMs} ms`)
       for (const client of wss.clients) client.terminate()
       await new Promise<void>((resolve) => aedes.close(() => resolve()))
+      await Promise.allSettled(pendingWrites)
       await redis?.destroy()
-      const servers = [tcp, http, ...(tls ? [tls] : []), ...(metrics ? [metrics] : [])]
-      await Promise.all(servers.map(closeServer))
+      await Promise.all([...listeners, ...(metrics ? [closeServer(metrics)] : [])])
     },
   }
 }

@@ -16,8 +16,15 @@ export interface BrokerConfig {
   /** MQTT over TLS, PEM files. */
   tls?: { port: number; certFile: string; keyFile: string }
   limits?: Partial<SecurityLimits>
-  /** Redis for durable sessions and clustering (aedes-persistence-redis + mqemitter-redis). */
+  /**
+   * Redis for durable sessions, retained messages and queued QoS 1 messages (aedes-persistence-redis).
+   * Absent: all of that lives in memory and a broker restart loses it.
+   */
   redisUrl?: string
+  /** With `redisUrl`: pass messages between brokers sharing that Redis (mqemitter-redis). */
+  cluster?: boolean
+  /** On close, the longest wait for publishes in progress to reach their subscribers or Redis. */
+  drainMs?: number
   /** Log lines (refusals, denials); default console.log. */
   log?: (line: string) => void
 }
@@ -54,7 +61,24 @@ export const brokerEnv = {
     false,
     'true runs without authentication: throwaway use only',
   ),
-  redisUrl: envVar.url('EVMON_REDIS_URL', undefined, 'Redis for durable sessions and clustering', ['redis:']),
+  redisUrl: envVar.url(
+    'EVMON_REDIS_URL',
+    undefined,
+    'Redis for sessions, retained and queued QoS 1 messages (`npm start` runs one); unset: memory only',
+    ['redis:'],
+  ),
+  cluster: envVar.bool(
+    'EVMON_BROKER_CLUSTER',
+    false,
+    'true: brokers sharing `EVMON_REDIS_URL` pass messages to each other (several brokers, one address)',
+  ),
+  drainMs: envVar.int(
+    'EVMON_BROKER_DRAIN_MS',
+    8_000,
+    'on SIGTERM, longest wait for queued messages to reach a subscriber or Redis before exiting',
+    0,
+    600_000,
+  ),
   maxPayloadBytes: envVar.int(
     'EVMON_BROKER_MAX_PAYLOAD_BYTES',
     defaultLimits.maxPayloadBytes,
@@ -116,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Broke
         'or set EVMON_BROKER_ALLOW_ANONYMOUS=true for a throwaway local broker.',
     )
   }
+  if (v.cluster && !v.redisUrl) problems.push('EVMON_BROKER_CLUSTER=true needs EVMON_REDIS_URL')
   if (Boolean(v.tlsCert) !== Boolean(v.tlsKey))
     problems.push('EVMON_BROKER_TLS_CERT and EVMON_BROKER_TLS_KEY go together')
   assertNoProblems('broker', problems)
@@ -127,7 +152,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Broke
     metricsPort: v.metricsPort,
     ...(v.credentials ? { credentialsFile: v.credentials } : {}),
     ...(v.tlsCert && v.tlsKey ? { tls: { port: v.tlsPort, certFile: v.tlsCert, keyFile: v.tlsKey } } : {}),
-    ...(v.redisUrl ? { redisUrl: v.redisUrl } : {}),
+    ...(v.redisUrl ? { redisUrl: v.redisUrl, cluster: v.cluster } : {}),
+    drainMs: v.drainMs,
     limits: {
       maxPayloadBytes: v.maxPayloadBytes,
       maxTopicLevels: v.maxTopicLevels,

@@ -51,6 +51,8 @@ export class Credentials {
   private readonly verified = new Map<string, Buffer>()
   /** How many presented secrets needed the slow scrypt check (the rest matched `verified`). */
   slowChecks = 0
+  /** What an unknown username is checked against; a salt of the same length as real ones. */
+  private readonly dummy = { salt: randomBytes(16) }
   constructor(private readonly file: CredentialsFile) {
     this.byName = new Map(file.accounts.map((a) => [a.username, a]))
   }
@@ -92,10 +94,18 @@ export class Credentials {
     return [...this.byName.keys()].sort()
   }
 
-  /** The identity behind `username` when `secret` is right, else null. Constant-time comparison. */
+  /**
+   * The identity behind `username` when `secret` is right, else null. Constant-time comparison, and
+   * the same cost for an unknown username as for a wrong secret: both pay scrypt (an unknown one
+   * against a dummy hash), so the time to a refusal does not tell which station ids exist.
+   */
   async verify(username: string, secret: string): Promise<Identity | null> {
     const account = this.byName.get(username)
-    if (!account) return null
+    if (!account) {
+      this.slowChecks++
+      await scryptAsync(secret, this.dummy.salt, this.file.scrypt)
+      return null
+    }
     const digest = createHash('sha256').update(account.salt).update(secret).digest()
     const known = this.verified.get(username)
     if (known && timingSafeEqual(known, digest)) return account.identity
@@ -106,6 +116,24 @@ export class Credentials {
     // Only if the account was not rotated while scrypt ran.
     if (this.byName.get(username) === account) this.verified.set(username, digest)
     return account.identity
+  }
+
+  /**
+   * Whether `username` still has the secret it had in `earlier`: false once the account is removed or
+   * rotated, which is when the broker ends the sessions opened with the old secret.
+   */
+  sameSecret(username: string, earlier: Credentials): boolean {
+    const now = this.byName.get(username)
+    const then = earlier.byName.get(username)
+    return now !== undefined && then !== undefined && now.salt === then.salt && now.hash === then.hash
+  }
+
+  /** Removes an account; false when there was none. */
+  remove(username: string): boolean {
+    if (!this.byName.delete(username)) return false
+    this.file.accounts = this.file.accounts.filter((a) => a.username !== username)
+    this.verified.delete(username)
+    return true
   }
 
   /** Adds or replaces an account with a new random secret, which is returned once and never stored. */

@@ -39,12 +39,29 @@ logger.info(
   { mqtt: broker.mqttUrl, ws: broker.wsUrl, tlsPort: broker.tlsPort, metricsPort: broker.metricsPort },
   config.credentialsFile ? 'broker started' : 'broker started with ANONYMOUS ACCESS, for local testing only',
 )
+// The broker also watches the file; SIGHUP is for file systems where watching does not work.
+process.on('SIGHUP', () => {
+  logger.info('SIGHUP: reloading credentials')
+  broker.reloadCredentials()
+})
 let stopping = false
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (stopping) return
     stopping = true
-    logger.info({ signal }, 'stopping')
-    void broker.close().then(() => process.exit(0))
+    logger.info({ signal }, 'stopping: no new publishes, handing queued messages over')
+    // close() waits at most drainMs for messages; this bounds the rest (connections, Redis).
+    const limit = setTimeout(
+      () => {
+        logger.error('shutdown took too long; exiting')
+        process.exit(1)
+      },
+      (config.drainMs ?? 0) + 5_000,
+    )
+    void broker.close().then(() => {
+      clearTimeout(limit)
+      logger.info('stopped')
+      process.exit(0)
+    })
   })
 }

@@ -12,6 +12,11 @@ export interface BrokerCounters {
   /** Logins whose secret needed the slow scrypt check (not yet remembered as verified). */
   authScryptChecks: number
   aclDenials: number
+  /** Sessions closed because their account was removed or its secret rotated. */
+  sessionsRevoked: number
+  /** Reloads of the credentials file that took effect, and that were refused (old file kept). */
+  credentialReloads: number
+  credentialReloadErrors: number
   connectionLimit: number
   oversize: number
   rateLimited: number
@@ -29,6 +34,9 @@ export function newCounters(): BrokerCounters {
     authThrottled: 0,
     authScryptChecks: 0,
     aclDenials: 0,
+    sessionsRevoked: 0,
+    credentialReloads: 0,
+    credentialReloadErrors: 0,
     connectionLimit: 0,
     oversize: 0,
     rateLimited: 0,
@@ -78,6 +86,21 @@ export function renderMetrics(c: BrokerCounters): string {
       'counter',
       'Publishes, subscriptions and wills refused by ACL.',
       [['', c.aclDenials]],
+    ),
+    metric(
+      'evmon_broker_sessions_revoked_total',
+      'counter',
+      'Sessions closed because their account was removed or rotated.',
+      [['', c.sessionsRevoked]],
+    ),
+    metric(
+      'evmon_broker_credential_reloads_total',
+      'counter',
+      'Reloads of the credentials file, by result (a refused file leaves the old one in force).',
+      [
+        ['{result="ok"}', c.credentialReloads],
+        ['{result="error"}', c.credentialReloadErrors],
+      ],
     ),
     metric(
       'evmon_broker_connection_limit_total',

@@ -148,7 +148,7 @@ export interface OutgoingMethods {
  * behaviour — queue order, which entry an update or an acknowledgement applies to — at constant cost
  * (broker/test/outgoing.test.ts runs both on the same operations, random ones included).
  */
-export function indexOutgoing(persistence: OutgoingMethods): void {
+export function indexOutgoing(persistence: OutgoingMethods): { queued(clientId: string): number } {
   const queues = new Map<string, ClientQueue>()
   const queue = (clientId: string) => {
     let q = queues.get(clientId)
@@ -181,4 +181,6 @@ export function indexOutgoing(persistence: OutgoingMethods): void {
   // A copy, as the bundled one makes: entries cleared while the stream is read stay in it.
   persistence.outgoingStream = (client) =>
     Readable.from([...(queues.get(client.id)?.entries ?? [])].map((e) => e.packet))
+  /** Messages queued for a client and not yet acknowledged by it. */
+  return { queued: (clientId) => queues.get(clientId)?.entries.size ?? 0 }
 }

@@ -39,6 +39,8 @@ const authError = (message: string, returnCode: 4 | 5): AuthenticateError =>
 interface Session {
   identity: Identity
   bucket: TokenBucket | null
+  /** The credentials the login was checked against (the file may be reloaded since). */
+  credentials: Credentials
 }
 
 /**
@@ -47,17 +49,29 @@ interface Session {
  * messages and wills, and the limits above. Every refusal is counted and logged; none throws.
  */
 export function securityHooks(
-  credentials: Credentials,
+  initial: Credentials,
   limits: SecurityLimits,
   counters: BrokerCounters,
   log: (message: string) => void,
 ): Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'> & {
   onConnect(client: Client): boolean
   onDisconnect(client: Client): void
+  /** Switches to reloaded credentials; closes the sessions of removed or rotated accounts. */
+  reload(next: Credentials): void
 } {
+  let credentials = initial
   const sessions = new WeakMap<Client, Session>()
-  const connectionsByName = new Map<string, number>()
+  /** Open connections per account: counted for the limits, closed when the account goes. */
+  const connectionsByName = new Map<string, Set<Client>>()
   const usernames = new WeakMap<Client, string>()
+  /** Whether an account still holds the secret it logged in with under `against`. */
+  const stillValid = (name: string, against: Credentials) =>
+    against === credentials || credentials.sameSecret(name, against)
+  const revoke = (client: Client, name: string) => {
+    counters.sessionsRevoked++
+    log(`closed: ${JSON.stringify(client.id)}, account ${JSON.stringify(name)} was removed or rotated`)
+    client.close()
+  }
   const failures = new FailureLimiter(limits.maxAuthFailures, limits.authFailureWindowMs)
 
   const deny = (client: Client | null, what: string) => {
@@ -84,9 +98,12 @@ export function securityHooks(
         done(authError(why, code), false)
       }
       if (!username || !password) return refuse('credentials required', 4)
-      credentials.verify(username, password.toString('utf8')).then(
+      const against = credentials
+      against.verify(username, password.toString('utf8')).then(
         (identity) => {
           counters.authScryptChecks = credentials.slowChecks
+          // The file may have been reloaded while scrypt ran: the secret must still be the account's.
+          if (identity && !stillValid(username, against)) identity = null
           if (!identity) return refuse(`bad username or password for ${JSON.stringify(username)}`, 4)
           const required = requiredClientId(identity)
           if (required !== null && client.id !== required) {
@@ -98,7 +115,7 @@ export function securityHooks(
             deny(client, `will on ${JSON.stringify(will.topic)}`)
             return refuse(`will topic ${JSON.stringify(will.topic)} not allowed for ${username}`, 5)
           }
-          const open = connectionsByName.get(username) ?? 0
+          const open = connectionsByName.get(username)?.size ?? 0
           const max =
             identity.role === 'station' ? limits.maxConnectionsPerStation : limits.maxConnectionsPerService
           if (open >= max) {
@@ -110,7 +127,7 @@ export function securityHooks(
             identity.role === 'station'
               ? new TokenBucket(limits.stationPublishRatePerS, limits.stationPublishBurst, now)
               : null
-          sessions.set(client, { identity, bucket })
+          sessions.set(client, { identity, bucket, credentials: against })
           usernames.set(client, username)
           done(null, true)
         },
@@ -153,8 +170,13 @@ export function securityHooks(
 
     onConnect(client) {
       const name = usernames.get(client)
-      if (name === undefined) return false
-      connectionsByName.set(name, (connectionsByName.get(name) ?? 0) + 1)
+      const session = sessions.get(client)
+      if (name === undefined || session === undefined) return false
+      let open = connectionsByName.get(name)
+      if (!open) connectionsByName.set(name, (open = new Set()))
+      open.add(client)
+      // A reload between the password check and now has already passed this client by.
+      if (!stillValid(name, session.credentials)) revoke(client, name)
       return true
     },
 
@@ -162,9 +184,20 @@ export function securityHooks(
       const name = usernames.get(client)
       if (name === undefined) return
       usernames.delete(client)
-      const open = (connectionsByName.get(name) ?? 1) - 1
-      if (open > 0) connectionsByName.set(name, open)
-      else connectionsByName.delete(name)
+      const open = connectionsByName.get(name)
+      open?.delete(client)
+      if (open?.size === 0) connectionsByName.delete(name)
+    },
+
+    reload(next) {
+      const previous = credentials
+      credentials = next
+      // The counter carries on across reloads (a check still running on the old file is not counted).
+      next.slowChecks += previous.slowChecks
+      for (const [name, clients] of connectionsByName) {
+        if (next.sameSecret(name, previous)) continue
+        for (const client of clients) revoke(client, name)
+      }
     },
   }
 }

@@ -25,6 +25,7 @@ test('every bad variable is reported at once', () => {
       EVMON_BROKER_TLS_CERT: '/c.pem',
       EVMON_REDIS_URL: 'http://redis',
       EVMON_BROKER_STATION_RATE: '0',
+      EVMON_BROKER_CLUSTER: 'true',
     })
   } catch (err) {
     message = (err as Error).message
@@ -37,6 +38,7 @@ test('every bad variable is reported at once', () => {
     'EVMON_REDIS_URL',
     'EVMON_BROKER_STATION_RATE',
     'EVMON_BROKER_CREDENTIALS',
+    'EVMON_BROKER_CLUSTER',
   ]) {
     expect(message).toContain(name)
   }
@@ -53,6 +55,7 @@ test('TLS, Redis and limits are read when set', () => {
   })
   expect(config.tls).toEqual({ port: 8884, certFile: '/c.pem', keyFile: '/k.pem' })
   expect(config.redisUrl).toBe('redis://127.0.0.1:6379/2')
+  expect(config.cluster).toBe(false)
   expect(config.limits?.maxPayloadBytes).toBe(1024)
   expect(config.credentialsFile).toBeUndefined()
 })

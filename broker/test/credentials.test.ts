@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { Credentials } from '../src/index.ts'
 
@@ -42,5 +45,29 @@ describe('Credentials.verify', () => {
     await credentials.verify('beibei/a', a)
     expect(await credentials.verify('beibei/b', a)).toBeNull()
     expect(await credentials.verify('nobody', a)).toBeNull()
+  })
+})
+
+describe('changes between two loads of the file', () => {
+  test('an account keeps its secret until it is rotated or removed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'evmon-cred-'))
+    const file = join(dir, 'credentials.json')
+    const before = Credentials.empty()
+    await before.issue('beibei/a')
+    await before.issue('beibei/b')
+    await before.issue('beibei/c')
+    before.save(file)
+    const after = Credentials.load(file)
+    await after.issue('beibei/b')
+    expect(after.remove('beibei/c')).toBe(true)
+    expect(after.remove('beibei/c')).toBe(false)
+    await after.issue('beibei/d')
+    expect(after.sameSecret('beibei/a', before)).toBe(true)
+    expect(after.sameSecret('beibei/b', before)).toBe(false)
+    expect(after.sameSecret('beibei/c', before)).toBe(false)
+    expect(after.sameSecret('beibei/d', before)).toBe(false)
+    after.save(file)
+    expect(Credentials.load(file).usernames()).toEqual(['beibei/a', 'beibei/b', 'beibei/d'])
+    rmSync(dir, { recursive: true, force: true })
   })
 })

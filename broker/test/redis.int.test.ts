@@ -14,13 +14,14 @@ afterAll(async () => {
   await redis?.stop()
 })
 
-async function broker(): Promise<BrokerHandle> {
+async function broker(cluster = false): Promise<BrokerHandle> {
   const handle = await start({
     host: '127.0.0.1',
     mqttPort: 0,
     wsPort: 0,
     wsPath: '/mqtt',
     redisUrl: redis.url,
+    cluster,
   })
   brokers.push(handle)
   return handle
@@ -63,8 +64,8 @@ test('10,000 QoS 1 messages queued for an offline subscriber survive a broker re
   await back.endAsync()
 }, 90_000)
 
-test('two brokers sharing Redis act as one broker', async () => {
-  const [a, b] = [await broker(), await broker()]
+test('two brokers sharing Redis as a cluster act as one broker', async () => {
+  const [a, b] = [await broker(true), await broker(true)]
   const sub = await mqtt.connectAsync(a.mqttUrl, { clientId: 'api-on-a' })
   await sub.subscribeAsync('evmon/v1/+/+/online', { qos: 1 })
   const got = new Promise<string>((resolve) =>
