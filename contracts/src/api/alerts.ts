@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { ConnectorId, ErrorCodeSchema, Id, Timestamp } from '../schemas.ts'
+import { IntegerParam } from './params.ts'
 
 export const ALERT_TYPES = [
   'station_offline',
@@ -35,7 +36,7 @@ export const AlertsQuery = Type.Object({
   station: Type.Optional(Id),
   /** true: only alerts still open. */
   active: Type.Optional(Type.Boolean()),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 200 })),
+  limit: Type.Optional(IntegerParam(1, 1000, { default: 200 })),
 })
 export type AlertsQuery = Static<typeof AlertsQuery>
 

@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox'
+import { Type, type NumberOptions } from '@sinclair/typebox'
 import { Id } from '../schemas.ts'
 
 // Query-parameter schemas shared by the API's routes (and the dashboard's URL builders). Patterns are
@@ -24,6 +24,19 @@ export const FIELDS_PATTERN = '^[a-z_]{1,32}(,[a-z_]{1,32}){0,31}$'
 /** `tz`: an IANA time-zone name such as `Asia/Shanghai`; the API also checks that it exists. */
 export const TZ_PATTERN = '^[A-Za-z][A-Za-z0-9_+-]{0,31}(/[A-Za-z0-9_+-]{1,32}){0,2}$'
 
+/**
+ * A numeric query parameter within [minimum, maximum]. Query strings are coerced by ajv, which turns
+ * `Infinity`, `-Infinity` or `1e309` into a non-finite number without checking it, and then skips
+ * `minimum`/`maximum` for it (ajv-validator/ajv#2212, fastify/fastify#6718). The `allOf` repeats the
+ * type check on the coerced value, where a non-finite number fails it: a 400, not a handler fed
+ * `Infinity`.
+ */
+export const IntegerParam = (minimum: number, maximum: number, options: NumberOptions = {}) =>
+  Type.Integer({ ...options, minimum, maximum, allOf: [{ type: 'integer' }] })
+/** {@link IntegerParam} for a number that may have a fraction. */
+export const NumberParam = (minimum: number, maximum: number, options: NumberOptions = {}) =>
+  Type.Number({ ...options, minimum, maximum, allOf: [{ type: 'number' }] })
+
 export const TimeParam = (description: string) => Type.String({ pattern: TIME_PATTERN, description })
 export const TzParam = Type.String({
   pattern: TZ_PATTERN,
@@ -38,5 +51,5 @@ export const UsedResolution = Type.Union([Type.Literal('raw'), Type.Literal('rol
 export const ScopeQuery = {
   site: Type.Optional(Id),
   station: Type.Optional(Id),
-  connector: Type.Optional(Type.Integer({ minimum: 1, maximum: 255 })),
+  connector: Type.Optional(IntegerParam(1, 255)),
 }

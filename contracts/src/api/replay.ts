@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Id, Timestamp } from '../schemas.ts'
-import { TimeParam } from './params.ts'
+import { NumberParam, TimeParam } from './params.ts'
 
 const range = {
   site: Type.Optional(Id),
@@ -19,7 +19,7 @@ export type ExportQuery = Static<typeof ExportQuery>
 /** `GET /api/v1/replay/ws` (engineer token): stored messages paced at `speed`× real time. */
 export const ReplayQuery = Type.Object({
   ...range,
-  speed: Type.Optional(Type.Number({ minimum: 1, maximum: 3600, default: 60 })),
+  speed: Type.Optional(NumberParam(1, 3600, { default: 60 })),
 })
 export type ReplayQuery = Static<typeof ReplayQuery>
 

@@ -1,14 +1,14 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { ConnectorId, ConnectorStatusSchema, ErrorCodeSchema, Id, SessionId, Timestamp } from '../schemas.ts'
-import { ScopeQuery, TimeParam } from './params.ts'
+import { IntegerParam, ScopeQuery, TimeParam } from './params.ts'
 
 /** `GET /api/v1/sessions`: sessions that started in [from, to), newest first. */
 export const SessionsQuery = Type.Object({
   ...ScopeQuery,
   from: Type.Optional(TimeParam('ISO-8601 (with zone) or epoch ms; default: `to` − 7 d')),
   to: Type.Optional(TimeParam('ISO-8601 (with zone) or epoch ms; default: now')),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, default: 0 })),
+  limit: Type.Optional(IntegerParam(1, 500, { default: 50 })),
+  offset: Type.Optional(IntegerParam(0, 100_000, { default: 0 })),
 })
 export type SessionsQuery = Static<typeof SessionsQuery>
 
