@@ -1,5 +1,5 @@
 // Makes a fresh clone runnable: npm dependencies, and the system programs evmon runs against
-// (InfluxDB 1.x always; Chromium for the browser tests). Plain Node, no dependencies, because it
+// (InfluxDB 1.x and Redis always; Chromium and MQTT tools for the tests). Plain Node, no dependencies, because it
 // runs before `npm ci`. Usage: node scripts/bootstrap.mjs [--test]
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, statSync } from 'node:fs'
@@ -52,7 +52,8 @@ function install(what, packages, why) {
     console.error(
       `bootstrap: ${what} is missing (${why}).\n` +
         `  On Debian/Ubuntu run as root: apt-get update && apt-get install -y ${packages.join(' ')}\n` +
-        `  Elsewhere install it with your package manager, or point EVMON_INFLUX_URL at a running InfluxDB 1.x.`,
+        `  Elsewhere install it with your package manager, or point EVMON_INFLUX_URL (EVMON_REDIS_URL) at a\n` +
+        `  running InfluxDB 1.x (Redis).`,
     )
     process.exit(1)
   }
@@ -64,6 +65,8 @@ function install(what, packages, why) {
 }
 
 if (!process.env.EVMON_INFLUX_URL || forTests) ensure('influxd', ['influxdb'], 'the time-series store')
+if (!process.env.EVMON_REDIS_URL || forTests)
+  ensure('redis-server', ['redis-server'], "the broker's sessions and queued messages survive its restarts")
 if (forTests) {
   ensure('chromium', ['chromium'], 'browser tests drive Debian Chromium')
   ensureFile(
@@ -73,7 +76,6 @@ if (forTests) {
   )
   ensure('mosquitto_pub', ['mosquitto-clients'], 'broker tests use an MQTT client nobody here wrote')
   ensure('mosquitto', ['mosquitto'], 'ingest scale-out tests need an MQTT 5 broker with shared subscriptions')
-  ensure('redis-server', ['redis-server'], 'broker tests cover durable sessions and clustering over Redis')
 }
 
 const version = execFileSync('node', ['--version']).toString().trim()

@@ -11,6 +11,8 @@ function readOptions() {
     varDir: resolve(repoRoot, v.varDir),
     influxUrl: v.influxUrl,
     influxPort: v.influxPort,
+    redisUrl: v.redisUrl,
+    redisPort: v.redisPort,
     httpHost: v.httpHost,
     httpPort: v.httpPort,
     mqttPort: v.mqttPort,

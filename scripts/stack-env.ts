@@ -12,7 +12,7 @@ export const stackEnv = {
   varDir: envVar.string(
     'EVMON_VAR_DIR',
     'var',
-    'local state of `npm start`: InfluxDB data, ingest spool and dead letters, simulator state, API alerts, dev credentials',
+    'local state of `npm start`: InfluxDB data, Redis (broker sessions), ingest spool and dead letters, simulator state, API alerts, dev credentials',
   ),
   influxUrl: envVar.url(
     'EVMON_INFLUX_URL',
@@ -21,6 +21,13 @@ export const stackEnv = {
     ['http:', 'https:'],
   ),
   influxPort: envVar.port('EVMON_INFLUX_PORT', 8086, 'port of the influxd `npm start` runs'),
+  redisUrl: brokerEnv.redisUrl,
+  // Not Redis's own 6379: Debian's redis-server package may already run a system Redis there.
+  redisPort: envVar.port(
+    'EVMON_REDIS_PORT',
+    6380,
+    'port of the redis-server `npm start` runs (data in var/redis)',
+  ),
   httpHost: apiEnv.httpHost,
   httpPort: apiEnv.httpPort,
   mqttPort: brokerEnv.mqttPort,

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { Credentials } from '@evmon/broker'
 import { startInfluxd, type InfluxdHandle } from './influxd.ts'
 import { freePorts } from './ports.ts'
+import { startRedis, type RedisHandle } from './redis.ts'
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -17,6 +18,10 @@ export interface StackOptions {
   influxUrl?: string
   /** Port of the local influxd when one is started (0 = any free port). */
   influxPort: number
+  /** Use this Redis for the broker's sessions instead of starting a local redis-server. */
+  redisUrl?: string
+  /** Port of the local redis-server when one is started (0 or absent = any free port). */
+  redisPort?: number
   httpHost: string
   httpPort: number
   mqttPort: number
@@ -133,15 +138,18 @@ function devApiToken(): { token: string; tokens: string } {
 }
 
 /**
- * Brings up InfluxDB (unless one is given), broker, ingest, api and simulator as separate processes
+ * Brings up InfluxDB and Redis (unless given), broker, ingest, api and simulator as separate processes
  * wired together, and waits until each is healthy. `npm start` and the end-to-end tests both use it.
  */
 export async function startStack(options: StackOptions): Promise<StackHandle> {
   mkdirSync(options.varDir, { recursive: true })
   let influxd: InfluxdHandle | undefined
+  let redis: RedisHandle | undefined
   const services: Service[] = []
   const stop = async () => {
+    // The broker hands its queued messages to Redis as it stops: Redis goes after it.
     for (const service of [...services].reverse()) await stopService(service)
+    await redis?.stop()
     await influxd?.stop()
   }
   try {
@@ -149,6 +157,11 @@ export async function startStack(options: StackOptions): Promise<StackHandle> {
     if (!influxUrl) {
       influxd = await startInfluxd({ dir: join(options.varDir, 'influxdb'), port: options.influxPort })
       influxUrl = influxd.url
+    }
+    let redisUrl = options.redisUrl
+    if (!redisUrl) {
+      redis = await startRedis({ dir: join(options.varDir, 'redis'), port: options.redisPort ?? 0 })
+      redisUrl = redis.url
     }
     // Ports asked as 0 are chosen together, so no two services race for the same one.
     const spare = await freePorts(6)
@@ -170,6 +183,7 @@ export async function startStack(options: StackOptions): Promise<StackHandle> {
           EVMON_MQTT_WS_PORT: port(options.mqttWsPort),
           EVMON_BROKER_METRICS_PORT: brokerMetrics,
           EVMON_BROKER_CREDENTIALS: credentialsFile,
+          EVMON_REDIS_URL: redisUrl,
         },
         options,
       ),

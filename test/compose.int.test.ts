@@ -8,6 +8,7 @@ import { afterAll, expect, inject, test } from 'vitest'
 import { parse } from 'yaml'
 import { Credentials } from '@evmon/broker'
 import { freePorts, waitForHttp } from '../scripts/ports.ts'
+import { startRedis, type RedisHandle } from '../scripts/redis.ts'
 import { repoRoot } from '../scripts/stack.ts'
 
 // No Docker engine runs here, so the compose file is checked by reading it against the Compose
@@ -66,11 +67,22 @@ test('docker-compose.yml is valid against the Compose Specification schema', () 
   expect(valid).toBe(true)
 })
 
-test('by default compose runs InfluxDB 1.x, broker, ingest, api and simulator; extras sit behind profiles', () => {
-  expect(defaultServices.sort()).toEqual(['api', 'broker', 'influxdb', 'ingest', 'simulator'])
+test('by default compose runs InfluxDB 1.x, Redis, broker, ingest, api and simulator; extras sit behind profiles', () => {
+  expect(defaultServices.sort()).toEqual(['api', 'broker', 'influxdb', 'ingest', 'redis', 'simulator'])
   expect(compose.services.influxdb?.image).toMatch(/^influxdb:1\./)
   const profiles = new Set(Object.values(compose.services).flatMap((s) => s.profiles ?? []))
-  expect([...profiles].sort()).toEqual(['grafana', 'redis', 'scale'])
+  expect([...profiles].sort()).toEqual(['grafana', 'scale'])
+})
+
+test('the broker keeps its sessions in the Redis of the default set, which keeps an append-only file', () => {
+  const broker = compose.services.broker as ComposeService
+  expect(broker.environment?.EVMON_REDIS_URL).toBe('${EVMON_REDIS_URL:-redis://redis:6379}')
+  expect(broker.depends_on?.redis?.condition).toBe('service_healthy')
+  const command = compose.services.redis?.command ?? []
+  expect(command.slice(command.indexOf('--appendonly'), command.indexOf('--appendonly') + 2)).toEqual([
+    '--appendonly',
+    'yes',
+  ])
 })
 
 test('the build context has a Dockerfile and every entrypoint exists in the repository', () => {
@@ -103,11 +115,13 @@ test('services wait for what they need to be healthy', () => {
 
 const children: ChildProcess[] = []
 const dir = mkdtempSync(join(tmpdir(), 'evmon-compose-'))
+let redis: RedisHandle | undefined
 afterAll(async () => {
   for (const child of children.reverse()) {
     child.kill('SIGTERM')
     await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(null)))
   }
+  await redis?.stop()
   rmSync(dir, { recursive: true, force: true })
 })
 
@@ -124,9 +138,13 @@ test('each service starts as the image starts it and its healthcheck URL answers
   const [mqtt, ws, broker, ingest, http, simulator] = await freePorts(6)
   const ports = { mqtt, ws, broker, ingest, http, simulator }
   const influx = new URL(inject('influxUrl'))
+  redis = await startRedis()
   const localise = (value: string): string =>
     value
-      .replace(/\$\{(\w+)(?::[-?][^}]*)?\}/g, (_m, name: string) => secrets[name] ?? '')
+      // `${VAR:-default}` is the default (nothing in .env overrides it here); `${VAR:?…}` a secret.
+      .replace(/\$\{(\w+):-([^}]*)\}/g, (_m, _name: string, fallback: string) => fallback)
+      .replace(/\$\{(\w+)(?::\?[^}]*)?\}/g, (_m, name: string) => secrets[name] ?? '')
+      .replace('redis://redis:6379', redis?.url ?? '')
       .replace('mqtt://broker:1883', `mqtt://127.0.0.1:${ports.mqtt}`)
       .replace('http://influxdb:8086', influx.origin)
       .replace('/run/evmon/credentials.json', join(dir, 'credentials.json'))
