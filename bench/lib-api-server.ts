@@ -1,8 +1,9 @@
 // The measured side of `npm run bench -- api`, run by bench/api.ts as a child process so that the
 // load generator's own work (autocannon parses every answer) does not share the server's event loop.
 // `bare`: a bare Fastify route, the ceiling (and `/bare/:bytes`, the same with an answer of that size;
-// `/bare-headers/:bytes`, that with the API's response headers too). `api`: the API, its live view fed once with 50,000
-// connectors. Sends `{ url }` to the parent when listening and stops when the parent disconnects.
+// `/bare-headers/:bytes`, that with the API's response headers too). `api`: the API, its live view fed with 50,000
+// connectors that each send telemetry once a second, as long as it runs (see liveFeed). Sends `{ url, pid }` to
+// the parent when listening and stops when the parent disconnects.
 import { createHash } from 'node:crypto'
 import { stationTopic } from '@evmon/contracts'
 import Fastify, { type FastifyReply } from 'fastify'
@@ -18,8 +19,21 @@ const SITES = 50
 const STATIONS_PER_SITE = 100
 const CONNECTORS_PER_STATION = 10 // 50 × 100 × 10 = 50,000 connectors
 
-/** Feeds the live view once with every synthetic station plus the Beibei stations. */
-function syntheticFeed(now: number): MessageFeed {
+/** How often the feed sends a share of the stations' telemetry: 1/20 of them every 50 ms. */
+const FEED_SLICE_MS = 50
+
+/**
+ * The live view's feed: every synthetic station plus the Beibei stations describe themselves and come
+ * online, then each sends one telemetry sample per second (its power and statuses moving, so every
+ * sample changes the state), spread evenly over the second. Messages go through the API's real path
+ * (topic parsing, JSON decoding, contract validation, the live state) in the API process; only the MQTT
+ * client's packet parsing is not exercised, and building the payloads here is charged to the API process.
+ * A slice that runs late sends what is due, so the rate holds as long as the process keeps up. The order
+ * is shuffled every second, so each station's sample falls at a random point of the API's live period
+ * (as independent stations' clocks would) and a stream's latency is sampled over the whole period.
+ */
+function liveFeed(now: number): MessageFeed {
+  let timer: NodeJS.Timeout | null = null
   return {
     start(onMessage) {
       const send = (site: string, station: string, kind: 'meta' | 'online' | 'telemetry', payload: unknown) =>
@@ -34,7 +48,9 @@ function syntheticFeed(now: number): MessageFeed {
           min_voltage_v: 200,
           max_voltage_v: 1000,
         }))
+      const stations: Array<{ site: string; id: string; n: number }> = []
       const station = (site: string, id: string, n: number, maxW = 160_000) => {
+        stations.push({ site, id, n })
         send(site, id, 'meta', {
           v: 1,
           name: id,
@@ -43,20 +59,24 @@ function syntheticFeed(now: number): MessageFeed {
           connectors: connectors(n),
         })
         send(site, id, 'online', { online: true, ts: now })
+        sendTelemetry(site, id, n, now, 1)
+      }
+      const sendTelemetry = (site: string, id: string, n: number, ts: number, seq: number) => {
+        const busy = seq % n // one connector in n changes state each sample; powers move every sample
         send(site, id, 'telemetry', {
           v: 1,
-          ts: now,
-          seq: 1,
-          meter: { grid_power_w: 100_000, grid_energy_wh: 1e6, aux_power_w: 500 },
+          ts,
+          seq,
+          meter: { grid_power_w: 100_000 + (seq % 1000) * 10, grid_energy_wh: 1e6 + seq, aux_power_w: 500 },
           connectors: Array.from({ length: n }, (_, i) => ({
             id: i + 1,
-            status: i % 3 === 0 ? 'Charging' : 'Available',
-            power_w: i % 3 === 0 ? 90_000 : 0,
+            status: i % 3 === 0 || i === busy ? 'Charging' : 'Available',
+            power_w: i % 3 === 0 || i === busy ? 90_000 + (seq % 100) * 10 : 0,
             offered_w: 0,
             voltage_v: 0,
             current_a: 0,
-            energy_wh: 1000,
-            ...(i % 3 === 0 && { soc_pct: 40 }),
+            energy_wh: 1000 + seq,
+            ...((i % 3 === 0 || i === busy) && { soc_pct: 40 }),
           })),
         })
       }
@@ -70,9 +90,31 @@ function syntheticFeed(now: number): MessageFeed {
         ['kc-ac', 4],
       ] as const)
         station('beibei', id, n)
+      const started = Date.now()
+      let sent = 0
+      timer = setInterval(() => {
+        const t = Date.now()
+        const due = Math.floor(((t - started) * stations.length) / 1_000)
+        for (; sent < due; sent++) {
+          const i = sent % stations.length
+          if (i === 0) shuffle(stations)
+          const s = stations[i] as (typeof stations)[number]
+          sendTelemetry(s.site, s.id, s.n, t, 2 + Math.floor(sent / stations.length))
+        }
+      }, FEED_SLICE_MS)
     },
     connected: () => true,
-    close: async () => {},
+    close: async () => {
+      if (timer !== null) clearInterval(timer)
+    },
+  }
+}
+
+/** Fisher–Yates, in place. */
+function shuffle<T>(items: T[]): void {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1))
+    ;[items[i], items[j]] = [items[j] as T, items[i] as T]
   }
 }
 
@@ -117,12 +159,12 @@ async function serve(spec: ServerSpec): Promise<{ url: string; close(): Promise<
       EVMON_RATE_LIMIT_PUBLIC: '10000000',
       EVMON_RATE_LIMIT_TOKEN: '10000000',
     }),
-    { feed: syntheticFeed(spec.now) },
+    { feed: liveFeed(spec.now) },
   )
 }
 
 const server = await serve(JSON.parse(process.argv[2] ?? '') as ServerSpec)
-process.send?.({ url: server.url })
+process.send?.({ url: server.url, pid: process.pid })
 process.once('disconnect', () => {
   void server.close().then(() => process.exit(0))
 })

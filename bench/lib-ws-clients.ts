@@ -1,0 +1,78 @@
+// Dashboard-like WebSocket clients of the live stream, run by the benches as a child process of their own
+// so that parsing every frame does not share the measured server's event loop. Opens `clients`
+// sockets to `url`, waits for each one's snapshot, then for `durationS` seconds records, for every
+// station in every delta each client receives, the time from the station's sample (`last_ts`) to the
+// frame's arrival. Sends a {@link WsResult} to the parent.
+import WebSocket from 'ws'
+import { percentile } from './lib-measure.ts'
+
+export interface WsSpec {
+  url: string
+  token: string
+  clients: number
+  durationS: number
+}
+
+export interface WsResult {
+  connected: number
+  /** Deltas received over the window, all clients together. */
+  frames: number
+  /** Station updates measured (one per station per delta per client). */
+  updates: number
+  p50_ms: number
+  p99_ms: number
+  max_ms: number
+  /** Clients whose socket closed or failed during the run. */
+  lost: number
+}
+
+/** Opened this many at a time, so the handshakes do not all queue at once. */
+const CONNECT_BATCH = 50
+
+const spec = JSON.parse(process.argv[2] ?? '') as WsSpec
+const sockets: WebSocket[] = []
+let measuring = false
+let frames = 0
+let lost = 0
+const latencies: number[] = []
+
+const open = (): Promise<WebSocket> =>
+  new Promise((resolve, reject) => {
+    const ws = new WebSocket(spec.url, { headers: { authorization: `Bearer ${spec.token}` } })
+    ws.once('error', reject)
+    ws.once('message', () => resolve(ws)) // the snapshot
+    ws.on('message', (data: Buffer) => {
+      if (!measuring) return
+      const at = Date.now()
+      const frame = JSON.parse(data.toString('utf8')) as {
+        type: string
+        data: { stations: Array<{ last_ts: number | null }> }
+      }
+      if (frame.type !== 'delta') return
+      frames++
+      for (const s of frame.data.stations) if (s.last_ts !== null) latencies.push(at - s.last_ts)
+    })
+    ws.on('close', () => {
+      if (measuring) lost++
+    })
+  })
+
+for (let i = 0; i < spec.clients; i += CONNECT_BATCH)
+  sockets.push(
+    ...(await Promise.all(Array.from({ length: Math.min(CONNECT_BATCH, spec.clients - i) }, open))),
+  )
+measuring = true
+process.send?.('measuring')
+await new Promise((resolve) => setTimeout(resolve, spec.durationS * 1000))
+measuring = false
+const result: WsResult = {
+  connected: sockets.length,
+  frames,
+  updates: latencies.length,
+  p50_ms: percentile(latencies, 50),
+  p99_ms: percentile(latencies, 99),
+  max_ms: percentile(latencies, 100),
+  lost,
+}
+for (const ws of sockets) ws.terminate()
+process.send?.(result, () => process.disconnect())
