@@ -96,8 +96,8 @@ function expectedConnectors() {
         n: 0,
         occ: 0,
         inService: 0,
-        e0: c.energy_wh,
-        e1: c.energy_wh,
+        e0: c.energy_wh!,
+        e1: c.energy_wh!,
         speedSum: 0,
         speedN: 0,
         max: 0,
@@ -105,9 +105,9 @@ function expectedConnectors() {
       e.n++
       if (OCCUPIED.has(c.status)) e.occ++
       if (c.status !== 'Faulted' && c.status !== 'Unavailable') e.inService++
-      e.e1 = c.energy_wh
-      if (c.power_w > 0 && c.soc_pct !== undefined && c.soc_pct >= 10 && c.soc_pct <= 80) {
-        e.speedSum += c.power_w
+      e.e1 = c.energy_wh!
+      if (c.power_w! > 0 && c.soc_pct !== undefined && c.soc_pct >= 10 && c.soc_pct <= 80) {
+        e.speedSum += c.power_w!
         e.speedN++
       }
       out.set(key, e)
@@ -213,8 +213,8 @@ describe('analytics over a simulated day', () => {
       let power = 0
       let input = 0
       for (const { t } of samples) {
-        power += t.connectors.reduce((s, c) => s + c.power_w, 0)
-        input += t.meter.grid_power_w - t.meter.aux_power_w
+        power += t.connectors.reduce((s, c) => s + c.power_w!, 0)
+        input += t.meter.grid_power_w! - t.meter.aux_power_w!
       }
       expect(row.grid_energy_wh).toBeCloseTo(grid, 3)
       expect(row.efficiency).toBeCloseTo(delivered / grid, 9)

@@ -252,12 +252,12 @@ describe('history from InfluxDB', () => {
     )
     expect(body.series.station.map((p) => p.t)).toEqual(buckets.map((b) => b[0]?.ts))
     expect(body.series.station.map((p) => p.grid_power_w)).toEqual(
-      buckets.map((b) => mean(b.map((s) => s.meter.grid_power_w))),
+      buckets.map((b) => mean(b.map((s) => s.meter.grid_power_w!))),
     )
     expect(Object.keys(body.series.connectors).sort()).toEqual(['1', '2'])
     const connector = (id: number, b: Telemetry[]) => b.map((s) => s.connectors.find((c) => c.id === id)!)
     body.series.connectors['1']!.forEach((point, i) => {
-      expect(point.power_w).toBeCloseTo(mean(connector(1, buckets[i]!).map((c) => c.power_w)), 6)
+      expect(point.power_w).toBeCloseTo(mean(connector(1, buckets[i]!).map((c) => c.power_w!)), 6)
       expect(point.soc_pct).toBeCloseTo(mean(connector(1, buckets[i]!).map((c) => c.soc_pct!)), 6)
     })
     expect(body.series.connectors['2']!.map((p) => p.soc_pct)).toEqual(buckets.map(() => null))

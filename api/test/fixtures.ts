@@ -62,7 +62,7 @@ export function connectorSample(
 
 /** A telemetry message whose grid power is the connectors' power plus `auxW`. */
 export function telemetry(ts: number, seq: number, connectors: ConnectorSample[], auxW = 2_000): Telemetry {
-  const charging = connectors.reduce((sum, c) => sum + c.power_w, 0)
+  const charging = connectors.reduce((sum, c) => sum + c.power_w!, 0)
   return {
     v: 1,
     ts,

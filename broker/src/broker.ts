@@ -84,12 +84,26 @@ function trackWrites(persistence: object): Set<Promise<unknown>> {
 /** Calls `reload` when `file` is replaced or rewritten (editors and `save` rename over it). */
 function watchFile(file: string, reload: () => void): FSWatcher {
   let timer: NodeJS.Timeout | undefined
+  let more = false
   // The directory, not the file: a rename over the file replaces the inode a file watch would hold.
   const watcher = watch(dirname(file), (_event, name) => {
     if (name !== null && name !== basename(file)) return
-    // One change arrives as several events; read the file once they have stopped.
-    clearTimeout(timer)
-    timer = setTimeout(reload, 50)
+    // At once, so a station added a moment ago can connect; one change can arrive as several events
+    // (an editor writing in place), so once more when they have stopped.
+    if (timer) {
+      more = true
+      return
+    }
+    reload()
+    const settle = () => {
+      timer = undefined
+      if (more) {
+        more = false
+        reload()
+        timer = setTimeout(settle, 50)
+      }
+    }
+    timer = setTimeout(settle, 50)
   })
   watcher.on('close', () => clearTimeout(timer))
   return watcher

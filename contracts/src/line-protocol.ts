@@ -1,4 +1,5 @@
 import { OCCUPIED_STATUSES, UNAVAILABLE_STATUSES } from './ocpp.ts'
+import type { ConnectorSample } from './schemas.ts'
 import type { DecodedMessage } from './validate.ts'
 
 /** Field values as InfluxDB stores them. Numbers are floats unless wrapped as integers. */
@@ -123,6 +124,37 @@ function defined(fields: Record<string, FieldValue | undefined>): Record<string,
   return out
 }
 
+function hasFields(fields: Record<string, FieldValue>): boolean {
+  for (const _ in fields) return true
+  return false
+}
+
+/** What a connector measured: absent readings stay absent. */
+function connectorReadings(c: ConnectorSample): Record<string, FieldValue> {
+  return defined({
+    power_w: c.power_w,
+    offered_w: c.offered_w,
+    voltage_v: c.voltage_v,
+    current_a: c.current_a,
+    energy_wh: c.energy_wh,
+    soc_pct: c.soc_pct,
+    temp_c: c.temp_c,
+    coolant_c: c.coolant_c,
+  })
+}
+
+/** The connector's state at the sample's time. */
+function connectorState(c: ConnectorSample, seq: number): Record<string, FieldValue> {
+  return defined({
+    status: c.status,
+    // 0/1 flags so occupancy and availability are a plain mean() in InfluxQL and in rollups.
+    occupied: OCCUPIED_STATUSES.has(c.status) ? 1 : 0,
+    in_service: UNAVAILABLE_STATUSES.has(c.status) ? 0 : 1,
+    session: c.session,
+    seq: { int: seq },
+  })
+}
+
 /**
  * Maps a decoded station message to InfluxDB points. Every point's time is the payload's `ts`, so a
  * redelivered message overwrites itself instead of duplicating. `receivedAt` stamps messages that
@@ -134,41 +166,37 @@ export function messageToPoints(message: DecodedMessage, receivedAt: number): Po
   switch (message.kind) {
     case 'telemetry': {
       const t = message.payload
-      const points: Point[] = [
-        {
-          measurement: MEASUREMENTS.station,
-          tags: { site, station },
-          fields: defined({
-            grid_power_w: t.meter.grid_power_w,
-            grid_energy_wh: t.meter.grid_energy_wh,
-            aux_power_w: t.meter.aux_power_w,
-            cabinet_temp_c: t.meter.cabinet_temp_c,
-          }),
-          time: t.ts,
-        },
-      ]
+      const points: Point[] = []
+      // A reading the station does not report is no field at all, never a 0: a station without a grid
+      // meter of its own (an OCPP charger) writes no station point from its telemetry.
+      const meter = defined({
+        grid_power_w: t.meter.grid_power_w,
+        grid_energy_wh: t.meter.grid_energy_wh,
+        aux_power_w: t.meter.aux_power_w,
+        cabinet_temp_c: t.meter.cabinet_temp_c,
+      })
+      if (hasFields(meter)) {
+        points.push({ measurement: MEASUREMENTS.station, tags: { site, station }, fields: meter, time: t.ts })
+      }
       for (const c of t.connectors) {
-        points.push({
-          measurement: MEASUREMENTS.connector,
-          tags: { site, station, connector: String(c.id) },
-          fields: defined({
-            power_w: c.power_w,
-            offered_w: c.offered_w,
-            voltage_v: c.voltage_v,
-            current_a: c.current_a,
-            energy_wh: c.energy_wh,
-            soc_pct: c.soc_pct,
-            temp_c: c.temp_c,
-            coolant_c: c.coolant_c,
-            status: c.status,
-            // 0/1 flags so occupancy and availability are a plain mean() in InfluxQL and in rollups.
-            occupied: OCCUPIED_STATUSES.has(c.status) ? 1 : 0,
-            in_service: UNAVAILABLE_STATUSES.has(c.status) ? 0 : 1,
-            session: c.session,
-            seq: { int: t.seq },
-          }),
-          time: t.ts,
-        })
+        const tags = { site, station, connector: String(c.id) }
+        const state = connectorState(c, t.seq)
+        if (c.measured_at === undefined || c.measured_at === t.ts) {
+          points.push({
+            measurement: MEASUREMENTS.connector,
+            tags,
+            fields: Object.assign(connectorReadings(c), state),
+            time: t.ts,
+          })
+          continue
+        }
+        // Readings held over from an earlier measurement are stored at their own time (once, however
+        // many samples repeat them); the status is the station's word for this sample's time.
+        points.push({ measurement: MEASUREMENTS.connector, tags, fields: state, time: t.ts })
+        const readings = connectorReadings(c)
+        if (hasFields(readings)) {
+          points.push({ measurement: MEASUREMENTS.connector, tags, fields: readings, time: c.measured_at })
+        }
       }
       return points
     }

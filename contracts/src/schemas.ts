@@ -25,20 +25,43 @@ export const SessionId = Type.String({
 const ShortText = (maxLength: number) => Type.String({ maxLength })
 const nonNegative = (maximum: number) => Type.Number({ minimum: 0, maximum })
 
+// Fields a station may not know about itself are optional, and an absent field means "not reported",
+// never 0: an OCPP charger (through the gateway) says nothing of its guns' ratings, its cooling, an
+// auxiliary load or a grid meter unless configured or asked. Consumers show absent values as such.
 export const ConnectorMeta = Type.Object(
   {
     id: ConnectorId,
-    kind: Type.Union([Type.Literal('dc'), Type.Literal('ac')]),
-    standard: ShortText(64),
-    max_power_w: nonNegative(2_000_000),
-    max_current_a: nonNegative(2_000),
-    min_voltage_v: nonNegative(2_000),
-    max_voltage_v: nonNegative(2_000),
+    kind: Type.Optional(Type.Union([Type.Literal('dc'), Type.Literal('ac')])),
+    standard: Type.Optional(ShortText(64)),
+    max_power_w: Type.Optional(nonNegative(2_000_000)),
+    max_current_a: Type.Optional(nonNegative(2_000)),
+    min_voltage_v: Type.Optional(nonNegative(2_000)),
+    max_voltage_v: Type.Optional(nonNegative(2_000)),
     liquid_cooled: Type.Optional(Type.Boolean()),
   },
   strict,
 )
 export type ConnectorMeta = Static<typeof ConnectorMeta>
+
+/** OCPP charge point identity: case-sensitive, up to 48 characters of this set (OCPP-J, security profiles). */
+export const OCPP_IDENTITY_PATTERN = '^[A-Za-z0-9*_=:+|@.-]{1,48}$'
+export const OCPP_PROTOCOLS = ['ocpp1.6', 'ocpp2.0.1'] as const
+export type OcppProtocol = (typeof OCPP_PROTOCOLS)[number]
+
+/** What an OCPP charger says about itself (BootNotification), for stations the gateway serves. */
+export const OcppCharger = Type.Object(
+  {
+    /** The charger's own identity, as it connects (the last path segment of its OCPP URL). */
+    identity: Type.String({ pattern: OCPP_IDENTITY_PATTERN }),
+    protocol: literalUnion(OCPP_PROTOCOLS),
+    vendor: Type.Optional(ShortText(50)),
+    model: Type.Optional(ShortText(50)),
+    serial_number: Type.Optional(ShortText(50)),
+    firmware_version: Type.Optional(ShortText(50)),
+  },
+  strict,
+)
+export type OcppCharger = Static<typeof OcppCharger>
 
 /** `.../meta`, retained: what the station is. */
 export const StationMeta = Type.Object(
@@ -56,9 +79,12 @@ export const StationMeta = Type.Object(
       ),
     ),
     timezone: Type.Optional(ShortText(64)),
-    cooling: Type.Union([Type.Literal('liquid'), Type.Literal('air')]),
-    cabinet_max_power_w: nonNegative(5_000_000),
-    connectors: Type.Array(ConnectorMeta, { minItems: 1, maxItems: 64 }),
+    cooling: Type.Optional(Type.Union([Type.Literal('liquid'), Type.Literal('air')])),
+    cabinet_max_power_w: Type.Optional(nonNegative(5_000_000)),
+    /** Empty until the station has named a connector (an OCPP charger does in its first StatusNotification). */
+    connectors: Type.Array(ConnectorMeta, { maxItems: 64 }),
+    /** Present for a charger connected over OCPP through the gateway. */
+    ocpp: Type.Optional(OcppCharger),
   },
   strict,
 )
@@ -72,27 +98,36 @@ export const ConnectorSample = Type.Object(
   {
     id: ConnectorId,
     status: ConnectorStatusSchema,
-    power_w: nonNegative(2_000_000),
-    offered_w: nonNegative(2_000_000),
-    voltage_v: nonNegative(2_000),
-    current_a: nonNegative(2_000),
+    // Measurements a station does not take are left out: an OCPP charger meters only the measurands
+    // it is configured to sample, and rarely the power it offers.
+    power_w: Type.Optional(nonNegative(2_000_000)),
+    offered_w: Type.Optional(nonNegative(2_000_000)),
+    voltage_v: Type.Optional(nonNegative(2_000)),
+    current_a: Type.Optional(nonNegative(2_000)),
     /** Cumulative register: never goes backwards. */
-    energy_wh: nonNegative(1e15),
+    energy_wh: Type.Optional(nonNegative(1e15)),
     soc_pct: Type.Optional(nonNegative(100)),
     temp_c: Type.Optional(Type.Number({ minimum: -60, maximum: 250 })),
     coolant_c: Type.Optional(Type.Number({ minimum: -60, maximum: 250 })),
     session: Type.Optional(SessionId),
+    /**
+     * When the measurements above were taken, if not at the sample's `ts`: a charger that meters every
+     * 10–60 s has its latest readings carried into each sample, marked by their own time, so they are
+     * stored once at that time and never as a fresh measurement. Not after `ts`.
+     */
+    measured_at: Type.Optional(Timestamp),
   },
   strict,
 )
 export type ConnectorSample = Static<typeof ConnectorSample>
 
+/** The station's own grid meter and loads; `{}` for a station that has no meter of its own or reports none. */
 export const MeterSample = Type.Object(
   {
-    grid_power_w: nonNegative(10_000_000),
+    grid_power_w: Type.Optional(nonNegative(10_000_000)),
     /** Cumulative register: never goes backwards. */
-    grid_energy_wh: nonNegative(1e15),
-    aux_power_w: nonNegative(10_000_000),
+    grid_energy_wh: Type.Optional(nonNegative(1e15)),
+    aux_power_w: Type.Optional(nonNegative(10_000_000)),
     cabinet_temp_c: Type.Optional(Type.Number({ minimum: -60, maximum: 250 })),
   },
   strict,

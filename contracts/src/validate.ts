@@ -80,5 +80,18 @@ export function decodeMessage(
     const ids = message.payload.connectors.map((c) => c.id)
     if (new Set(ids).size !== ids.length) return reject('duplicate_connector', 'connector ids repeat')
   }
+  if (message.kind === 'telemetry') {
+    // Held readings are stored at their own time, so that time gets the checks `ts` gets.
+    for (const c of message.payload.connectors) {
+      if (c.measured_at === undefined) continue
+      if (c.measured_at > message.payload.ts)
+        return reject('ts_future', `connector ${c.id} measured_at ${c.measured_at} is after the sample's ts`)
+      if (c.measured_at < nowMs - limits.maxPastMs)
+        return reject(
+          'ts_past',
+          `connector ${c.id} measured_at ${c.measured_at} is ${nowMs - c.measured_at} ms in the past`,
+        )
+    }
+  }
   return { ok: true, message }
 }

@@ -121,6 +121,50 @@ describe('messageToPoints', () => {
     expect(Object.keys(points[2]?.fields ?? {})).not.toContain('soc_pct')
   })
 
+  test('readings a station does not report are no fields, never zeros; no meter, no station point', () => {
+    const ocpp: DecodedMessage = {
+      ...message,
+      payload: { v: 1, ts: 1742869800000, seq: 3, meter: {}, connectors: [{ id: 1, status: 'Preparing' }] },
+    }
+    const points = messageToPoints(ocpp, 0)
+    expect(points).toEqual([
+      {
+        measurement: 'connector',
+        tags: { site: 'beibei', station: 'zn-super', connector: '1' },
+        fields: { status: 'Preparing', occupied: 1, in_service: 1, seq: { int: 3 } },
+        time: 1742869800000,
+      },
+    ])
+  })
+
+  test('held readings are stored at the time they were measured, the status at the sample time', () => {
+    const measuredAt = 1742869800000 - 40_000
+    const held: DecodedMessage = {
+      ...message,
+      payload: {
+        v: 1,
+        ts: 1742869800000,
+        seq: 4,
+        meter: {},
+        connectors: [{ id: 1, status: 'Charging', power_w: 7000, energy_wh: 2500, measured_at: measuredAt }],
+      },
+    }
+    const points = messageToPoints(held, 0)
+    expect(points.map((p) => [p.time, Object.keys(p.fields).sort()])).toEqual([
+      [1742869800000, ['in_service', 'occupied', 'seq', 'status']],
+      [measuredAt, ['energy_wh', 'power_w']],
+    ])
+    // Measured at the sample's own time, they are one point as from any station.
+    const fresh = {
+      ...held,
+      payload: {
+        ...held.payload,
+        connectors: [{ id: 1, status: 'Charging' as const, power_w: 7000, measured_at: 1742869800000 }],
+      },
+    } as DecodedMessage
+    expect(messageToPoints(fresh, 0).map((p) => p.fields.power_w)).toEqual([7000])
+  })
+
   test('a last will without a timestamp is stamped with the receive time', () => {
     const will: DecodedMessage = {
       kind: 'online',

@@ -1,4 +1,4 @@
-import { expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import { decodeMessage, DEFAULT_DECODE_LIMITS } from '../src/index.ts'
 
 const now = 1_742_869_800_000
@@ -70,4 +70,52 @@ test('a bad topic is rejected whatever the payload', () => {
 
 test('a last will without a timestamp is a valid online message', () => {
   expect(decode({ online: false }, 'evmon/v1/beibei/zn-super/online').ok).toBe(true)
+})
+
+describe('what an OCPP charger can and cannot report', () => {
+  // Through the gateway: a status, the energy register and power, no grid meter, no offered power.
+  const ocppSample = {
+    v: 1,
+    ts: now,
+    seq: 7,
+    meter: {},
+    connectors: [{ id: 1, status: 'Charging', power_w: 7200, energy_wh: 1500, measured_at: now - 30_000 }],
+  }
+
+  test('a sample without grid meter, aux power, offered power, voltage or current is valid', () => {
+    expect(decode(ocppSample).ok).toBe(true)
+  })
+
+  test('a connector with only its status is valid: nothing measured yet', () => {
+    expect(decode({ ...ocppSample, connectors: [{ id: 1, status: 'Available' }] }).ok).toBe(true)
+  })
+
+  test('a description without ratings, cooling or connectors is valid, with the charger it is', () => {
+    const meta = {
+      v: 1,
+      name: 'CS-ABB-00001',
+      connectors: [],
+      ocpp: { identity: 'CS-ABB-00001', protocol: 'ocpp1.6', vendor: 'ABB', model: 'Terra 184' },
+    }
+    expect(decode(meta, 'evmon/v1/beibei/cs-abb-00001/meta').ok).toBe(true)
+  })
+
+  test.each([
+    ['an identity with a slash', { identity: 'CS/1', protocol: 'ocpp1.6' }],
+    ['an identity longer than 48 characters', { identity: 'x'.repeat(49), protocol: 'ocpp1.6' }],
+    ['an unknown protocol', { identity: 'CS-1', protocol: 'ocpp1.5' }],
+  ])('a description with %s is rejected', (_what, ocpp) => {
+    const meta = { v: 1, name: 'x', connectors: [], ocpp }
+    expect(decode(meta, 'evmon/v1/beibei/cs-1/meta')).toMatchObject({ ok: false, reason: 'schema' })
+  })
+
+  test.each([
+    ['after the sample', now + 1, 'ts_future'],
+    ['older than raw retention', now - 31 * 86_400_000, 'ts_past'],
+  ])('a measured_at %s is rejected as %s', (_what, measuredAt, reason) => {
+    const connectors = [{ ...ocppSample.connectors[0], measured_at: measuredAt }]
+    const result = decode({ ...ocppSample, connectors })
+    expect(result).toMatchObject({ ok: false, reason })
+    if (!result.ok) expect(result.detail).toContain('measured_at')
+  })
 })

@@ -51,8 +51,10 @@ export class RegisterGuard {
     const station = site.get(message.station)
     if (!station) {
       const readings = new Map<number, Reading>()
-      for (const c of connectors) readings.set(c.id, { ts, value: c.energy_wh })
-      site.set(message.station, { ts, seq, grid: { ts, value: meter.grid_energy_wh }, connectors: readings })
+      for (const c of connectors)
+        if (c.energy_wh !== undefined) readings.set(c.id, { ts, value: c.energy_wh })
+      const grid = meter.grid_energy_wh === undefined ? undefined : { ts, value: meter.grid_energy_wh }
+      site.set(message.station, { ts, seq, grid, connectors: readings })
       return OK
     }
     let resetReason: string | undefined
@@ -68,8 +70,12 @@ export class RegisterGuard {
       refused = this.judge(station.connectors.get(c.id), c.id, c.energy_wh, ts, resetReason, resets)
     }
     if (refused !== undefined) return { ok: false, detail: refused }
-    remember(station.grid, ts, meter.grid_energy_wh)
+    if (meter.grid_energy_wh !== undefined) {
+      if (station.grid) remember(station.grid, ts, meter.grid_energy_wh)
+      else station.grid = { ts, value: meter.grid_energy_wh }
+    }
     for (const c of connectors) {
+      if (c.energy_wh === undefined) continue
       const reading = station.connectors.get(c.id)
       if (reading) remember(reading, ts, c.energy_wh)
       else station.connectors.set(c.id, { ts, value: c.energy_wh })
@@ -88,12 +94,13 @@ export class RegisterGuard {
   private judge(
     previous: Reading | undefined,
     connector: number | undefined,
-    value: number,
+    value: number | undefined,
     ts: number,
     resetReason: string | undefined,
     resets: RegisterReset[],
   ): string | undefined {
-    if (!previous || ts < previous.ts || value >= previous.value) return undefined
+    // A register the sample does not report cannot have gone backwards.
+    if (!previous || value === undefined || ts < previous.ts || value >= previous.value) return undefined
     const what = connector === undefined ? 'grid_energy_wh' : `connector ${connector} energy_wh`
     if (resetReason === undefined)
       return `${what} went from ${previous.value} (ts ${previous.ts}) to ${value} (ts ${ts})`
@@ -111,7 +118,8 @@ interface StationRegisters {
   /** Time and sequence number of the newest accepted sample. */
   ts: number
   seq: number
-  grid: Reading
+  /** Absent until the station reports a grid register (an OCPP charger may never). */
+  grid: Reading | undefined
   connectors: Map<number, Reading>
 }
 

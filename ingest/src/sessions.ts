@@ -62,12 +62,13 @@ export class SessionTracker {
       for (const c of message.payload.connectors) {
         const s = this.active.get(`${site}/${station}/${c.id}`)
         if (!s || ts < s.startedAt || (c.session !== undefined && c.session !== s.session)) continue
-        s.peakPowerW = Math.max(s.peakPowerW ?? 0, c.power_w)
+        // A reading the charger does not take stays unknown; it never counts as 0.
+        if (c.power_w !== undefined) s.peakPowerW = Math.max(s.peakPowerW ?? 0, c.power_w)
         s.firstRegisterWh ??= c.energy_wh
         s.socStart ??= c.soc_pct
         if (ts >= (s.lastSampleTs ?? -Infinity)) {
           s.lastSampleTs = ts
-          s.lastRegisterWh = c.energy_wh
+          s.lastRegisterWh = c.energy_wh ?? s.lastRegisterWh
           s.socEnd = c.soc_pct ?? s.socEnd
         }
         this.dirty = true

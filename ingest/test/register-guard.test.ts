@@ -215,3 +215,23 @@ test('a redelivered sample from before a reset passes without resetting again', 
   expect(guard.accept(sample(10_000, 5_000, [[1, 900]], 'zn-super', 100))).toEqual(OK)
   expect(guard.accept(sample(12_000, 20, [[1, 1]], 'zn-super', 1))).toEqual(OK)
 })
+
+test('a sample without registers passes, and a register that appears later is judged from then on', () => {
+  const guard = new RegisterGuard(GAP_MS)
+  const bare = (ts: number, energy?: number): DecodedMessage => ({
+    kind: 'telemetry',
+    site: 'beibei',
+    station: 'cs-1',
+    payload: {
+      v: 1,
+      ts,
+      seq: ts,
+      meter: {},
+      connectors: [{ id: 1, status: 'Charging', ...(energy !== undefined && { energy_wh: energy }) }],
+    },
+  })
+  expect(guard.accept(bare(1_000))).toEqual(OK)
+  expect(guard.accept(bare(2_000, 500))).toEqual(OK)
+  expect(guard.accept(bare(3_000))).toEqual(OK)
+  expect(refusal(guard.accept(bare(4_000, 400)))).toContain('connector 1 energy_wh went from 500')
+})

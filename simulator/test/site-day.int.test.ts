@@ -3,13 +3,12 @@ import {
   UNAVAILABLE_STATUSES,
   type ConnectorStatus,
   type ErrorCode,
-  type Telemetry,
 } from '@evmon/contracts'
 import { beforeAll, describe, expect, test } from 'vitest'
 import { dryRunMessages } from '../src/dry-run.ts'
 import { createLocalTime } from '../src/local-time.ts'
 import { createSite } from '../src/site.ts'
-import { beibei } from './fixtures.ts'
+import { beibei, complete, type CompleteTelemetry } from './fixtures.ts'
 
 // Whole-site physics over whole days. Several seeds, because a day of one gun is only a handful of
 // sessions: utilisation is checked on their mean, every invariant on every sample of every day.
@@ -52,7 +51,7 @@ function runDay(seed: number): DayTally {
     connectors: new Map(),
     statuses: new Set(),
   }
-  const previous = new Map<string, Telemetry>()
+  const previous = new Map<string, CompleteTelemetry>()
   const sitePowerByTs = new Map<number, number>()
   const status = new Map<string, ConnectorStatus>()
   for (const m of dryRunMessages(site, DAY_S)) {
@@ -61,7 +60,7 @@ function runDay(seed: number): DayTally {
       status.set(`${m.station}/${m.payload.connector}`, m.payload.status)
     }
     if (m.kind !== 'telemetry') continue
-    const t = m.payload
+    const t = complete(m.payload)
     const before = previous.get(m.station)
     previous.set(m.station, t)
     sitePowerByTs.set(t.ts, (sitePowerByTs.get(t.ts) ?? 0) + t.meter.grid_power_w)

@@ -125,7 +125,8 @@ export class AlertEngine {
         for (const c of t.connectors) {
           const key = `${site}/${station}/${c.id}`
           const previous = this.lastEnergy.get(key)
-          if (previous !== undefined && c.energy_wh < previous) {
+          // A sample without the register (not metered, or a charger's held readings) says nothing of it.
+          if (c.energy_wh !== undefined && previous !== undefined && c.energy_wh < previous) {
             this.raise(
               'register_backwards',
               site,
@@ -140,7 +141,7 @@ export class AlertEngine {
             // A register reading is a moment, not a state: the alert ends where it starts.
             this.close('register_backwards', site, station, c.id, t.ts)
           }
-          this.lastEnergy.set(key, c.energy_wh)
+          if (c.energy_wh !== undefined) this.lastEnergy.set(key, c.energy_wh)
           // Telemetry carries every connector's status each period, while the retained status topic
           // holds only the station's last change: a recovery sent while the API was down, or before a
           // later change on another connector, shows here. Only a sample newer than the fault counts.

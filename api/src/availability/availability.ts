@@ -2,6 +2,7 @@ import {
   minutesToTarget,
   nextCheaper,
   priceAt,
+  stationLoadW,
   typicalPowerW,
   type AvailabilityConnector,
   type AvailabilityResponse,
@@ -32,7 +33,10 @@ export interface AvailabilityInput {
 export function availability(input: AvailabilityInput): AvailabilityResponse {
   const site: CatalogueSite | undefined = input.catalogue.sites.get(input.site)
   const timezone = site?.timezone ?? DEFAULT_TIMEZONE
-  const sitePowerW = input.stations.reduce((sum, s) => sum + (s.online && !s.stale ? s.grid_power_w : 0), 0)
+  const sitePowerW = input.stations.reduce(
+    (sum, s) => sum + (s.online && !s.stale ? stationLoadW(s.grid_power_w, s.connectors) : 0),
+    0,
+  )
   const siteHeadroomW = site?.gridLimitW != null ? Math.max(0, site.gridLimitW - sitePowerW) : Infinity
   const v800 = site?.vehicles.filter((v) => v.voltageClass === 800) ?? []
   const v400 = site?.vehicles.filter((v) => v.voltageClass === 400) ?? []
@@ -42,11 +46,12 @@ export function availability(input: AvailabilityInput): AvailabilityResponse {
     const live = s.online && !s.stale
     const described = site?.stations.get(s.station)
     const cabinetW = s.cabinet_max_power_w ?? described?.cabinetMaxPowerW ?? Infinity
-    const stationPowerW = s.connectors.reduce((sum, c) => sum + c.power_w, 0)
+    const stationPowerW = s.connectors.reduce((sum, c) => sum + (c.power_w ?? 0), 0)
     for (const c of s.connectors) {
       const rated = described?.connectors.find((d) => d.id === c.id)
       const maxPowerW = c.max_power_w ?? rated?.maxPowerW ?? null
-      const availableW = Math.min(cabinetW - stationPowerW + c.power_w, siteHeadroomW + c.power_w)
+      const ownW = c.power_w ?? 0
+      const availableW = Math.min(cabinetW - stationPowerW + ownW, siteHeadroomW + ownW)
       const gun: ConnectorLimits | null =
         rated === undefined
           ? null

@@ -1,12 +1,13 @@
-import type {
-  ConnectorStatus,
-  DecodedMessage,
-  LiveConnector,
-  LiveSnapshot,
-  LiveStation,
-  StationMeta,
-  StatusEvent,
-  Telemetry,
+import {
+  stationLoadW,
+  type ConnectorStatus,
+  type DecodedMessage,
+  type LiveConnector,
+  type LiveSnapshot,
+  type LiveStation,
+  type StationMeta,
+  type StatusEvent,
+  type Telemetry,
 } from '@evmon/contracts'
 
 /** Narrows a snapshot or station list; an absent key matches everything. */
@@ -172,7 +173,8 @@ export class LiveState {
       const isStale = this.isStale(s, now)
       if (s.online && isStale)
         stale.push({ site: s.site, station: s.station, lastTs: s.telemetry?.ts ?? null })
-      const power = s.online && !isStale ? (s.telemetry?.meter.grid_power_w ?? 0) : 0
+      const t = s.telemetry
+      const power = s.online && !isStale && t !== null ? stationLoadW(t.meter.grid_power_w, t.connectors) : 0
       sitePowerW.set(s.site, (sitePowerW.get(s.site) ?? 0) + power)
     }
     return { stale, sitePowerW }
@@ -196,7 +198,7 @@ export class LiveState {
     for (const s of this.scope(filter)) {
       if (filter.station !== undefined && s.station !== filter.station) continue
       const live = this.liveStation(s, now)
-      if (live.online && !live.stale) sitePower += live.grid_power_w
+      if (live.online && !live.stale) sitePower += stationLoadW(live.grid_power_w, live.connectors)
       stations.push(live)
     }
     return { ts: now, site_power_w: sitePower, stations }
@@ -258,8 +260,9 @@ export class LiveState {
       online: s.online,
       stale: this.isStale(s, now),
       last_ts: s.telemetry?.ts ?? null,
-      grid_power_w: s.telemetry?.meter.grid_power_w ?? 0,
-      aux_power_w: s.telemetry?.meter.aux_power_w ?? 0,
+      grid_power_w: s.telemetry?.meter.grid_power_w ?? null,
+      aux_power_w: s.telemetry?.meter.aux_power_w ?? null,
+      ocpp_identity: s.meta?.ocpp?.identity ?? null,
       connectors: (s.connectors ??= liveConnectors(s)),
     }
   }
@@ -283,11 +286,11 @@ function liveConnectors(s: StationState): LiveConnector[] {
         liquid_cooled: meta?.liquid_cooled ?? false,
         status: latestStatus(sample?.status, s.telemetry?.ts, event),
         error_code: event?.error_code ?? null,
-        power_w: sample?.power_w ?? 0,
-        offered_w: sample?.offered_w ?? 0,
-        voltage_v: sample?.voltage_v ?? 0,
-        current_a: sample?.current_a ?? 0,
-        energy_wh: sample?.energy_wh ?? 0,
+        power_w: sample?.power_w ?? null,
+        offered_w: sample?.offered_w ?? null,
+        voltage_v: sample?.voltage_v ?? null,
+        current_a: sample?.current_a ?? null,
+        energy_wh: sample?.energy_wh ?? null,
         soc_pct: sample?.soc_pct ?? null,
         temp_c: sample?.temp_c ?? null,
         coolant_c: sample?.coolant_c ?? null,

@@ -1,4 +1,4 @@
-import type { LiveSiteTotals, LiveStation } from '@evmon/contracts'
+import { stationLoadW, type LiveSiteTotals, type LiveStation } from '@evmon/contracts'
 
 /**
  * Aggregates stations into per-site totals: power of online, fresh stations, headroom to the grid
@@ -29,7 +29,7 @@ export function siteTotals(
     const live = s.online && !s.stale
     if (s.online) t.online_stations++
     if (s.stale) t.stale_stations++
-    if (live) t.power_w += s.grid_power_w
+    if (live) t.power_w += stationLoadW(s.grid_power_w, s.connectors)
     for (const c of s.connectors) {
       const key = live ? (c.status ?? 'Unknown') : 'Offline'
       t.connectors[key] = (t.connectors[key] ?? 0) + 1

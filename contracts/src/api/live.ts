@@ -5,7 +5,7 @@ import { Id, Timestamp } from '../schemas.ts'
 /** Totals of one site in the live view, aggregated on the server. */
 export const LiveSiteTotals = Type.Object({
   site: Id,
-  /** Σ grid power of the site's online, fresh stations. */
+  /** Σ load of the site's online, fresh stations (`stationLoadW`). */
   power_w: Type.Number(),
   /** Real power the site's grid connection may carry (transformer kVA × power factor); null when unknown. */
   grid_limit_w: Type.Union([Type.Number(), Type.Null()]),

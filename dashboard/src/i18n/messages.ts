@@ -47,6 +47,8 @@ const en = {
   'station.cabinet': '{kw} cabinet',
   'station.power': 'station power',
   'station.aux': 'incl. {kw} auxiliary',
+  'station.outputPower': 'delivered to vehicles · grid meter not reported',
+  'station.ocpp': 'OCPP charger {identity}',
   'station.lastData': 'No data since {time}',
   'station.staleNote': 'Telemetry has stopped: figures may be out of date.',
   'station.offlineNote': 'Station offline: statuses below are its last report.',
@@ -99,6 +101,7 @@ const en = {
 
   'common.loading': 'Loading…',
   'common.error': 'Could not load data: {message}',
+  'common.notReported': 'not reported',
   'common.retry': 'Retry',
   'common.station': 'Station',
   'common.allStations': 'All stations',
@@ -254,6 +257,8 @@ const zhCN: Catalogue = {
   'station.cabinet': '{kw} 功率柜',
   'station.power': '站功率',
   'station.aux': '含辅助负荷 {kw}',
+  'station.outputPower': '车辆充电功率 · 电网电表未上报',
+  'station.ocpp': 'OCPP 充电桩 {identity}',
   'station.lastData': '{time} 后无数据',
   'station.staleNote': '遥测已中断：数值可能已过时。',
   'station.offlineNote': '充电站离线：以下状态为最后一次上报。',
@@ -306,6 +311,7 @@ const zhCN: Catalogue = {
 
   'common.loading': '加载中…',
   'common.error': '无法加载数据：{message}',
+  'common.notReported': '未上报',
   'common.retry': '重试',
   'common.station': '充电站',
   'common.allStations': '全部充电站',

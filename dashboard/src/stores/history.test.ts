@@ -31,13 +31,14 @@ function station(id: string, grid_power_w: number, name: string | null = null): 
     last_ts: T0,
     grid_power_w,
     aux_power_w: 0,
+    ocpp_identity: null,
     connectors: [],
   }
 }
 
 function snap(ts: number, powers: Record<string, number>): LiveSnapshot {
   const stations = Object.entries(powers).map(([id, w]) => station(id, w))
-  return { ts, site_power_w: stations.reduce((sum, s) => sum + s.grid_power_w, 0), stations }
+  return { ts, site_power_w: stations.reduce((sum, s) => sum + (s.grid_power_w ?? 0), 0), stations }
 }
 
 function fill(seconds: number, powers: Record<string, number>, from = T0): History {

@@ -1,4 +1,4 @@
-import type { LiveSnapshot, SiteLoadResponse } from '@evmon/contracts'
+import { stationLoadW, type LiveSnapshot, type SiteLoadResponse } from '@evmon/contracts'
 
 // The rolling power history behind the site load chart, kept as plain immutable data so that the
 // store can swap it in a shallowRef and every rule here is testable without a browser.
@@ -91,7 +91,7 @@ export function appendSnapshots(
     const station_w: Record<string, number> = {}
     names ??= { ...history.names }
     for (const station of snapshot.stations) {
-      station_w[station.station] = station.grid_power_w
+      station_w[station.station] = stationLoadW(station.grid_power_w, station.connectors)
       names[station.station] = station.name ?? station.station
     }
     const point: HistoryPoint = { ts, site_w: snapshot.site_power_w, station_w }

@@ -60,6 +60,7 @@ describe('applyDelta', () => {
     last_ts: 1,
     grid_power_w,
     aux_power_w: 0,
+    ocpp_identity: null,
     connectors: [],
   })
   const current: LiveState = {

@@ -29,8 +29,9 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
   const ratingOf: RatingOf = (site, station, connector) => {
     const summary = live.summaries({ site, station })[0]
     const meta = summary?.meta.connectors.find((c) => c.id === connector)
-    if (summary !== undefined && meta !== undefined) {
-      return { maxPowerW: meta.max_power_w, kind: meta.kind, cooling: summary.meta.cooling }
+    // A charger that does not state its rating (OCPP says none) falls back to the site file.
+    if (summary !== undefined && meta?.max_power_w !== undefined && meta.kind !== undefined) {
+      return { maxPowerW: meta.max_power_w, kind: meta.kind, cooling: summary.meta.cooling ?? null }
     }
     const described = catalogue.sites.get(site)?.stations.get(station)
     const rated = described?.connectors.find((c) => c.id === connector)

@@ -1,11 +1,12 @@
-import type {
-  ConnectorMeta,
-  LiveConnector,
-  LiveStation,
-  ReplayMessage,
-  StationMeta,
-  StatusEvent,
-  Telemetry,
+import {
+  stationLoadW,
+  type ConnectorMeta,
+  type LiveConnector,
+  type LiveStation,
+  type ReplayMessage,
+  type StationMeta,
+  type StatusEvent,
+  type Telemetry,
 } from '@evmon/contracts'
 import type { LiveState } from '../../stores/stream.ts'
 
@@ -27,11 +28,11 @@ function emptyConnector(id: number, meta?: ConnectorMeta): LiveConnector {
     liquid_cooled: meta?.liquid_cooled ?? false,
     status: null,
     error_code: null,
-    power_w: 0,
-    offered_w: 0,
-    voltage_v: 0,
-    current_a: 0,
-    energy_wh: 0,
+    power_w: null,
+    offered_w: null,
+    voltage_v: null,
+    current_a: null,
+    energy_wh: null,
     soc_pct: null,
     temp_c: null,
     coolant_c: null,
@@ -50,8 +51,9 @@ export function emptyStation(site: string, station: string): LiveStation {
     online: false,
     stale: false,
     last_ts: null,
-    grid_power_w: 0,
-    aux_power_w: 0,
+    grid_power_w: null,
+    aux_power_w: null,
+    ocpp_identity: null,
     connectors: [],
   }
 }
@@ -87,8 +89,9 @@ export function applyReplayMessage(station: LiveStation, message: ReplayMessage,
       return {
         ...station,
         name: meta.name,
-        cooling: meta.cooling,
-        cabinet_max_power_w: meta.cabinet_max_power_w,
+        cooling: meta.cooling ?? null,
+        cabinet_max_power_w: meta.cabinet_max_power_w ?? null,
+        ocpp_identity: meta.ocpp?.identity ?? null,
         connectors: connectors.sort((a, b) => a.id - b.id),
       }
     }
@@ -113,11 +116,11 @@ export function applyReplayMessage(station: LiveStation, message: ReplayMessage,
           const next: LiveConnector = {
             ...c,
             status: sample.status,
-            power_w: sample.power_w,
-            offered_w: sample.offered_w,
-            voltage_v: sample.voltage_v,
-            current_a: sample.current_a,
-            energy_wh: sample.energy_wh,
+            power_w: sample.power_w ?? null,
+            offered_w: sample.offered_w ?? null,
+            voltage_v: sample.voltage_v ?? null,
+            current_a: sample.current_a ?? null,
+            energy_wh: sample.energy_wh ?? null,
             soc_pct: sample.soc_pct ?? null,
             temp_c: sample.temp_c ?? null,
             coolant_c: sample.coolant_c ?? null,
@@ -130,8 +133,8 @@ export function applyReplayMessage(station: LiveStation, message: ReplayMessage,
         ...station,
         online: true,
         last_ts: telemetry.ts ?? t,
-        grid_power_w: telemetry.meter.grid_power_w,
-        aux_power_w: telemetry.meter.aux_power_w,
+        grid_power_w: telemetry.meter.grid_power_w ?? null,
+        aux_power_w: telemetry.meter.aux_power_w ?? null,
         connectors,
       }
     }
@@ -142,5 +145,10 @@ export function applyReplayMessage(station: LiveStation, message: ReplayMessage,
 
 /** The one-station live view at replay time `t`. */
 export function replayView(station: LiveStation, t: number): LiveState {
-  return { ts: t, site_power_w: station.grid_power_w, sites: [], stations: [station] }
+  return {
+    ts: t,
+    site_power_w: stationLoadW(station.grid_power_w, station.connectors),
+    sites: [],
+    stations: [station],
+  }
 }

@@ -78,3 +78,28 @@ describe('ConnectorRow', () => {
     expect(wrapper.text()).not.toContain('Faulted')
   })
 })
+
+describe('readings a charger does not report', () => {
+  test('show as not reported, never as 0', () => {
+    locale.value = 'en'
+    const wrapper = row({ ...gun, power_w: null, max_power_w: null, kind: null, coolant_c: null })
+    expect(wrapper.get('[data-testid="connector-power"]').text()).toBe('not reported')
+    expect(wrapper.get('[data-testid="coolant-temp"]').text()).toBe('not reported')
+    expect(wrapper.text()).toContain('max not reported')
+    expect(wrapper.text()).not.toContain('0 kW')
+  })
+
+  test('in Chinese too', () => {
+    locale.value = 'zh-CN'
+    const wrapper = row({ ...gun, power_w: null })
+    expect(wrapper.get('[data-testid="connector-power"]').text()).toBe('未上报')
+  })
+
+  test('a reported 0 W is still 0 kW', () => {
+    expect(
+      row({ ...gun, power_w: 0 })
+        .get('[data-testid="connector-power"]')
+        .text(),
+    ).toBe('0 kW')
+  })
+})
