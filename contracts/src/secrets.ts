@@ -1,0 +1,61 @@
+// Node-only: salted scrypt hashes of the random secrets services hand out (the broker's station and
+// service accounts, the gateway's chargers), exported as `@evmon/contracts/secrets` so that the
+// browser bundle, which imports the package root, never pulls in node:crypto.
+import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto'
+
+export interface ScryptParams {
+  N: number
+  r: number
+  p: number
+  keylen: number
+}
+
+// scrypt cost: ~30 ms per check on this class of machine.
+export const SCRYPT_PARAMS: Readonly<ScryptParams> = { N: 16_384, r: 8, p: 1, keylen: 32 }
+
+/** What a credentials file keeps of a secret: a random salt and the scrypt hash, both base64. */
+export interface SaltedHash {
+  salt: string
+  hash: string
+}
+
+function scryptAsync(secret: string | Buffer, salt: Buffer, params: ScryptParams): Promise<Buffer> {
+  const options: ScryptOptions = { N: params.N, r: params.r, p: params.p, maxmem: 64 * 1024 * 1024 }
+  return new Promise((resolve, reject) =>
+    scrypt(secret, salt, params.keylen, options, (err, key) => (err ? reject(err) : resolve(key))),
+  )
+}
+
+/** A new 192-bit random secret (URL-safe text) and its salted hash. */
+export async function newSecret(params: ScryptParams): Promise<{ secret: string } & SaltedHash> {
+  const secret = randomBytes(24).toString('base64url')
+  const salt = randomBytes(16)
+  const hash = await scryptAsync(secret, salt, params)
+  return { secret, salt: salt.toString('base64'), hash: hash.toString('base64') }
+}
+
+/**
+ * Checks presented secrets against salted hashes. A secret that passed once is remembered per account
+ * as a salted SHA-256 digest (the secrets are 192-bit random, so a fast digest is as safe to hold as
+ * the scrypt hash), so a reconnect storm after a network blip does not pay scrypt again. The memory is
+ * tied to the stored hash object: rotating an account (a new object) forgets it.
+ */
+export class SecretChecker {
+  private readonly verified = new Map<string, { stored: SaltedHash; digest: Buffer }>()
+  /** How many presented secrets needed the slow scrypt check (the rest matched a remembered one). */
+  slowChecks = 0
+  constructor(private readonly params: ScryptParams) {}
+
+  /** True when `secret` is the one `stored` was made from. Constant-time comparisons. */
+  async matches(account: string, stored: SaltedHash, secret: string | Buffer): Promise<boolean> {
+    const digest = createHash('sha256').update(stored.salt).update(secret).digest()
+    const known = this.verified.get(account)
+    if (known?.stored === stored && timingSafeEqual(known.digest, digest)) return true
+    this.slowChecks++
+    const expected = Buffer.from(stored.hash, 'base64')
+    const actual = await scryptAsync(secret, Buffer.from(stored.salt, 'base64'), this.params)
+    if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) return false
+    this.verified.set(account, { stored, digest })
+    return true
+  }
+}

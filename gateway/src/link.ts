@@ -1,0 +1,158 @@
+import type { OcppProtocol } from '@evmon/contracts'
+import { createRPCError, type RPCClient } from 'ocpp-rpc'
+import type { AuthorizePolicy, GatewayConfig } from './config.ts'
+import {
+  parseTimestamp,
+  readSampledValues,
+  type Reading,
+  type RejectReason,
+  type SampledValue,
+} from './meter.ts'
+import type { Metrics } from './metrics.ts'
+import type { GatewayState } from './state.ts'
+import type { Station } from './station.ts'
+
+/** Everything a charger's call handlers need: its station, the gateway's state, config and counters. */
+export interface Link {
+  key: string
+  protocol: OcppProtocol
+  station: Station
+  state: GatewayState
+  config: Readonly<GatewayConfig>
+  metrics: Metrics
+  log: (line: string) => void
+}
+
+/** A token bucket: `rate` tokens a second, up to `burst` held. */
+export class TokenBucket {
+  private tokens: number
+  private last: number
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+    now: number,
+  ) {
+    this.tokens = burst
+    this.last = now
+  }
+
+  take(now: number): boolean {
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate)
+    this.last = now
+    if (this.tokens < 1) return false
+    this.tokens -= 1
+    return true
+  }
+}
+
+type Handler = (params: never) => Record<string, unknown>
+
+/**
+ * Registers call handlers with the checks every call passes first: the charger's call rate, and (for
+ * anything but BootNotification) a BootNotification accepted before — OCPP lets a charger that has
+ * booted once reconnect without booting again, so the boot record survives reconnects and restarts.
+ * Actions without a handler are answered NotImplemented by ocpp-rpc; schema failures are answered by
+ * its strict mode before a handler runs.
+ */
+export function register(client: RPCClient, link: Link, handlers: Record<string, Handler>): void {
+  const bucket = new TokenBucket(link.config.callRatePerS, link.config.callBurst, Date.now())
+  for (const [action, handler] of Object.entries(handlers)) {
+    client.handle(action, async ({ params }) => {
+      link.metrics.inc('evmon_gateway_calls_total', { action })
+      if (!bucket.take(Date.now())) {
+        link.metrics.inc('evmon_gateway_rate_limited_total')
+        throw createRPCError('GenericError', `more than ${link.config.callRatePerS} calls/s: slow down`)
+      }
+      if (action !== 'BootNotification' && !link.state.boot(link.key)) {
+        link.metrics.inc('evmon_gateway_before_boot_total')
+        link.log(`${link.key}: ${action} before an accepted BootNotification`)
+        throw createRPCError('SecurityError', 'send BootNotification first')
+      }
+      return handler(params as never)
+    })
+  }
+}
+
+/** Counts and logs a value or time stamp that is not used. */
+export function rejectValue(link: Link, reason: RejectReason, detail: string): void {
+  link.metrics.inc('evmon_gateway_values_rejected_total', { reason })
+  link.log(`${link.key}: ${reason}: ${detail}`)
+}
+
+/**
+ * The time of an event the charger reports: its own time stamp when it is plausible, else the time it
+ * arrived (a charger with a lost clock still starts and stops sessions), counted and logged.
+ */
+export function eventTime(link: Link, timestamp: string | undefined, now: number): number {
+  if (timestamp === undefined) return now
+  const ts = parseTimestamp(timestamp, now)
+  if (typeof ts === 'number') return ts
+  rejectValue(link, ts, `time stamp ${timestamp.slice(0, 40)}; using the time of arrival`)
+  return now
+}
+
+/** Meter values of one connector: readings with plausible time stamps, newer ones applied to the station. */
+export function applyMeterValues(
+  link: Link,
+  connector: number,
+  meterValues: readonly { timestamp: string; sampledValue: readonly SampledValue[] }[],
+  now: number,
+): Reading[] {
+  const readings: Reading[] = []
+  for (const mv of meterValues) {
+    const ts = parseTimestamp(mv.timestamp, now)
+    if (typeof ts !== 'number') {
+      rejectValue(link, ts, `meter value at ${mv.timestamp.slice(0, 40)}`)
+      continue
+    }
+    const reading = readSampledValues(ts, mv.sampledValue, (reason, detail) =>
+      rejectValue(link, reason, detail),
+    )
+    readings.push(reading)
+    if (!link.station.addReading(connector, reading)) {
+      // Older than what the station holds (queued while offline): kept for the session's energy only.
+      link.metrics.inc('evmon_gateway_values_rejected_total', { reason: 'late' })
+    }
+  }
+  return readings
+}
+
+/** A register value the charger gives outside meter values (1.6 meterStart/meterStop), checked like them. */
+export function registerReading(link: Link, ts: number, wh: number): Reading {
+  return readSampledValues(ts, [{ value: wh, unit: 'Wh' }], (reason, detail) =>
+    rejectValue(link, reason, detail),
+  )
+}
+
+// The contract's bound on one session's energy (contracts/src/schemas.ts SessionEvent.energy_wh).
+const MAX_SESSION_WH = 1e9
+
+/** A session's energy from its start and end registers, when both are known and the difference is sane. */
+export function sessionEnergy(
+  link: Link,
+  startWh: number | undefined,
+  endWh: number | undefined,
+): { energyWh?: number } {
+  if (startWh === undefined || endWh === undefined) return {}
+  const energyWh = endWh - startWh
+  if (energyWh < 0 || energyWh > MAX_SESSION_WH) {
+    rejectValue(link, 'absurd', `session energy ${endWh} - ${startWh} Wh`)
+    return {}
+  }
+  return { energyWh }
+}
+
+/** The central-system answer to an id tag. */
+export function idTagStatus(policy: AuthorizePolicy, idTag: string): 'Accepted' | 'Invalid' {
+  return policy.kind === 'accept-all' || policy.idTags.has(idTag) ? 'Accepted' : 'Invalid'
+}
+
+// Contract session ids allow fewer characters than OCPP 2.0.1 transaction ids (any 36 characters).
+const SESSION_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/
+
+/** The contract session id of a transaction: `{station}-{1.6 id}`, or the 2.0.1 id when it fits. */
+export function sessionIdFor(station: string, transactionId: string | number): string {
+  if (typeof transactionId === 'number') return `${station}-${transactionId}`
+  if (SESSION_ID.test(transactionId)) return transactionId
+  return `${station}-${Buffer.from(transactionId).toString('hex').slice(0, 72)}`
+}

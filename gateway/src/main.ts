@@ -1,0 +1,45 @@
+import { pino } from 'pino'
+import { runCli } from './cli.ts'
+import { gatewayEnv, loadConfig } from './config.ts'
+import { start } from './gateway.ts'
+
+// Thin entry point: charger commands, or env in and signals wired; the rest lives in start().
+const args = process.argv.slice(2)
+if (args.length > 0) {
+  const file = process.env[gatewayEnv.chargers.name] || gatewayEnv.chargers.default
+  process.exit(await runCli(args, file, (line) => console.log(line)))
+}
+// Structured JSON logs; human-readable when a person is watching a terminal.
+const pretty = (() => {
+  try {
+    import.meta.resolve('pino-pretty') // a development dependency: absent from the production image
+    return process.stdout.isTTY
+  } catch {
+    return false
+  }
+})()
+const logger = pino({
+  name: 'gateway',
+  level: process.env.EVMON_LOG_LEVEL || 'info',
+  formatters: { level: (label) => ({ level: label }) },
+  ...(pretty ? { transport: { target: 'pino-pretty' } } : {}),
+})
+const config = (() => {
+  try {
+    return loadConfig()
+  } catch (err) {
+    logger.fatal((err as Error).message)
+    process.exit(2)
+  }
+})()
+const gateway = await start({ ...config, log: (line) => logger.info(line) })
+logger.info({ ocpp: gateway.ocppUrl, tlsPort: gateway.tlsPort }, 'gateway started')
+let stopping = false
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return
+    stopping = true
+    logger.info({ signal }, 'stopping')
+    void gateway.close().then(() => process.exit(0))
+  })
+}

@@ -1,0 +1,147 @@
+import type { ConnectorStatus, ErrorCode } from '@evmon/contracts'
+import type { RPCClient } from 'ocpp-rpc'
+import {
+  applyMeterValues,
+  eventTime,
+  idTagStatus,
+  register,
+  registerReading,
+  sessionEnergy,
+  sessionIdFor,
+  type Link,
+} from './link.ts'
+import type { SampledValue } from './meter.ts'
+
+// Payload shapes as OCPP 1.6J defines them; ocpp-rpc's strict mode has checked them against the
+// official schemas before a handler runs, so the handlers read them without checking again.
+interface MeterValue16 {
+  timestamp: string
+  sampledValue: SampledValue[]
+}
+interface BootNotification {
+  chargePointVendor: string
+  chargePointModel: string
+  chargePointSerialNumber?: string
+  chargeBoxSerialNumber?: string
+  firmwareVersion?: string
+}
+interface StatusNotification {
+  connectorId: number
+  errorCode: ErrorCode
+  status: ConnectorStatus
+  info?: string
+  timestamp?: string
+  vendorId?: string
+  vendorErrorCode?: string
+}
+interface StartTransaction {
+  connectorId: number
+  idTag: string
+  meterStart: number
+  timestamp: string
+}
+interface StopTransaction {
+  transactionId: number
+  meterStop: number
+  timestamp: string
+  reason?: string
+  transactionData?: MeterValue16[]
+}
+
+/** Central-system answers to an OCPP 1.6J charger, and what they publish. */
+export function serveOcpp16(client: RPCClient, link: Link, onBoot: () => void): void {
+  const { station, state, config, key } = link
+  register(client, link, {
+    BootNotification(p: BootNotification) {
+      state.setBoot(key, {
+        protocol: 'ocpp1.6',
+        vendor: p.chargePointVendor,
+        model: p.chargePointModel,
+        ...((p.chargeBoxSerialNumber ?? p.chargePointSerialNumber) && {
+          serialNumber: p.chargeBoxSerialNumber ?? p.chargePointSerialNumber,
+        }),
+        ...(p.firmwareVersion && { firmwareVersion: p.firmwareVersion }),
+        ts: Date.now(),
+      })
+      setImmediate(onBoot)
+      return {
+        status: 'Accepted',
+        currentTime: new Date().toISOString(),
+        interval: config.heartbeatIntervalS,
+      }
+    },
+    Heartbeat: () => ({ currentTime: new Date().toISOString() }),
+    StatusNotification(p: StatusNotification) {
+      const now = Date.now()
+      const vendorError = [p.vendorId, p.vendorErrorCode, p.info].filter(Boolean).join(' ')
+      const added = station.setStatus(
+        p.connectorId,
+        { status: p.status, errorCode: p.errorCode, ...(vendorError && { vendorError }) },
+        eventTime(link, p.timestamp, now),
+      )
+      if (added) setImmediate(onBoot)
+      return {}
+    },
+    MeterValues(p: { connectorId: number; transactionId?: number; meterValue: MeterValue16[] }) {
+      if (p.transactionId !== undefined && !state.transaction(key, String(p.transactionId))) {
+        link.metrics.inc('evmon_gateway_unknown_transactions_total')
+        link.log(`${key}: MeterValues for unknown transaction ${p.transactionId}`)
+      }
+      applyMeterValues(link, p.connectorId, p.meterValue, Date.now())
+      return {}
+    },
+    Authorize: (p: { idTag: string }) => ({ idTagInfo: { status: idTagStatus(config.authorize, p.idTag) } }),
+    StartTransaction(p: StartTransaction) {
+      const now = Date.now()
+      const ts = eventTime(link, p.timestamp, now)
+      const status = idTagStatus(config.authorize, p.idTag)
+      const transactionId = state.issueTransactionId()
+      const session = sessionIdFor(station.station, transactionId)
+      const start = registerReading(link, ts, p.meterStart)
+      state.openTransaction(key, String(transactionId), {
+        connector: p.connectorId,
+        session,
+        startedAt: ts,
+        ...(start.values.energy_wh !== undefined && { meterStartWh: start.values.energy_wh }),
+        accepted: status === 'Accepted',
+      })
+      station.addReading(p.connectorId, start)
+      if (status === 'Accepted') station.sessionStarted(p.connectorId, session, ts)
+      return { transactionId, idTagInfo: { status } }
+    },
+    StopTransaction(p: StopTransaction) {
+      const now = Date.now()
+      const tx = state.transaction(key, String(p.transactionId))
+      if (!tx) {
+        // Answered, so the charger does not retry it forever, but nothing is published.
+        link.metrics.inc('evmon_gateway_unknown_transactions_total')
+        link.log(`${key}: StopTransaction for unknown transaction ${p.transactionId}`)
+        return { idTagInfo: { status: 'Invalid' } }
+      }
+      if (p.transactionData) applyMeterValues(link, tx.connector, p.transactionData, now)
+      const ts = eventTime(link, p.timestamp, now)
+      const stop = registerReading(link, ts, p.meterStop)
+      station.addReading(tx.connector, stop)
+      state.closeTransaction(key, String(p.transactionId))
+      if (tx.accepted) {
+        station.sessionStopped(tx.connector, tx.session, ts, {
+          ...sessionEnergy(link, tx.meterStartWh, stop.values.energy_wh),
+          // OCPP 1.6: an absent reason means Local.
+          reason: p.reason ?? 'Local',
+        })
+      }
+      return { idTagInfo: { status: 'Accepted' } }
+    },
+    DataTransfer: () => ({ status: 'UnknownVendorId' }),
+    FirmwareStatusNotification(p: { status: string }) {
+      link.metrics.inc('evmon_gateway_events_total', { type: 'FirmwareStatusNotification' })
+      link.log(`${key}: firmware ${p.status}`)
+      return {}
+    },
+    DiagnosticsStatusNotification(p: { status: string }) {
+      link.metrics.inc('evmon_gateway_events_total', { type: 'DiagnosticsStatusNotification' })
+      link.log(`${key}: diagnostics ${p.status}`)
+      return {}
+    },
+  })
+}
