@@ -106,6 +106,13 @@ export async function startControlApi(
       attempt(() => site.disconnect(station, durationS))
       return { status: 202, body: { station, durationS } }
     }
+    if (stations === 'stations' && station && sub === 'module-failure' && parts.length === 3) {
+      if (method !== 'POST') throw new HttpError(404, `no route ${method} ${url.pathname}`)
+      const repairS = numberField(await readJson(req), 'repairS', true) as number
+      if (repairS <= 0) throw new HttpError(400, 'repairS must be above 0')
+      attempt(() => site.failModule(station, repairS))
+      return { status: 202, body: { station, repairS } }
+    }
     if (stations === 'stations' && station && sub === 'connectors' && connectorText && parts.length === 5) {
       const connector = Number(connectorText)
       if (!Number.isInteger(connector)) throw new HttpError(404, `no connector ${station}/${connectorText}`)

@@ -208,6 +208,11 @@ export const SiteConfigSchema = obj({
       faultedS: SecondsRange,
     }),
     hardFaults: Type.Array(HardFault),
+    /**
+     * A power module of a cabinet built of modules (`moduleKw`) fails: the cabinet loses that module's
+     * power until the repair, and its guns charge on with what is left. AC piles have no modules.
+     */
+    moduleFailure: obj({ perModulePerDay: nonNegative(), repairS: SecondsRange }),
     /** A liquid-cooled gun's pump or fan fails: the coolant rejects heat this many times worse. */
     coolingFailure: obj({
       perGunPerDay: nonNegative(),

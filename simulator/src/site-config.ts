@@ -57,6 +57,7 @@ function crossCheck(config: SiteConfig): string[] {
   const { faults } = config
   range('/faults/startFailure/retryS', faults.startFailure.retryS)
   range('/faults/interruption/faultedS', faults.interruption.faultedS)
+  range('/faults/moduleFailure/repairS', faults.moduleFailure.repairS)
   range('/faults/coolingFailure/repairS', faults.coolingFailure.repairS)
   range('/faults/offline/durationS', faults.offline.durationS)
   faults.hardFaults.forEach((f, i) => range(`/faults/hardFaults/${i}/repairS`, f.repairS))

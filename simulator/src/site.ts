@@ -43,6 +43,8 @@ export interface StationView {
   id: string
   name: string
   online: boolean
+  /** Power modules out of service (cabinets built of modules only). */
+  failedModules?: number
   connectors: ConnectorView[]
 }
 
@@ -80,6 +82,11 @@ export interface Site {
   clearFault(station: string, connector: number): boolean
   /** Drops a station's network connection for `durationS` simulated seconds: its last will fires. */
   disconnect(station: string, durationS: number): void
+  /**
+   * Fails one power module of a station's cabinet for `repairS` simulated seconds: the cabinet loses
+   * its share. Throws for a station without modules (an AC pile) or with none left.
+   */
+  failModule(station: string, repairS: number): void
   /** Stations and connectors now. */
   describe(): StationView[]
   /** Registers and counters to carry across a restart. */
@@ -219,6 +226,7 @@ export function createSite(
       const requests: PowerRequest[] = []
       const cabinetW = new Map<string, number>()
       for (const s of stations) {
+        s.advanceModules(nowMs)
         const stationRequests = s.requests(ambient, dtS)
         if (stationRequests.length === 0) continue
         requests.push(...stationRequests)
@@ -267,11 +275,16 @@ export function createSite(
       stationOf(stationId).disconnect(nowMs + durationS * 1000)
     },
 
+    failModule(stationId, repairS) {
+      stationOf(stationId).failModule(nowMs, repairS)
+    },
+
     describe() {
       return stations.map((s) => ({
         id: s.id,
         name: s.config.name,
         online: s.online,
+        ...(s.config.moduleKw === undefined ? {} : { failedModules: s.failedModules }),
         connectors: s.connectors.map((c) => {
           const view: ConnectorView = {
             id: c.config.id,

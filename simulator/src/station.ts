@@ -37,6 +37,11 @@ export class Station {
   private readonly efficiency: Breakpoints
   private readonly derating: Breakpoints | undefined
   private readonly rng: Rng
+  /** Power modules of the cabinet (0: not built of modules, as an AC pile). */
+  private readonly modules: number
+  /** Repair time of each failed module, ms. */
+  private failedModulesUntilMs: number[] = []
+  private nextModuleFailureAtMs = Number.POSITIVE_INFINITY
   /** 0 while online. */
   private offlineUntilMs = 0
   private lostAnnounced = false
@@ -56,6 +61,8 @@ export class Station {
     this.cabinetC = ambientC
     this.rng = createRng(seed, `station:${config.id}`)
     this.nextOfflineAtMs = this.nextOffline(startMs)
+    this.modules = config.moduleKw === undefined ? 0 : Math.floor(config.cabinetMaxPowerKw / config.moduleKw)
+    this.nextModuleFailureAtMs = this.nextModuleFailure(startMs)
     this.connectors = config.connectors.map(
       (c) =>
         new Connector(config.id, c, {
@@ -79,9 +86,43 @@ export class Station {
     return this.config.cabinetMaxPowerKw * 1000
   }
 
-  /** Output the cabinet can deliver at this ambient temperature: air-cooled modules derate in the heat. */
+  /**
+   * Output the cabinet can deliver now: nameplate less its failed modules; air-cooled modules derate
+   * in the heat.
+   */
   availableW(ambientC: number): number {
-    return this.derating ? this.cabinetW * interpolate(this.derating, ambientC) : this.cabinetW
+    const failedW = this.failedModulesUntilMs.length * (this.config.moduleKw ?? 0) * 1000
+    const workingW = this.cabinetW - failedW
+    return this.derating ? workingW * interpolate(this.derating, ambientC) : workingW
+  }
+
+  /** Failed power modules now. */
+  get failedModules(): number {
+    return this.failedModulesUntilMs.length
+  }
+
+  /** A power module fails now and is replaced after `repairS` (control API, random failures). */
+  failModule(nowMs: number, repairS: number): void {
+    if (this.failedModulesUntilMs.length >= this.modules) {
+      throw new Error(
+        this.modules === 0
+          ? `${this.id} has no power modules`
+          : `every power module of ${this.id} has failed already`,
+      )
+    }
+    this.failedModulesUntilMs.push(nowMs + repairS * 1000)
+  }
+
+  /** Random module failures and repairs due at `nowMs`. */
+  advanceModules(nowMs: number): void {
+    if (nowMs >= this.nextModuleFailureAtMs) {
+      const { min, max } = this.site.faults.moduleFailure.repairS
+      if (this.failedModulesUntilMs.length < this.modules) this.failModule(nowMs, this.rng.between(min, max))
+      this.nextModuleFailureAtMs = this.nextModuleFailure(nowMs)
+    }
+    if (this.failedModulesUntilMs.length > 0) {
+      this.failedModulesUntilMs = this.failedModulesUntilMs.filter((untilMs) => untilMs > nowMs)
+    }
   }
 
   /** Grid watts per delivered watt at the cabinet's worst efficiency: an upper bound for load management. */
@@ -222,6 +263,13 @@ export class Station {
       const energyWh = registers.connectorEnergyWh[String(c.config.id)]
       if (energyWh !== undefined) c.restoreRegister(energyWh)
     }
+  }
+
+  // Each working or failed module fails at the configured rate: failures of the cabinet come at rate × modules.
+  private nextModuleFailure(fromMs: number): number {
+    const perDay = this.site.faults.moduleFailure.perModulePerDay * this.modules
+    if (perDay <= 0) return Number.POSITIVE_INFINITY
+    return fromMs + (-Math.log(1 - this.rng.next()) / perDay) * MS_PER_DAY
   }
 
   private nextOffline(fromMs: number): number {
