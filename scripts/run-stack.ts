@@ -20,6 +20,8 @@ function readOptions() {
     metricsPorts: { broker: v.brokerMetricsPort, ingest: v.ingestMetricsPort, simulator: v.simMetricsPort },
     simSeed: v.simSeed,
     simSpeed: v.simSpeed,
+    // A first start shows a week of history at once: Analytics, Sessions and Replay have data to show.
+    firstStartBackfillS: 7 * 86_400,
   }
 }
 
@@ -36,6 +38,10 @@ let stopping = false
 const stack = await startStack({
   ...options,
   log: (line) => console.log(line),
+  // Redrawn in place on a terminal; a log file gets the first start's log lines only.
+  progress: (line) => {
+    if (process.stderr.isTTY) process.stderr.write(`\r${line}${line.includes('100.0%') ? '\n' : ''}`)
+  },
   onExit: (service, code) => {
     if (stopping) return
     console.error(`${service} exited unexpectedly (code ${code}); stopping evmon`)

@@ -5,6 +5,8 @@ import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { Credentials } from '@evmon/broker'
+import { influxEnv, readEnv } from '@evmon/contracts'
+import { backfillHistory } from './backfill.ts'
 import { startInfluxd, type InfluxdHandle } from './influxd.ts'
 import { freePorts } from './ports.ts'
 import { startRedis, type RedisHandle } from './redis.ts'
@@ -30,6 +32,13 @@ export interface StackOptions {
   metricsPorts: { broker: number; ingest: number; simulator: number }
   simSeed: number
   simSpeed: number
+  /**
+   * On a first start (no simulator state in `varDir` yet), simulate and store this many seconds of
+   * history up to now before going live; absent: none (tests start empty).
+   */
+  firstStartBackfillS?: number
+  /** The first start's backfill progress line, redrawn in place; absent: not shown. */
+  progress?: (line: string) => void
   /** Receives every line the services print, prefixed with the service name. */
   log: (line: string) => void
   /** Called when a service exits by itself; the stack is then incomplete. */
@@ -225,19 +234,40 @@ export async function startStack(options: StackOptions): Promise<StackHandle> {
     await waitHealthy(`http://127.0.0.1:${ingestMetrics}/healthz`, 60_000, 'ingest', services)
     await waitHealthy(`http://127.0.0.1:${httpPort}/healthz`, 60_000, 'api', services)
 
+    const simulatorEnv = {
+      ...common,
+      ...mqttAccount(secrets, 'simulator'),
+      EVMON_SIM_SEED: String(options.simSeed),
+      EVMON_SIM_PORT: port(options.metricsPorts.simulator),
+      // Registers keep counting across restarts of this stack, never across stacks.
+      EVMON_SIM_STATE: join(options.varDir, 'simulator', 'beibei.json'),
+    }
+    if (options.firstStartBackfillS !== undefined && !existsSync(simulatorEnv.EVMON_SIM_STATE)) {
+      const days = options.firstStartBackfillS / 86_400
+      options.log(`first start: simulating the Beibei site's last ${days} days, then going live`)
+      const { values: influx } = readEnv(influxEnv, process.env)
+      const seconds = await backfillHistory({
+        repoRoot,
+        env: simulatorEnv,
+        durationS: options.firstStartBackfillS,
+        intervalS: 10,
+        influx: {
+          url: influxUrl,
+          database: influx.influxDb,
+          ...(influx.influxUsername ? { username: influx.influxUsername } : {}),
+          ...(influx.influxPassword ? { password: influx.influxPassword } : {}),
+        },
+        ingestMetricsUrl: `http://127.0.0.1:${ingestMetrics}/metrics`,
+        log: options.log,
+        progress: options.progress ?? (() => {}),
+      })
+      options.log(`first start: ${days} days of history stored in ${Math.round(seconds)} s`)
+    }
     services.push(
       spawnService(
         'simulator',
         'simulator/src/main.ts',
-        {
-          ...common,
-          ...mqttAccount(secrets, 'simulator'),
-          EVMON_SIM_SEED: String(options.simSeed),
-          EVMON_SIM_SPEED: String(options.simSpeed),
-          EVMON_SIM_PORT: port(options.metricsPorts.simulator),
-          // Registers keep counting across restarts of this stack, never across stacks.
-          EVMON_SIM_STATE: join(options.varDir, 'simulator', 'beibei.json'),
-        },
+        { ...simulatorEnv, EVMON_SIM_SPEED: String(options.simSpeed) },
         options,
       ),
     )

@@ -73,6 +73,7 @@ Modes (live when none is given):
   --dry-run          write what would be published as NDJSON, as fast as possible, no broker
   --out FILE         dry-run output file               (standard output)
   --backfill TIME    publish the last TIME (e.g. 7d) as fast as the broker takes it, with progress and ETA
+  --interval TIME    simulated time between samples, whole seconds: 1 to 60 (1; npm start backfills at 10s)
   --replay FILE      publish an NDJSON recording (dry-run or API export) with its original timing
   --as-site ID       replay under this site id         (the recorded one)
   -h, --help         this text
@@ -122,6 +123,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Pa
         scale: { type: 'string' },
         'scale-from': { type: 'string' },
         backfill: { type: 'string' },
+        interval: { type: 'string' },
         replay: { type: 'string' },
         'as-site': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -180,6 +182,12 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Pa
   }
   const duration = durationOf(pick('duration'))
   const backfill = durationOf(pick('backfill'))
+  const intervalRaw = pick('interval')
+  const intervalS = durationOf(intervalRaw)
+  if (intervalRaw && intervalS !== undefined && !(Number.isInteger(intervalS) && intervalS <= 60)) {
+    problems.push(`${describe(intervalRaw)} must be whole seconds from 1 to 60`)
+  }
+  const sampleIntervalMs = (intervalS ?? DEFAULTS.sampleIntervalMs / 1000) * 1000
   const port = pick('port', e.port.name) ? declared('port', e.port) : declared('port', e.metricsPort)
   const scale = number(
     pick('scale'),
@@ -225,7 +233,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Pa
     seed: seed ?? DEFAULTS.seed,
     speed: speed ?? DEFAULTS.speed,
     sitePath: site ?? DEFAULTS.sitePath,
-    sampleIntervalMs: DEFAULTS.sampleIntervalMs,
+    sampleIntervalMs,
     port: port ?? DEFAULTS.port,
     host: host ?? DEFAULTS.host,
   }
@@ -235,7 +243,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Pa
   if (duration !== undefined) config.durationS = duration
   if (backfill !== undefined) {
     // Whole samples, ending at the wall clock's last whole sample.
-    const endMs = Math.floor(Date.now() / DEFAULTS.sampleIntervalMs) * DEFAULTS.sampleIntervalMs
+    const endMs = Math.floor(Date.now() / sampleIntervalMs) * sampleIntervalMs
     config.startMs = endMs - backfill * 1000
     config.durationS = backfill
   }

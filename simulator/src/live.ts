@@ -3,7 +3,7 @@ import { DEFAULT_DECODE_LIMITS } from '@evmon/contracts'
 import type { SimulatorConfig } from './config.ts'
 import { startControlApi } from './control-api.ts'
 import { DEFAULTS, PUBLISHER_DEFAULTS } from './defaults.ts'
-import type { SimMessage } from './messages.ts'
+import { onlineMessage, type SimMessage } from './messages.ts'
 import { renderMetrics } from './metrics.ts'
 import { openSite } from './open-site.ts'
 import { progressLine } from './progress.ts'
@@ -41,6 +41,15 @@ function publishTo(publisher: Publisher, message: SimMessage): void {
   if (message.connection === 'lost') publisher.loseConnection(message.station)
   else if (message.connection === 'restored') publisher.reconnect(message.station)
   else publisher.publish(message)
+}
+
+// A backfill writes history: an offline episode of the past is published as what the broker would
+// have carried then, the will stamped with its simulated time. Dropping a connection with thousands
+// of publishes in flight would lose them, and a will fired now would put the episode at the wrong time.
+function publishHistory(publisher: Publisher, site: Site, message: SimMessage): void {
+  if (message.connection === 'lost') {
+    publisher.publish(onlineMessage(site.config.id, message.station, false, site.nowMs))
+  } else publisher.publish(message)
 }
 
 /**
@@ -81,7 +90,8 @@ export async function start(config: SimulatorConfig, options: StartOptions = {})
   let messages = 0
   const publish = (message: SimMessage) => {
     messages++
-    publishTo(publisher, message)
+    if (backfill) publishHistory(publisher, site, message)
+    else publishTo(publisher, message)
   }
   for (const message of site.startupMessages()) publish(message)
 

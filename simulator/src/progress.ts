@@ -1,3 +1,6 @@
+/** Matches a line {@link progressLine} drew, so a parent process can tell progress from logs. */
+export const PROGRESS_LINE = /^\[[#.]+\] \d+(\.\d)?% /
+
 /** Renders backfill progress: a bar, the simulated time reached, the rate and the time left. */
 export function progressLine(done: number, total: number, elapsedMs: number, nowMs: number): string {
   const share = total > 0 ? done / total : 1

@@ -135,4 +135,16 @@ describe('simulator configuration', () => {
     expect(problems).toMatch(/--scale "0"/)
     expect(problems).toMatch(/--duration "3x" must be a duration/)
   })
+
+  test('--interval sets the sample period in whole seconds; a backfill ends on a whole sample', () => {
+    const parsed = parseConfig(['--backfill', '7d', '--interval', '10s'], {})
+    if (parsed.kind !== 'run') throw new Error(JSON.stringify(parsed))
+    expect(parsed.config.sampleIntervalMs).toBe(10_000)
+    expect((parsed.config.startMs ?? 1) % 10_000).toBe(0)
+    expect(parseConfig([], {})).toMatchObject({ config: { sampleIntervalMs: 1000 } })
+    for (const bad of ['0', '1.5', '2m', 'x']) {
+      const result = parseConfig(['--interval', bad], {})
+      expect(result.kind === 'invalid' && result.problems.join()).toMatch(/--interval/)
+    }
+  })
 })

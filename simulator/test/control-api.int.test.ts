@@ -221,6 +221,51 @@ describe('backfill and replay', () => {
     await sub.endAsync(true)
   })
 
+  test('a backfilled day through offline episodes loses nothing: each will is published at its simulated time', async () => {
+    const received: Received[] = []
+    const sub = await mqtt.connectAsync(broker.mqttUrl, { reconnectPeriod: 0 })
+    sub.on('message', (topic, payload) => received.push({ topic, payload: JSON.parse(payload.toString()) }))
+    await sub.subscribeAsync('evmon/v1/beibei/+/+', { qos: 1 })
+    const config = configOf([
+      ...['--url', broker.mqttUrl, '--backfill', '1d', '--interval', '10', '--state', 'off', '--port', '0'],
+    ])
+    const sim = await start(config, { log: silent, progress: () => {} })
+    await sim.done
+    await sim.close()
+    // What the same day publishes, computed without a broker: the backfill must deliver all of it.
+    const out = join(dir, 'backfill-day.ndjson')
+    const dry = configOf([
+      ...['--dry-run', '--out', out, '--duration', '1d', '--interval', '10'],
+      ...['--start', new Date(config.startMs ?? 0).toISOString()],
+    ])
+    await runDryRun(dry)
+    const expected = readFileSync(out, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Received)
+    const telemetry = (list: Received[]) => list.filter((m) => m.topic.endsWith('/telemetry'))
+    await until(
+      () => telemetry(received).length >= telemetry(expected).length,
+      `the backfilled telemetry (${telemetry(received).length} of ${telemetry(expected).length})`,
+      60_000,
+    )
+    // Stations publish on their own connections, so only each station's order is defined.
+    const byStation = (list: Received[]) => {
+      const out = new Map<string, unknown[]>()
+      for (const m of telemetry(list)) out.set(m.topic, [...(out.get(m.topic) ?? []), m.payload])
+      return out
+    }
+    expect(byStation(received)).toEqual(byStation(expected))
+    const endMs = (config.startMs ?? 0) + 86_400_000
+    const wills = received.filter(
+      (m) => m.topic.endsWith('/online') && m.payload.online === false && (m.payload.ts as number) < endMs,
+    )
+    // The site's offline rate gives several episodes a day; each will carries a time inside the day.
+    expect(wills.length).toBeGreaterThan(1)
+    for (const will of wills) expect(will.payload.ts).toBeGreaterThanOrEqual(config.startMs ?? 0)
+    await sub.endAsync(true)
+  }, 120_000)
+
   test('a replay publishes a dry-run recording under another site id with its original timing', async () => {
     const out = join(dir, 'recording.ndjson')
     await runDryRun(
