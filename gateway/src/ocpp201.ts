@@ -62,7 +62,8 @@ const toSampled = (mv: MeterValue201[]) =>
   }))
 
 // 2.0.1 connector statuses are coarser than the contract's (1.6's): Occupied is split by the open
-// transaction's chargingState, and an Occupied connector whose transaction has ended is Finishing.
+// transaction's chargingState; an Occupied connector is Preparing before its transaction and
+// Finishing after it ended.
 const CHARGING_STATES: Record<string, ConnectorStatus> = {
   Charging: 'Charging',
   SuspendedEV: 'SuspendedEV',
@@ -97,6 +98,8 @@ interface EvseState {
   chargingState?: string
   /** OCPP transaction id open on the EVSE. */
   transaction?: string
+  /** A transaction ended while the connector was still occupied: the car is yet to leave. */
+  ended?: boolean
   /** A fault or threshold NotifyEvent reported and not cleared. */
   fault?: { errorCode: ErrorCode; vendorError: string; problem: boolean }
 }
@@ -122,7 +125,7 @@ export function serveOcpp201(client: RPCClient, link: Link, onBoot: () => void):
     let status: ConnectorStatus
     if (e.connectorStatus !== 'Occupied') status = e.connectorStatus
     else if (e.transaction) status = CHARGING_STATES[e.chargingState ?? 'EVConnected'] ?? 'Preparing'
-    else status = 'Finishing'
+    else status = e.ended ? 'Finishing' : 'Preparing'
     if (e.connectorStatus === 'Available' && e.transaction) status = 'Preparing'
     if (e.fault?.problem) status = 'Faulted'
     const added = station.setStatus(
@@ -177,7 +180,9 @@ export function serveOcpp201(client: RPCClient, link: Link, onBoot: () => void):
           )
         return {}
       }
-      evse(p.evseId).connectorStatus = p.connectorStatus
+      const e = evse(p.evseId)
+      e.connectorStatus = p.connectorStatus
+      if (p.connectorStatus !== 'Occupied') delete e.ended
       publishStatus(p.evseId, ts)
       return {}
     },
@@ -227,12 +232,14 @@ export function serveOcpp201(client: RPCClient, link: Link, onBoot: () => void):
           accepted,
         })
         e.transaction = id
+        delete e.ended
         if (accepted) station.sessionStarted(connector, session, ts)
       }
       if (known && p.eventType === 'Ended') {
         state.closeTransaction(key, id)
         if (e.transaction === id) delete e.transaction
         delete e.chargingState
+        e.ended = true
         if (known.accepted) {
           const endWh = register('Transaction.End') ?? station.reading(connector)?.values.energy_wh
           station.sessionStopped(connector, known.session, ts, {

@@ -91,7 +91,8 @@ export class Stack {
       identity,
       ...(password !== undefined && { password }),
       protocols: [protocol],
-      strictMode: true,
+      // Strict wherever ocpp-rpc has the schemas (a test may offer a subprotocol the gateway refuses).
+      strictMode: ['ocpp1.6', 'ocpp2.0.1'].includes(protocol),
       reconnect: false,
     }
     return new RPCClient(options as RPCClientOptions)
