@@ -109,14 +109,21 @@ export const ingestEnv = {
   deadLetterPath: envVar.string(
     'EVMON_INGEST_DEAD_LETTER',
     'var/ingest/dead-letter.ndjson',
-    'rejected messages, for inspection',
+    "dead-letter store: every rejected message, fsync'd before it is acknowledged (`npm run ingest -- dead-letters`, `redrive`)",
   ),
   deadLetterMaxBytes: envVar.int(
     'EVMON_INGEST_DEAD_LETTER_MAX_BYTES',
-    50 * 1024 * 1024,
-    'then the file rotates to `<path>.1`',
+    1024 * 1024 * 1024,
+    'dead-letter quota: warns at 80%; when full, rejected messages are held unacknowledged (nothing is dropped)',
     4_096,
-    2 ** 40,
+    2 ** 50,
+  ),
+  maxHeldMessages: envVar.int(
+    'EVMON_INGEST_DEAD_LETTER_MAX_HELD',
+    10_000,
+    'rejected messages held unacknowledged while the dead-letter store is full; above this, ingest stops reading',
+    1,
+    30_000,
   ),
   spoolDir: envVar.string(
     'EVMON_INGEST_SPOOL_DIR',
@@ -175,6 +182,7 @@ export interface IngestConfig {
   metricsPort: number
   deadLetterPath: string
   deadLetterMaxBytes: number
+  maxHeldMessages: number
   spoolDir: string
   spoolMaxBytes: number
   registerResetGapMs: number

@@ -15,7 +15,8 @@ export interface StoreOutcome {
 
 /** What happens to spooled records later, for counters and dead-lettering. */
 export interface DrainEvents {
-  drained(written: number, rejected: RejectedLine[], oldestTs: number): void
+  /** Resolves once the rejected lines are durable in the dead-letter store; the record is consumed after. */
+  drained(written: number, rejected: RejectedLine[], oldestTs: number): Promise<void>
 }
 
 export interface DurableSinkOptions {
@@ -138,13 +139,14 @@ export class DurableSink {
         continue
       }
       const result = await writeBatch(record.lines, { ...this.options, signal })
+      await events.drained(result.written, result.rejected, record.oldestTs)
       await spool.shift()
-      events.drained(result.written, result.rejected, record.oldestTs)
     }
   }
 }
 
-function aborted(signal: AbortSignal): Promise<never> {
+/** Rejects with the signal's reason once it is aborted. */
+export function aborted(signal: AbortSignal): Promise<never> {
   return new Promise((_, reject) => {
     if (signal.aborted) return reject(signal.reason)
     signal.addEventListener('abort', () => reject(signal.reason), { once: true })

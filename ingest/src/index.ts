@@ -107,6 +107,7 @@ export async function start(config: IngestConfig, options: StartOptions = {}): P
     flushIntervalMs: config.flushIntervalMs,
     maxConcurrentWrites: config.maxConcurrentWrites,
     maxPendingPoints: config.maxPendingPoints,
+    maxHeldMessages: config.maxHeldMessages,
     backoff: { initialMs: config.retryInitialMs, maxMs: config.retryMaxMs },
   })
 
@@ -117,11 +118,17 @@ export async function start(config: IngestConfig, options: StartOptions = {}): P
     return {
       ...pipeline.counters,
       messagesRejected: { ...pipeline.counters.messagesRejected },
+      pointsDeadLettered: { ...pipeline.counters.pointsDeadLettered },
       pendingPoints: pipeline.pendingPoints,
       unackedMessages: source?.unacked ?? 0,
       mqttConnected: source?.connected ?? false,
       deadLetterEntries: dl.written,
-      deadLetterDropped: dl.dropped,
+      deadLetterBytes: dl.bytes,
+      deadLetterMaxBytes: dl.maxBytes,
+      deadLetterWarning: dl.warning,
+      deadLetterFull: dl.full,
+      deadLetterWriteErrors: dl.writeErrors,
+      heldMessages: new Map(pipeline.heldMessages),
       spoolRecords: sp.records,
       spoolBytes: sp.bytes,
       spoolMaxBytes: config.spoolMaxBytes,
@@ -172,6 +179,9 @@ export async function start(config: IngestConfig, options: StartOptions = {}): P
     const timer = setTimeout(() => pipeline.abort(), config.closeTimeoutMs)
     await pipeline.flush()
     clearTimeout(timer)
+    // Nothing is in flight any more; this ends the wait of messages held for dead-letter room (they
+    // stay unacknowledged, and the broker delivers them again on the next start).
+    pipeline.abort()
     await connected.close()
     // Whatever is still spooled stays on disk and drains on the next start.
     await pipeline.sink.close()

@@ -20,14 +20,21 @@ const reasonSet: Record<IngestRejectReason, true> = {
 /** Every reject reason, so each has a counter (at zero) from the start. */
 export const REJECT_REASONS = Object.keys(reasonSet) as readonly IngestRejectReason[]
 
+/** Reasons recorded with the lines InfluxDB refused: too old for the raw retention, or anything else. */
+export const LINE_REJECT_REASONS = ['beyond_retention', 'write_rejected'] as const
+export type LineRejectReason = (typeof LINE_REJECT_REASONS)[number]
+
 /** Counters since start and the current state of the pipeline. */
 export interface IngestStats {
   /** MQTT messages taken into the pipeline. */
   messagesReceived: number
   messagesRejected: Record<IngestRejectReason, number>
   pointsWritten: number
-  /** Points InfluxDB refused even alone (e.g. field type conflict), moved to the dead-letter file. */
-  pointsDeadLettered: number
+  /**
+   * Points InfluxDB refused even alone, moved to the dead-letter store: `beyond_retention` (older than
+   * the raw retention keeps) or `write_rejected` (anything else, e.g. a field type conflict).
+   */
+  pointsDeadLettered: Record<LineRejectReason, number>
   /** Failed write requests, retries included. */
   writeErrors: number
   /** Batches fully handled (every point stored or dead-lettered). */
@@ -39,8 +46,19 @@ export interface IngestStats {
   mqttConnected: boolean
   /** Outcome of the last write request; null before the first one. */
   lastWriteOk: boolean | null
+  /** Records fsync'd into the dead-letter store since start. */
   deadLetterEntries: number
-  deadLetterDropped: number
+  /** Size of the dead-letter store and its quota. */
+  deadLetterBytes: number
+  deadLetterMaxBytes: number
+  /** Alert: the store is at 80% of its quota or more. */
+  deadLetterWarning: boolean
+  /** Alert: a rejected message did not fit; such messages are held unacknowledged. */
+  deadLetterFull: boolean
+  /** Dead-letter appends the disk refused (their messages were held, not acknowledged). */
+  deadLetterWriteErrors: number
+  /** Rejected messages held unacknowledged, by station, while the store has no room. */
+  heldMessages: ReadonlyMap<string, number>
   /** Points fsync'd into the spool because InfluxDB could not take them. */
   pointsSpooled: number
   /** Batches and bytes waiting in the spool (bytes include consumed records of the oldest segment). */
@@ -71,6 +89,11 @@ export function isHealthy(stats: IngestStats): boolean {
   return stats.mqttConnected && stats.lastWriteOk !== false && !stats.spoolFull
 }
 
+/** A label value as the Prometheus text format needs it (a station id from a bad topic may be anything). */
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
+}
+
 function metric(name: string, type: 'counter' | 'gauge', help: string, samples: [string, number][]): string {
   return [
     `# HELP ${name} ${help}`,
@@ -97,9 +120,12 @@ export function renderMetrics(stats: IngestStats): string {
       REJECT_REASONS.map((r) => [`{reason="${r}"}`, stats.messagesRejected[r]]),
     ),
     metric(`${p}points_written_total`, 'counter', 'Points stored in InfluxDB.', [['', stats.pointsWritten]]),
-    metric(`${p}points_dead_lettered_total`, 'counter', 'Points InfluxDB refused.', [
-      ['', stats.pointsDeadLettered],
-    ]),
+    metric(
+      `${p}points_dead_lettered_total`,
+      'counter',
+      'Points InfluxDB refused, by reason (beyond_retention, write_rejected).',
+      LINE_REJECT_REASONS.map((r) => [`{reason="${r}"}`, stats.pointsDeadLettered[r]]),
+    ),
     metric(`${p}write_errors_total`, 'counter', 'Failed write requests, retries included.', [
       ['', stats.writeErrors],
     ]),
@@ -114,12 +140,34 @@ export function renderMetrics(stats: IngestStats): string {
     metric(`${p}last_write_ok`, 'gauge', '1 when the last write succeeded (or none was needed).', [
       ['', stats.lastWriteOk === false ? 0 : 1],
     ]),
-    metric(`${p}dead_letter_entries_total`, 'counter', 'Entries appended to the dead-letter file.', [
+    metric(`${p}dead_letter_entries_total`, 'counter', "Records fsync'd into the dead-letter store.", [
       ['', stats.deadLetterEntries],
     ]),
-    metric(`${p}dead_letter_dropped_total`, 'counter', 'Dead-letter entries lost (queue full, disk error).', [
-      ['', stats.deadLetterDropped],
+    metric(`${p}dead_letter_bytes`, 'gauge', 'Size of the dead-letter store.', [['', stats.deadLetterBytes]]),
+    metric(`${p}dead_letter_max_bytes`, 'gauge', 'Dead-letter store quota.', [
+      ['', stats.deadLetterMaxBytes],
     ]),
+    metric(
+      `${p}dead_letter_quota_warning`,
+      'gauge',
+      '1 when the dead-letter store is at 80% of its quota or more.',
+      [['', stats.deadLetterWarning ? 1 : 0]],
+    ),
+    metric(
+      `${p}dead_letter_full`,
+      'gauge',
+      '1 when the dead-letter store is full and rejected messages are held unacknowledged.',
+      [['', stats.deadLetterFull ? 1 : 0]],
+    ),
+    metric(`${p}dead_letter_write_errors_total`, 'counter', 'Dead-letter appends the disk refused.', [
+      ['', stats.deadLetterWriteErrors],
+    ]),
+    metric(
+      `${p}held_messages`,
+      'gauge',
+      'Rejected messages held unacknowledged for want of dead-letter room, by station.',
+      [...stats.heldMessages].map(([station, n]) => [`{station="${escapeLabel(station)}"}`, n]),
+    ),
     metric(`${p}points_spooled_total`, 'counter', "Points fsync'd into the on-disk spool.", [
       ['', stats.pointsSpooled],
     ]),

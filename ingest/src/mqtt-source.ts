@@ -7,6 +7,10 @@ import { rateLimited, type Logger } from './log.ts'
 // some reuse ids earlier. Pause reading well before that.
 const MAX_UNACKED_MESSAGES = 20_000
 
+// A held message keeps its packet id; a broker numbering packets with a 16-bit counter could hand the
+// same id to a new message after 65,535 deliveries. Reading stops well before that.
+const MAX_HELD_SPAN = 50_000
+
 // MQTT 5 ends a session at disconnect unless told otherwise; keep ours (and its queue) for a week away.
 const SESSION_EXPIRY_S = 7 * 86_400
 
@@ -36,7 +40,7 @@ export interface MqttSourceOptions {
 
 export interface MqttSource {
   readonly connected: boolean
-  /** Messages received and not yet acknowledged to the broker. */
+  /** Messages received and not yet acknowledged to the broker (held ones included). */
   readonly unacked: number
   /** Ignores everything that arrives from now on; it stays unacknowledged for the next run. */
   stopReceiving(): void
@@ -123,7 +127,9 @@ export async function connectMqttSource(options: MqttSourceOptions): Promise<Mqt
     if (!receiving) return
     options.onMessage(topic, payload, acks.enqueue(packet.qos > 0 ? packet.messageId : undefined))
   })
-  const mustWait = () => receiving && (acks.size >= MAX_UNACKED_MESSAGES || options.flow.paused())
+  const mustWait = () =>
+    receiving &&
+    (acks.size >= MAX_UNACKED_MESSAGES || acks.heldSpan >= MAX_HELD_SPAN || options.flow.paused())
   client.handleMessage = (_packet, callback) => {
     // The usual case answers at once; waiting costs a promise per message, so only when needed.
     if (!mustWait()) return callback()
@@ -180,7 +186,7 @@ export async function connectMqttSource(options: MqttSourceOptions): Promise<Mqt
       return client.connected
     },
     get unacked() {
-      return acks.size
+      return acks.size + acks.held
     },
     stopReceiving() {
       receiving = false

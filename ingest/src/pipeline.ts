@@ -2,19 +2,23 @@ import { decodeMessage, MEASUREMENTS, messageToPoints, toLine, type Point } from
 import type { AckTicket } from './ack-queue.ts'
 import type { RejectedLine, WriteAttemptEvents } from './batch-writer.ts'
 import { Batcher } from './batcher.ts'
-import type { DeadLetter } from './dead-letter.ts'
+import { stationOf, type DeadLetterEntry, type DeadLetterStore } from './dead-letter.ts'
 import type { BackoffPolicy } from './backoff.ts'
-import { DurableSink } from './durable-sink.ts'
+import { aborted, DurableSink } from './durable-sink.ts'
 import type { LineWriter } from './line-writer.ts'
 import type { Spool } from './spool.ts'
 import { Histogram, LAG_BUCKETS_S, LATENCY_BUCKETS_S } from './histogram.ts'
 import { rateLimited, type Logger } from './log.ts'
-import { zeroRejects, type IngestRejectReason } from './metrics.ts'
+import { zeroRejects, type IngestRejectReason, type LineRejectReason } from './metrics.ts'
 import { RegisterGuard, type RegisterReset } from './register-guard.ts'
 import type { SessionTracker } from './sessions.ts'
 
-/** Reason recorded with the lines InfluxDB refused. */
-const WRITE_REJECTED = 'write_rejected'
+/** InfluxDB's words (1.x and 2.x alike) for points older than the retention policy keeps. */
+const BEYOND_RETENTION = /points beyond retention policy/
+
+function lineRejectReason(detail: string): LineRejectReason {
+  return BEYOND_RETENTION.test(detail) ? 'beyond_retention' : 'write_rejected'
+}
 
 const LOG_INTERVAL_MS = 10_000
 
@@ -22,7 +26,9 @@ export interface PipelineOptions {
   writer: LineWriter
   spool: Spool
   backoff: BackoffPolicy
-  deadLetter: DeadLetter
+  deadLetter: DeadLetterStore
+  /** Rejected messages kept unacknowledged while the dead-letter store is full; above this, reading stops. */
+  maxHeldMessages: number
   logger: Logger
   sessions: SessionTracker
   /** Persists the session state; called before acknowledging a batch when it changed. */
@@ -39,7 +45,7 @@ export interface PipelineCounters {
   messagesReceived: number
   messagesRejected: Record<IngestRejectReason, number>
   pointsWritten: number
-  pointsDeadLettered: number
+  pointsDeadLettered: Record<LineRejectReason, number>
   writeErrors: number
   batchesWritten: number
   lastWriteOk: boolean | null
@@ -64,15 +70,15 @@ function resetEvent(site: string, station: string, ts: number, reset: RegisterRe
  * From one MQTT message to acknowledged points: decode and validate against the contract, refuse
  * backwards energy registers (accepting restarts as `register_reset` events), add `session` points,
  * serialise with `toLine`, batch, make durable (InfluxDB or the spool), and only then ack. Every
- * refusal is counted by reason, logged (rate-limited) and dead-lettered, and acked: redelivering it
- * would not make it valid.
+ * refusal is counted by reason, logged (rate-limited), fsync'd into the dead-letter store and only then
+ * acked (redelivering it would not make it valid); while the store is full it is held unacknowledged.
  */
 export class Pipeline {
   readonly counters: PipelineCounters = {
     messagesReceived: 0,
     messagesRejected: zeroRejects(),
     pointsWritten: 0,
-    pointsDeadLettered: 0,
+    pointsDeadLettered: { beyond_retention: 0, write_rejected: 0 },
     writeErrors: 0,
     batchesWritten: 0,
     lastWriteOk: null,
@@ -87,6 +93,10 @@ export class Pipeline {
   private readonly aborter = new AbortController()
   private readonly warn: ReturnType<typeof rateLimited>
   private progressWaiters: (() => void)[] = []
+  /** Rejected messages waiting for room in the dead-letter store, unacknowledged, oldest first. */
+  private held: { entry: DeadLetterEntry; station: string; ticket: AckTicket }[] = []
+  private readonly heldByStation = new Map<string, number>()
+  private retryingHeld = false
 
   constructor(private readonly options: PipelineOptions) {
     this.warn = rateLimited(options.logger, LOG_INTERVAL_MS)
@@ -110,11 +120,7 @@ export class Pipeline {
         // Only an abort at close gets here: the batch stays unacknowledged and the broker resends it.
         if (!this.aborter.signal.aborted) options.logger.error('batch failed', { error: String(err) })
       },
-      onBatchSettled: () => {
-        const waiters = this.progressWaiters
-        this.progressWaiters = []
-        for (const resolve of waiters) resolve()
-      },
+      onBatchSettled: () => this.progressed(),
     })
   }
 
@@ -123,9 +129,20 @@ export class Pipeline {
     return this.batcher.pendingPoints
   }
 
-  /** True while so many points wait that reading from the broker should pause. */
+  /** Rejected messages held unacknowledged per station (dead-letter store full). */
+  get heldMessages(): ReadonlyMap<string, number> {
+    return this.heldByStation
+  }
+
+  /**
+   * True while so many points wait that reading from the broker should pause, or while so many
+   * rejected messages are held that the next one could not be kept either.
+   */
   paused(): boolean {
-    return this.batcher.pendingPoints >= this.options.maxPendingPoints
+    return (
+      this.batcher.pendingPoints >= this.options.maxPendingPoints ||
+      this.held.length >= this.options.maxHeldMessages
+    )
   }
 
   /** Resolves when the next batch has been handled. */
@@ -173,6 +190,17 @@ export class Pipeline {
     this.aborter.abort(new Error('ingest is closing'))
   }
 
+  private progressed(): void {
+    const waiters = this.progressWaiters
+    this.progressWaiters = []
+    for (const resolve of waiters) resolve()
+  }
+
+  /**
+   * Counts, logs and keeps a refused message; it is acknowledged once its dead-letter record is
+   * fsync'd. When the store has no room (or the disk fails) the message is held unacknowledged: the
+   * PUBACKs of other messages pass it, and it is stored and acknowledged when room appears.
+   */
   private reject(
     reason: IngestRejectReason,
     detail: string,
@@ -182,29 +210,77 @@ export class Pipeline {
     ticket: AckTicket,
   ): void {
     this.counters.messagesRejected[reason]++
-    this.options.deadLetter.record({ kind: 'message', reason, detail, topic, receivedAt, payload })
     this.warn(`reject:${reason}`, 'message rejected', { reason, topic: topic.slice(0, 256), detail })
-    ticket.ack()
+    const entry: DeadLetterEntry = { kind: 'message', reason, detail, topic, receivedAt, payload }
+    // Behind held messages a new one waits its turn, so the store keeps arrival order.
+    if (this.held.length > 0) return this.hold(entry, ticket)
+    this.options.deadLetter.append(entry).then(
+      (result) => (result === 'stored' ? ticket.ack() : this.hold(entry, ticket)),
+      () => this.hold(entry, ticket),
+    )
   }
 
-  private deadLetterLines(rejected: RejectedLine[]): void {
-    for (const { line, detail, status } of rejected) {
-      this.counters.pointsDeadLettered++
-      this.options.deadLetter.record({
-        kind: 'line',
-        reason: WRITE_REJECTED,
-        detail,
-        line,
-        status,
-        rejectedAt: Date.now(),
+  private hold(entry: DeadLetterEntry, ticket: AckTicket): void {
+    const station = stationOf(entry)
+    const before = this.heldByStation.get(station) ?? 0
+    if (before === 0) {
+      this.options.logger.error('dead-letter store has no room: holding rejected messages unacknowledged', {
+        station,
       })
+    }
+    this.heldByStation.set(station, before + 1)
+    ticket.hold()
+    this.held.push({ entry, station, ticket })
+    void this.retryHeld()
+  }
+
+  /** Stores held messages in order as room appears, acknowledging each once it is durable. */
+  private async retryHeld(): Promise<void> {
+    if (this.retryingHeld) return
+    this.retryingHeld = true
+    const store = this.options.deadLetter
+    try {
+      while (this.held.length > 0 && !this.aborter.signal.aborted) {
+        await Promise.race([store.roomFreed(), aborted(this.aborter.signal)]).catch(() => undefined)
+        while (this.held.length > 0 && !this.aborter.signal.aborted) {
+          const first = this.held[0] as (typeof this.held)[number]
+          // A message of a lost connection comes again from the broker; this copy is dropped from memory only.
+          const stored =
+            first.ticket.cancelled || (await store.append(first.entry).catch(() => 'full')) === 'stored'
+          if (!stored) break
+          this.held.shift()
+          const left = (this.heldByStation.get(first.station) ?? 1) - 1
+          if (left === 0) this.heldByStation.delete(first.station)
+          else this.heldByStation.set(first.station, left)
+          first.ticket.ack()
+        }
+        this.progressed()
+      }
+    } finally {
+      this.retryingHeld = false
     }
   }
 
-  private drained(written: number, rejected: RejectedLine[], oldestTs: number): void {
+  /** Makes the lines InfluxDB refused durable in the dead-letter store, waiting for room if need be. */
+  private async deadLetterLines(rejected: RejectedLine[]): Promise<void> {
+    for (const { line, detail, status } of rejected) {
+      const reason = lineRejectReason(detail)
+      this.counters.pointsDeadLettered[reason]++
+      const entry: DeadLetterEntry = { kind: 'line', reason, detail, line, status, rejectedAt: Date.now() }
+      // These lines' messages are acknowledged (or spooled) only after this: waiting holds them back.
+      for (;;) {
+        const result = await this.options.deadLetter.append(entry).catch(() => 'full' as const)
+        if (result === 'stored') break
+        this.aborter.signal.throwIfAborted()
+        await Promise.race([this.options.deadLetter.roomFreed(), aborted(this.aborter.signal)])
+      }
+    }
+  }
+
+  private async drained(written: number, rejected: RejectedLine[], oldestTs: number): Promise<void> {
     this.counters.pointsWritten += written
     this.writeLag.observe(Math.max(0, Date.now() - oldestTs) / 1000, written)
-    this.deadLetterLines(rejected)
+    await this.deadLetterLines(rejected)
   }
 
   private readonly events: WriteAttemptEvents = {
@@ -236,7 +312,7 @@ export class Pipeline {
     if (outcome.written > 0) {
       for (const e of entries) this.writeLag.observe(Math.max(0, now - e.sampleTs) / 1000, e.lines.length)
     }
-    this.deadLetterLines(outcome.rejected)
+    await this.deadLetterLines(outcome.rejected)
     this.counters.batchesWritten++
     // The state must cover every acknowledged message: a redelivery would not bring those back.
     if (this.options.sessions.dirty) await this.options.saveSessions()

@@ -1,16 +1,16 @@
-import { mkdirSync, mkdtempSync } from 'node:fs'
-import { readFile, stat } from 'node:fs/promises'
+import { appendFileSync, mkdirSync, mkdtempSync } from 'node:fs'
+import { readFile, rename, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect, test } from 'vitest'
-import { openDeadLetter, type DeadLetterEntry } from '../src/dead-letter.ts'
-import { silentLogger } from '../src/log.ts'
+import { openDeadLetter, readDeadLetterFile, type DeadLetterEntry } from '../src/dead-letter.ts'
+import { silentLogger, type Logger } from '../src/log.ts'
 
-const entry = (i: number): DeadLetterEntry & { kind: 'message' } => ({
+const entry = (i: number, station = 'zn-super'): DeadLetterEntry & { kind: 'message' } => ({
   kind: 'message',
   reason: 'schema',
   detail: `/meter: required (${i})`,
-  topic: 'evmon/v1/beibei/zn-super/telemetry',
+  topic: `evmon/v1/beibei/${station}/telemetry`,
   receivedAt: 1_742_869_800_000 + i,
   payload: Buffer.from(JSON.stringify({ v: 1, i, pad: 'x'.repeat(200) })),
 })
@@ -19,62 +19,113 @@ const lines = async (path: string) =>
   (await readFile(path, 'utf8').catch(() => ''))
     .split('\n')
     .filter(Boolean)
-    .map((l) => JSON.parse(l) as { receivedAt: number })
+    .map((l) => JSON.parse(l) as { receivedAt: number; id: string })
 
-test('entries are appended as NDJSON in the order recorded, creating the directory', async () => {
-  const path = join(mkdtempSync(join(tmpdir(), 'evmon-dl-')), 'nested', 'dead-letter.ndjson')
+const tmpPath = () => join(mkdtempSync(join(tmpdir(), 'evmon-dl-')), 'nested', 'dead-letter.ndjson')
+
+function recordingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = []
+  const log = (msg: string) => void lines.push(msg)
+  return { lines, info: log, warn: log, error: log }
+}
+
+test('each append is on disk when it resolves, in order, with a unique id', async () => {
+  const path = tmpPath()
   const dl = await openDeadLetter({ path, maxBytes: 1_000_000, logger: silentLogger })
-  for (let i = 0; i < 50; i++) dl.record(entry(i))
-  await dl.close()
-  expect((await lines(path)).map((l) => l.receivedAt)).toEqual(
-    Array.from({ length: 50 }, (_, i) => entry(i).receivedAt),
+  const results = await Promise.all(
+    Array.from({ length: 50 }, async (_, i) => {
+      const result = await dl.append(entry(i))
+      // Resolved means durable: the record is in the file now, not in a queue.
+      const onDisk = (await lines(path)).map((l) => l.receivedAt)
+      expect(onDisk).toContain(entry(i).receivedAt)
+      return result
+    }),
   )
-  expect(dl.stats()).toEqual({ written: 50, dropped: 0 })
-})
-
-test('the file rotates at the cap, so disk use stays under twice the cap and the newest entries survive', async () => {
-  const path = join(mkdtempSync(join(tmpdir(), 'evmon-dl-')), 'dead-letter.ndjson')
-  const maxBytes = 4_096
-  const dl = await openDeadLetter({ path, maxBytes, logger: silentLogger })
-  const n = 200
-  for (let i = 0; i < n; i++) {
-    dl.record(entry(i))
-    // Spread over several appends, as messages arrive in real life.
-    if (i % 7 === 0) await new Promise((r) => setImmediate(r))
-  }
+  expect(results).toEqual(Array(50).fill('stored'))
+  const kept = await lines(path)
+  expect(kept.map((l) => l.receivedAt)).toEqual(Array.from({ length: 50 }, (_, i) => entry(i).receivedAt))
+  expect(new Set(kept.map((l) => l.id)).size).toBe(50)
+  expect(dl.stats()).toMatchObject({ written: 50, full: false, writeErrors: 0 })
   await dl.close()
-  expect((await stat(path)).size).toBeLessThanOrEqual(maxBytes)
-  expect((await stat(`${path}.1`)).size).toBeLessThanOrEqual(maxBytes)
-  const kept = [...(await lines(`${path}.1`)), ...(await lines(path))].map((l) => l.receivedAt)
-  expect(kept.length).toBeGreaterThan(0)
-  // What is kept is the most recent, contiguous tail.
-  expect(kept).toEqual(Array.from({ length: kept.length }, (_, i) => entry(n - kept.length + i).receivedAt))
 })
 
-test('a disk that refuses writes is counted, never thrown', async () => {
+test('past the quota an append is refused with full, nothing is rotated away, and 80% warns first', async () => {
+  const path = tmpPath()
+  const logger = recordingLogger()
+  const one = Buffer.byteLength(
+    `${JSON.stringify({ ...entry(0), payload: undefined })}`, // about the size of one record
+  )
+  const maxBytes = 20 * one
+  const dl = await openDeadLetter({ path, maxBytes, logger })
+  const results: string[] = []
+  for (let i = 0; i < 40; i++) results.push(await dl.append(entry(i)))
+  const stored = results.filter((r) => r === 'stored').length
+  expect(stored).toBeGreaterThan(0)
+  // Stored ones first, then only refusals: nothing after the first refusal was written.
+  expect(results).toEqual([...Array(stored).fill('stored'), ...Array(40 - stored).fill('full')])
+  expect((await stat(path)).size).toBeLessThanOrEqual(maxBytes)
+  expect((await lines(path)).map((l) => l.receivedAt)).toEqual(
+    Array.from({ length: stored }, (_, i) => entry(i).receivedAt),
+  )
+  expect(dl.stats()).toMatchObject({ written: stored, full: true, warning: true, maxBytes })
+  const warn = logger.lines.findIndex((l) => l.includes('80%'))
+  const full = logger.lines.findIndex((l) => l.includes('dead-letter store full'))
+  expect(warn).toBeGreaterThanOrEqual(0)
+  expect(full).toBeGreaterThan(warn)
+  await dl.close()
+})
+
+test('room returns when an engineer archives the file', async () => {
+  const path = tmpPath()
+  const dl = await openDeadLetter({ path, maxBytes: 2_000, logger: silentLogger })
+  while ((await dl.append(entry(1))) === 'stored');
+  const room = dl.roomFreed()
+  await rename(path, `${path}.archived`)
+  await room
+  expect(dl.stats()).toMatchObject({ full: false, bytes: 0 })
+  expect(await dl.append(entry(2))).toBe('stored')
+  expect((await lines(path)).map((l) => l.receivedAt)).toEqual([entry(2).receivedAt])
+  await dl.close()
+})
+
+test('a disk that refuses writes rejects the append and counts it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'evmon-dl-'))
   const path = join(dir, 'dead-letter.ndjson')
   const dl = await openDeadLetter({ path, maxBytes: 1_000_000, logger: silentLogger })
   mkdirSync(path) // appending to a directory fails with EISDIR
-  dl.record(entry(1))
-  dl.record(entry(2))
+  await expect(dl.append(entry(1))).rejects.toThrow()
+  expect(dl.stats()).toMatchObject({ written: 0, writeErrors: 1 })
   await dl.close()
-  expect(dl.stats()).toEqual({ written: 0, dropped: 2 })
 })
 
-test('an existing file counts towards the cap after a restart', async () => {
-  const path = join(mkdtempSync(join(tmpdir(), 'evmon-dl-')), 'dead-letter.ndjson')
-  const maxBytes = 4_096
-  const first = await openDeadLetter({ path, maxBytes, logger: silentLogger })
-  for (let i = 0; i < 8; i++) first.record(entry(i))
+test('an existing file counts towards the quota after a restart', async () => {
+  const path = tmpPath()
+  const first = await openDeadLetter({ path, maxBytes: 1_000_000, logger: silentLogger })
+  for (let i = 0; i < 8; i++) await first.append(entry(i))
   await first.close()
-  const before = (await stat(path)).size
-  expect(before).toBeLessThan(maxBytes)
-  expect(before * 2).toBeGreaterThan(maxBytes)
-  const second = await openDeadLetter({ path, maxBytes, logger: silentLogger })
-  for (let i = 8; i < 16; i++) second.record(entry(i))
+  const size = (await stat(path)).size
+  const second = await openDeadLetter({ path, maxBytes: size + 10, logger: silentLogger })
+  expect(second.stats().bytes).toBe(size)
+  expect(await second.append(entry(9))).toBe('full')
   await second.close()
-  // Together the two runs pass the cap (each alone does not), so the first run's entries were rotated out of the way.
-  expect((await stat(path)).size).toBeLessThanOrEqual(maxBytes)
-  expect((await lines(`${path}.1`))[0]?.receivedAt).toBe(entry(0).receivedAt)
+})
+
+test('reading the file gives records, redrive marks, and skips a line torn by a crash', async () => {
+  const path = tmpPath()
+  const dl = await openDeadLetter({ path, maxBytes: 1_000_000, logger: silentLogger })
+  await dl.append(entry(1))
+  await dl.append(entry(2, 'kc-fast-1'))
+  await dl.close()
+  const [first] = await lines(path)
+  appendFileSync(
+    path,
+    `${JSON.stringify({ kind: 'redriven', id: first?.id, redrivenAt: 1, shiftMs: 0, points: 3 })}\n{"kind":"mess`,
+  )
+  const { records, redriven, torn } = await readDeadLetterFile(path)
+  expect(records.map((r) => [r.station, r.reason])).toEqual([
+    ['zn-super', 'schema'],
+    ['kc-fast-1', 'schema'],
+  ])
+  expect([...redriven.keys()]).toEqual([first?.id])
+  expect(torn).toBe(1)
 })

@@ -17,7 +17,9 @@ function sink(writerDown: () => boolean, spool = memorySpool()) {
     events: {
       succeeded: () => {},
       failed: (_e, _n, retryIn) => failures.push(retryIn),
-      drained: (written) => drained.push(written),
+      drained: async (written) => {
+        drained.push(written)
+      },
     },
     signal: aborter.signal,
   })

@@ -1,4 +1,5 @@
-import type { DeadLetter, DeadLetterEntry } from '../src/dead-letter.ts'
+import type { DeadLetterEntry, DeadLetterStore } from '../src/dead-letter.ts'
+import type { AckTicket } from '../src/ack-queue.ts'
 import type { LineWriter } from '../src/line-writer.ts'
 import { SpoolFullError, type Spool } from '../src/spool.ts'
 import type { SpoolRecord } from '../src/spool-frame.ts'
@@ -51,12 +52,59 @@ export function memorySpool(maxRecords = Infinity): Spool & { records: SpoolReco
   }
 }
 
-export function recordingDeadLetter(): DeadLetter & { entries: DeadLetterEntry[] } {
+/** The dead-letter store's contract in memory, with a quota in entries instead of bytes. */
+export function recordingDeadLetter(maxEntries = Infinity): DeadLetterStore & {
+  entries: DeadLetterEntry[]
+  /** Frees room for `n` more entries and wakes whoever waits for it. */
+  makeRoom(n: number): void
+} {
   const entries: DeadLetterEntry[] = []
+  let quota = maxEntries
+  let full = false
+  let waiters: (() => void)[] = []
   return {
     entries,
-    record: (entry) => entries.push(entry),
-    stats: () => ({ written: entries.length, dropped: 0 }),
+    async append(entry) {
+      if (entries.length >= quota) {
+        full = true
+        return 'full'
+      }
+      entries.push(entry)
+      return 'stored'
+    },
+    makeRoom(n) {
+      quota = entries.length + n
+      full = false
+      const w = waiters
+      waiters = []
+      for (const resolve of w) resolve()
+    },
+    roomFreed: () => new Promise((resolve) => waiters.push(resolve)),
+    stats: () => ({
+      written: entries.length,
+      bytes: entries.length,
+      maxBytes: quota,
+      warning: false,
+      full,
+      writeErrors: 0,
+    }),
     async close() {},
   }
+}
+
+/** A ticket that records what happened to its message. */
+export function ticket(onAck: () => void = () => {}): AckTicket & { held: boolean; acked: boolean } {
+  const t = {
+    held: false,
+    acked: false,
+    cancelled: false,
+    ack() {
+      t.acked = true
+      onAck()
+    },
+    hold() {
+      t.held = true
+    },
+  }
+  return t
 }

@@ -86,7 +86,7 @@ test('telemetry from two stations lands as exactly one station point and one poi
       ),
     )
   }
-  expect(ingest.stats()).toMatchObject({ messagesReceived: messages, pointsDeadLettered: 0, writeErrors: 0 })
+  expect(ingest.stats()).toMatchObject({ messagesReceived: messages, pointsDeadLettered: { beyond_retention: 0, write_rejected: 0 }, writeErrors: 0 })
 })
 
 test('invalid messages are refused by reason and dead-lettered while every valid point is stored', async () => {
@@ -259,7 +259,7 @@ test('lines InfluxDB refuses are dead-lettered alone and the rest of their batch
     ...[...conflicting, ...fine].map((e) => publishJson(topic('status'), e)),
   ])
   await waitFor(
-    () => ingest!.stats().pointsDeadLettered === conflicting.length,
+    () => ingest!.stats().pointsDeadLettered.write_rejected === conflicting.length,
     'conflicting lines set aside',
   )
   await waitFor(() => ingest!.stats().unackedMessages === 0, 'every message acknowledged')
@@ -386,7 +386,7 @@ test('the malformed corpus is refused message by message with its reasons and le
   expect(await query(influxUrl, db, 'SHOW MEASUREMENTS')).toEqual([['connector'], ['station']])
   expect(await count(db, 'SELECT count(grid_power_w) FROM station')).toBe(1)
   expect(await count(db, 'SELECT count(power_w) FROM connector')).toBe(2)
-  expect(ingest.stats()).toMatchObject({ pointsWritten: 3, pointsDeadLettered: 0 })
+  expect(ingest.stats()).toMatchObject({ pointsWritten: 3, pointsDeadLettered: { beyond_retention: 0, write_rejected: 0 } })
 })
 
 test('session events become one session point with telemetry peak, and a restarted register an event', async () => {

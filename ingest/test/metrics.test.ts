@@ -6,7 +6,7 @@ const stats = (overrides: Partial<IngestStats> = {}): IngestStats => ({
   messagesReceived: 12,
   messagesRejected: { ...zeroRejects(), json: 2, energy_backwards: 1 },
   pointsWritten: 27,
-  pointsDeadLettered: 1,
+  pointsDeadLettered: { beyond_retention: 2, write_rejected: 1 },
   writeErrors: 3,
   batchesWritten: 4,
   pendingPoints: 5,
@@ -14,7 +14,12 @@ const stats = (overrides: Partial<IngestStats> = {}): IngestStats => ({
   mqttConnected: true,
   lastWriteOk: true,
   deadLetterEntries: 4,
-  deadLetterDropped: 0,
+  deadLetterBytes: 850,
+  deadLetterMaxBytes: 1_000,
+  deadLetterWarning: true,
+  deadLetterFull: false,
+  deadLetterWriteErrors: 0,
+  heldMessages: new Map([['kc-"ac"', 3]]),
   pointsSpooled: 40,
   spoolRecords: 2,
   spoolBytes: 8_192,
@@ -46,8 +51,21 @@ test('the exposition has one sample per counter and one per reject reason', () =
     .trim()
     .split('\n')
     .filter((l) => !l.startsWith('#'))) {
-    expect(line).toMatch(/^evmon_ingest_[a-z_]+(\{(reason="[a-z_]+"|le="[0-9.+Inf]+")\})? [\d.]+$/)
+    expect(line).toMatch(
+      /^evmon_ingest_[a-z_]+(\{(reason="[a-z_]+"|le="[0-9.+Inf]+"|station="(\\.|[^"\\])*")\})? [\d.]+$/,
+    )
   }
+})
+
+test('the dead-letter store shows its size, quota, 80% warning and the messages held per station', () => {
+  const text = renderMetrics(stats())
+  expect(text).toContain('evmon_ingest_dead_letter_bytes 850\n')
+  expect(text).toContain('evmon_ingest_dead_letter_max_bytes 1000\n')
+  expect(text).toContain('evmon_ingest_dead_letter_quota_warning 1\n')
+  expect(text).toContain('evmon_ingest_dead_letter_full 0\n')
+  expect(text).toContain('evmon_ingest_held_messages{station="kc-\\"ac\\""} 3\n')
+  expect(text).toContain('evmon_ingest_points_dead_lettered_total{reason="beyond_retention"} 2\n')
+  expect(text).toContain('evmon_ingest_points_dead_lettered_total{reason="write_rejected"} 1\n')
 })
 
 test('spool and latency figures are exposed, histograms with cumulative buckets', () => {
