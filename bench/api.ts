@@ -18,8 +18,8 @@ import { parseArgs } from 'node:util'
 import { startInfluxd } from '../scripts/influxd.ts'
 import type { ServerSpec } from './lib-api-server.ts'
 import type { LoadResult, LoadSpec } from './lib-load.ts'
-import { cpuMeter } from './lib-measure.ts'
-import type { WsResult, WsSpec } from './lib-ws-clients.ts'
+import { runChild, wsClients } from './lib-child.ts'
+import { cpuMeter, metric } from './lib-measure.ts'
 
 const CONNECTIONS = 20
 /** Telemetry messages per second the feed sends: 5,000 synthetic stations and the 4 Beibei ones, at 1 Hz. */
@@ -90,47 +90,9 @@ async function serverProcess(spec: ServerSpec): Promise<{ url: string; pid: numb
   }
 }
 
-/** Runs a bench helper (bench/<file>) in a child process of its own and resolves with the result it sends. */
-async function runChild<T>(file: string, spec: unknown): Promise<T> {
-  const child = fork(join(import.meta.dirname, file), [JSON.stringify(spec)], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  })
-  const exited = once(child, 'exit')
-  const result = await new Promise<T>((resolve, reject) => {
-    child.once('message', (m) => resolve(m as T))
-    child.once('exit', (code) => reject(new Error(`${file} exited (${String(code)}) without a result`)))
-  })
-  await exited
-  return result
-}
-
-/**
- * Runs the WebSocket clients (bench/lib-ws-clients.ts); `onMeasuring` is called once they are all
- * connected and the measured window starts, so that the handshakes are not counted in what is measured.
- */
-async function wsClients(spec: WsSpec, onMeasuring: () => void): Promise<WsResult> {
-  const child = fork(join(import.meta.dirname, 'lib-ws-clients.ts'), [JSON.stringify(spec)], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  })
-  const exited = once(child, 'exit')
-  const result = await new Promise<WsResult>((resolve, reject) => {
-    child.on('message', (m: WsResult | 'measuring') => (m === 'measuring' ? onMeasuring() : resolve(m)))
-    child.once('exit', (code) =>
-      reject(new Error(`WebSocket clients exited (${String(code)}) without a result`)),
-    )
-  })
-  await exited
-  return result
-}
-
 /** Telemetry messages the API has decoded so far, from its own counter. */
-async function telemetryDecoded(apiUrl: string): Promise<number> {
-  const text = await (await fetch(`${apiUrl}/metrics`)).text()
-  const line = text.split('\n').find((l) => l.startsWith('evmon_api_mqtt_messages_total{kind="telemetry"}'))
-  return Number(line?.split(' ').at(-1) ?? Number.NaN)
-}
+const telemetryDecoded = (apiUrl: string) =>
+  metric(`${apiUrl}/metrics`, 'evmon_api_mqtt_messages_total{kind="telemetry"}')
 
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number

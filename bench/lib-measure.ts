@@ -1,6 +1,6 @@
 // Measurement helpers for the benches: CPU time per process from /proc/<pid>/stat (Linux), percentiles.
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 
 const CLOCK_TICKS_PER_S = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim())
 
@@ -33,4 +33,35 @@ export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return Number.NaN
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number
+}
+
+/** The process whose command line holds `marker` (a private config path or port), for CPU readings. */
+export function pidOf(marker: string): number {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ').includes(marker))
+        return Number(entry)
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  throw new Error(`no process with ${marker} in its command line`)
+}
+
+/**
+ * A Prometheus sample's value: `name` with its labels as printed (`x{kind="a"}`) for that one sample,
+ * a bare name for the sum over all its labels; NaN when absent.
+ */
+export async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(url)).text()
+  let sum = Number.NaN
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue
+    const space = line.lastIndexOf(' ')
+    const series = line.slice(0, space)
+    if (series === name || (!name.includes('{') && series.startsWith(`${name}{`)))
+      sum = (Number.isNaN(sum) ? 0 : sum) + Number(line.slice(space + 1))
+  }
+  return sum
 }

@@ -1,0 +1,180 @@
+// The whole stack as deployed, for `npm run bench -- stack`: InfluxDB, Redis, broker (authentication,
+// ACLs and sessions on Redis), ingest, API and the simulator in scale mode, each a process of its own,
+// wired as scripts/stack.ts wires them for `npm start` (same entry points, same service accounts), with
+// the simulator cloning the Beibei stations instead of running the site itself. Loopback only.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createInterface } from 'node:readline'
+import { Credentials } from '@evmon/broker'
+import { startInfluxd } from '../scripts/influxd.ts'
+import { freePorts } from '../scripts/ports.ts'
+import { startRedis } from '../scripts/redis.ts'
+import { pidOf } from './lib-measure.ts'
+
+export interface BenchStackOptions {
+  /** Everything the stack writes goes under here. */
+  dir: string
+  /** Simulated stations, cloned from the Beibei site's stations in turn. */
+  stations: number
+  /** Lines the services print (warnings and errors: they run at log level `warn`). */
+  log: (line: string) => void
+}
+
+export interface BenchStack {
+  apiUrl: string
+  influxUrl: string
+  influxDb: string
+  /** The simulator's control API and metrics. */
+  simUrl: string
+  brokerMetricsUrl: string
+  ingestMetricsUrl: string
+  /** An operator token for the API. */
+  token: string
+  pids: Record<'broker' | 'ingest' | 'api' | 'simulator' | 'influxd' | 'redis', number>
+  /** A service that exited by itself, if any: the measurement is then void. */
+  crashed(): string | null
+  stop(): Promise<void>
+}
+
+const INFLUX_DB = 'evmon'
+const repoRoot = fileURLToPath(new URL('..', import.meta.url))
+
+async function waitHealthy(url: string, timeoutMs: number, what: string, crashed: () => string | null) {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const dead = crashed()
+    if (dead !== null) throw new Error(`${dead} exited while the stack was starting`)
+    try {
+      if ((await fetch(url, { signal: AbortSignal.timeout(1_000) })).ok) return
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) throw new Error(`${what} not healthy at ${url} after ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+}
+
+export async function startBenchStack(options: BenchStackOptions): Promise<BenchStack> {
+  const { dir, log } = options
+  mkdirSync(dir, { recursive: true })
+  const children: Array<{ name: string; child: ChildProcess }> = []
+  let stopping = false
+  let crashed: string | null = null
+  const influxd = await startInfluxd({ dir: join(dir, 'influxdb'), port: 0 })
+  const redis = await startRedis({ dir: join(dir, 'redis'), port: 0 })
+  const stop = async () => {
+    stopping = true
+    // Simulator first (its stations go offline), then API, ingest (it drains), broker; Redis after the broker.
+    for (const { child } of [...children].reverse()) {
+      if (child.exitCode !== null || child.signalCode !== null) continue
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+      await exited
+      clearTimeout(timer)
+    }
+    await redis.stop()
+    await influxd.stop()
+  }
+  const spawnService = (name: string, entry: string, env: Record<string, string>, args: string[] = []) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, EVMON_LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    for (const stream of [child.stdout, child.stderr])
+      createInterface({ input: stream }).on('line', (line) => log(`[${name}] ${line}`))
+    child.once('exit', (code) => {
+      if (!stopping) {
+        crashed ??= name
+        log(`[${name}] exited unexpectedly (code ${String(code)})`)
+      }
+    })
+    children.push({ name, child })
+    return child.pid as number
+  }
+  try {
+    const [mqttPort, wsPort, brokerPort, ingestPort, httpPort, simPort] = (await freePorts(6)).map(
+      String,
+    ) as [string, string, string, string, string, string]
+    const credentials = Credentials.empty()
+    const secrets = {
+      ingest: await credentials.issue('ingest'),
+      api: await credentials.issue('api'),
+      simulator: await credentials.issue('simulator'),
+    }
+    const credentialsFile = join(dir, 'credentials.json')
+    credentials.save(credentialsFile)
+    const account = (role: keyof typeof secrets) => ({
+      EVMON_MQTT_USERNAME: role,
+      EVMON_MQTT_PASSWORD: secrets[role],
+    })
+    const token = randomBytes(24).toString('hex')
+    const common = {
+      EVMON_MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`,
+      EVMON_INFLUX_URL: influxd.url,
+      EVMON_INFLUX_DB: INFLUX_DB,
+    }
+    const isCrashed = () => crashed
+    const pids = {
+      influxd: pidOf(join(dir, 'influxdb', 'influxdb.conf')),
+      redis: pidOf(`:${redis.port}`),
+      broker: spawnService('broker', 'broker/src/main.ts', {
+        EVMON_BROKER_HOST: '127.0.0.1',
+        EVMON_MQTT_PORT: mqttPort,
+        EVMON_MQTT_WS_PORT: wsPort,
+        EVMON_BROKER_METRICS_PORT: brokerPort,
+        EVMON_BROKER_CREDENTIALS: credentialsFile,
+        EVMON_REDIS_URL: redis.url,
+      }),
+      ingest: 0,
+      api: 0,
+      simulator: 0,
+    }
+    await waitHealthy(`http://127.0.0.1:${brokerPort}/healthz`, 30_000, 'broker', isCrashed)
+    pids.ingest = spawnService('ingest', 'ingest/src/main.ts', {
+      ...common,
+      ...account('ingest'),
+      EVMON_INGEST_METRICS_PORT: ingestPort,
+      EVMON_INGEST_DEAD_LETTER: join(dir, 'ingest', 'dead-letter.ndjson'),
+      EVMON_INGEST_SPOOL_DIR: join(dir, 'ingest', 'spool'),
+    })
+    pids.api = spawnService('api', 'api/src/main.ts', {
+      ...common,
+      ...account('api'),
+      EVMON_HTTP_HOST: '127.0.0.1',
+      EVMON_HTTP_PORT: httpPort,
+      EVMON_API_TOKENS: `operator:${createHash('sha256').update(token).digest('hex')}`,
+      // Raised so that the bench's own load is not answered 429; the limiter still runs on every request.
+      EVMON_RATE_LIMIT_PUBLIC: '10000000',
+      EVMON_RATE_LIMIT_TOKEN: '10000000',
+    })
+    await waitHealthy(`http://127.0.0.1:${ingestPort}/healthz`, 60_000, 'ingest', isCrashed)
+    await waitHealthy(`http://127.0.0.1:${httpPort}/healthz`, 60_000, 'api', isCrashed)
+    pids.simulator = spawnService(
+      'simulator',
+      'simulator/src/main.ts',
+      { ...common, ...account('simulator'), EVMON_SIM_PORT: simPort, EVMON_SIM_HOST: '127.0.0.1' },
+      ['--scale', String(options.stations), '--state', 'off'],
+    )
+    await waitHealthy(`http://127.0.0.1:${simPort}/healthz`, 60_000, 'simulator', isCrashed)
+    return {
+      apiUrl: `http://127.0.0.1:${httpPort}`,
+      influxUrl: influxd.url,
+      influxDb: INFLUX_DB,
+      simUrl: `http://127.0.0.1:${simPort}`,
+      brokerMetricsUrl: `http://127.0.0.1:${brokerPort}/metrics`,
+      ingestMetricsUrl: `http://127.0.0.1:${ingestPort}/metrics`,
+      token,
+      pids,
+      crashed: isCrashed,
+      stop,
+    }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}

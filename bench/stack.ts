@@ -1,0 +1,427 @@
+// The whole stack under a city's load: broker, ingest, InfluxDB, Redis, API and the simulator in scale
+// mode, each its own process with authentication on (bench/lib-stack.ts), at a given number of
+// connectors sending telemetry at 1 Hz, while dashboard WebSocket clients follow the live stream and
+// HTTP clients poll `/live`, `/availability` and a 24-hour history query. For each connector count:
+// messages/s accepted, points stored (counted with InfluxDB's count() against the samples the
+// simulator generated), sample → queryable p50/p99, WebSocket update p99 sample → client, HTTP p99 per
+// route, CPU per process. Searches for the largest count that loses nothing and meets every p99 goal,
+// within --max-minutes, and ends with
+// `RESULT max_connectors=<n> live_p99_ms=<x> ws_p99_ms=<y> stored_ratio=<r>`.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { loadSiteConfig, scaleSite } from '@evmon/simulator'
+import { runChild, wsClients } from './lib-child.ts'
+import type { LoadResult, LoadSpec } from './lib-load.ts'
+import { cpuMeter, metric, percentile } from './lib-measure.ts'
+import { startBenchStack, type BenchStack } from './lib-stack.ts'
+
+const repoRoot = new URL('..', import.meta.url).pathname
+const DAY_MS = 86_400_000
+
+/** Every goal is a p99 in ms, except that nothing may be lost. */
+const GOALS = {
+  queryable_p99_ms: 2_000, // sample time → the point answers an InfluxDB query
+  ws_p99_ms: 1_000, // sample time → a dashboard WebSocket client has the update
+  // HTTP p99 per route, as the API benchmark's latency goals: interactive answers within 100 ms.
+  http_p99_ms: { live_station: 100, live_sites: 100, availability: 100, history_24h: 100 },
+} as const
+
+type Route = keyof typeof GOALS.http_p99_ms
+
+/** Stations whose points the sample → queryable probe polls for (the first clones of each Beibei station). */
+const PROBE_STATIONS = 8
+const PROBE_POLL_MS = 50
+/** How long after the window the probe still looks for the window's samples. */
+const PROBE_GRACE_MS = 5_000
+
+interface Options {
+  windowS: number
+  wsClients: number
+  httpRate: number
+  historyRate: number
+  warmupLimitS: number
+  log: (line: string) => void
+}
+
+interface StepResult {
+  connectors: number
+  stations: number
+  ok: boolean
+  failed: string[]
+  settled_s: number | null
+  /** Subtracted from the latencies below: see simulatorLagMs. */
+  sim_lag_ms: number
+  msgs_per_s_accepted: number
+  points_per_s_written: number
+  expected_connector_points: number
+  stored_connector_points: number
+  stored_ratio: number
+  queryable_p50_ms: number
+  queryable_p99_ms: number
+  queryable_samples: number
+  /** The same as measured against the simulator's `ts`, before subtracting its lag. */
+  queryable_p99_raw_ms: number
+  ws_p99_ms: number
+  ws_p99_raw_ms: number
+  ws_updates: number
+  ws_lost: number
+  http_p99_ms: Record<Route, number>
+  http_rps: Record<Route, number>
+  cpu_pct: Record<string, number>
+  step_s: number
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+async function influxQuery(stack: BenchStack, q: string): Promise<unknown[][]> {
+  const url = `${stack.influxUrl}/query?db=${stack.influxDb}&epoch=ms&q=${encodeURIComponent(q)}`
+  const body = (await (await fetch(url, { method: 'POST' })).json()) as {
+    results: Array<{ error?: string; series?: Array<{ values: unknown[][] }> }>
+  }
+  if (body.results[0]?.error) throw new Error(body.results[0].error)
+  return body.results[0]?.series?.[0]?.values ?? []
+}
+
+/**
+ * Waits until the simulator publishes every station once a second and the broker acknowledges as
+ * much: over 5 s, steps at 1.00 ± 0.05 per second and acknowledgements ≥ 95 % of stations per second.
+ */
+async function settle(stack: BenchStack, stations: number, limitS: number): Promise<number | null> {
+  const started = performance.now()
+  const sim = `${stack.simUrl}/metrics`
+  while ((performance.now() - started) / 1000 < limitS) {
+    if (stack.crashed() !== null) return null
+    const [steps0, acked0, t0] = [
+      await metric(sim, 'evmon_sim_steps_total'),
+      await metric(sim, 'evmon_sim_messages_acknowledged_total'),
+      performance.now(),
+    ]
+    await sleep(5_000)
+    const s = (performance.now() - t0) / 1000
+    const stepRate = ((await metric(sim, 'evmon_sim_steps_total')) - steps0) / s
+    const ackRate = ((await metric(sim, 'evmon_sim_messages_acknowledged_total')) - acked0) / s
+    if (Math.abs(stepRate - 1) <= 0.05 && ackRate >= 0.95 * stations)
+      return Math.round((performance.now() - started) / 1000)
+  }
+  return null
+}
+
+/**
+ * How far the simulator's sample times trail the wall clock. It starts its simulated clock at the
+ * last whole second before it starts, so every `ts` it stamps is up to a second (plus its start-up)
+ * older than the moment the sample is generated and published; a station stamps the moment it
+ * measures. Read as the least (wall time − simulated time) just after the step counter moves.
+ */
+async function simulatorLagMs(stack: BenchStack): Promise<number> {
+  const sim = `${stack.simUrl}/metrics`
+  let lag = Number.POSITIVE_INFINITY
+  let steps = await metric(sim, 'evmon_sim_steps_total')
+  const until = Date.now() + 3_000
+  while (Date.now() < until) {
+    const text = await (await fetch(sim)).text()
+    const at = Date.now()
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1])
+    const now = value('evmon_sim_steps_total')
+    if (now !== steps) lag = Math.min(lag, at - value('evmon_sim_time_seconds') * 1000)
+    steps = now
+    await sleep(10)
+  }
+  return Math.round(lag)
+}
+
+/** Polls the probe stations' points; each sample's latency is when its point first answered the query. */
+function probeQueryable(stack: BenchStack, probes: string[], from: number) {
+  const seen = new Set<string>()
+  const latencies: number[] = []
+  let until = Number.POSITIVE_INFINITY
+  const regex = `/^(${probes.map((p) => p.replace(/[^A-Za-z0-9-]/g, '')).join('|')})$/`
+  const done = (async () => {
+    while (Date.now() < until + PROBE_GRACE_MS) {
+      const rows = await influxQuery(
+        stack,
+        `SELECT grid_power_w, station FROM station WHERE station =~ ${regex} AND time >= ${from}ms`,
+      )
+      const now = Date.now()
+      for (const [ts, , station] of rows) {
+        const key = `${String(station)}/${String(ts)}`
+        if (Number(ts) > until || seen.has(key)) continue
+        seen.add(key)
+        latencies.push(now - Number(ts))
+      }
+      await sleep(PROBE_POLL_MS)
+    }
+  })()
+  return {
+    /** Stops counting samples taken after now; resolves once the late ones have had their grace. */
+    async finish() {
+      until = Date.now()
+      await done
+      return latencies
+    },
+  }
+}
+
+/** Pauses the simulator, then waits until ingest has written what it received and counts the points. */
+async function countStored(stack: BenchStack, log: (line: string) => void) {
+  await fetch(`${stack.simUrl}/pause`, { method: 'POST' })
+  const sim = `${stack.simUrl}/metrics`
+  for (let i = 0; i < 300 && (await metric(sim, 'evmon_sim_publish_in_flight')) > 0; i++) await sleep(100)
+  const expected = await metric(sim, 'evmon_sim_connector_samples_total')
+  const [published, acked] = [
+    await metric(sim, 'evmon_sim_messages_total'),
+    await metric(sim, 'evmon_sim_messages_acknowledged_total'),
+  ]
+  if (acked < published) log(`  simulator: ${acked} of ${published} messages acknowledged after the pause`)
+  let stored = 0
+  let unchangedSince = Date.now()
+  for (;;) {
+    const [row] = await influxQuery(stack, 'SELECT count(power_w) FROM connector')
+    const count = Number(row?.[1] ?? 0)
+    if (count !== stored) unchangedSince = Date.now()
+    stored = count
+    if (stored >= expected || Date.now() - unchangedSince > 15_000) break
+    await sleep(500)
+  }
+  return { expected, stored }
+}
+
+async function step(connectors: number, options: Options, budgetS: number): Promise<StepResult> {
+  const started = performance.now()
+  const base = loadSiteConfig(join(repoRoot, 'config/sites/beibei.json'))
+  const perCopy = base.stations.reduce((n, s) => n + s.connectors.length, 0)
+  const stations = Math.ceil((connectors / perCopy) * base.stations.length)
+  const scaled = scaleSite(base, stations)
+  const actual = scaled.stations.reduce((n, s) => n + s.connectors.length, 0)
+  const probes = scaled.stations.slice(0, PROBE_STATIONS).map((s) => s.id)
+  const dir = mkdtempSync(join(tmpdir(), 'evmon-bench-stack-'))
+  const failed: string[] = []
+  options.log(`${actual.toLocaleString('en')} connectors (${stations.toLocaleString('en')} stations) at 1 Hz`)
+  const stack = await startBenchStack({ dir, stations, log: options.log })
+  try {
+    const settledS = await settle(stack, stations, Math.min(options.warmupLimitS, budgetS))
+    if (settledS === null) {
+      failed.push(
+        stack.crashed() ?? `not settled at 1 Hz within ${Math.min(options.warmupLimitS, budgetS)} s`,
+      )
+    }
+    const lag = await simulatorLagMs(stack)
+    options.log(
+      `  settled after ${settledS ?? '—'} s; simulator sample times trail its clock by ${lag} ms; measuring for ${options.windowS} s`,
+    )
+    const auth = { authorization: `Bearer ${stack.token}` }
+    const now = Date.now()
+    const routes: Record<Route, { path: string; headers: Record<string, string>; rate: number }> = {
+      live_station: { path: `/api/v1/live?station=${probes[0]}`, headers: auth, rate: options.httpRate },
+      live_sites: { path: '/api/v1/live?detail=sites', headers: auth, rate: options.httpRate },
+      availability: { path: '/api/v1/availability?site=beibei', headers: {}, rate: options.httpRate },
+      history_24h: {
+        path: `/api/v1/sites/beibei/load?from=${now - DAY_MS}&to=${now}`,
+        headers: auth,
+        rate: options.historyRate,
+      },
+    }
+    const broker0 = await metric(stack.brokerMetricsUrl, 'evmon_broker_messages_in_total')
+    const written0 = await metric(stack.ingestMetricsUrl, 'evmon_ingest_points_written_total')
+    const cpu = cpuMeter(stack.pids)
+    const t0 = performance.now()
+    const probe = probeQueryable(stack, probes, now)
+    const [http, ws] = await Promise.all([
+      Promise.all(
+        Object.entries(routes).map(async ([name, r]) => {
+          const result = await runChild<LoadResult>('lib-load.ts', {
+            options: {
+              url: `${stack.apiUrl}${r.path}`,
+              headers: r.headers,
+              connections: 4,
+              overallRate: r.rate,
+              duration: options.windowS,
+            },
+            warmupS: 0,
+          } satisfies LoadSpec)
+          if (result.non2xx > 0 || result.errors > 0)
+            failed.push(`${name}: ${result.non2xx} non-2xx answers, ${result.errors} errors`)
+          return [name as Route, result] as const
+        }),
+      ),
+      wsClients(
+        {
+          url: `${stack.apiUrl.replace('http', 'ws')}/api/v1/live/ws?station=${probes[0]}`,
+          token: stack.token,
+          clients: options.wsClients,
+          durationS: options.windowS,
+        },
+        () => {},
+      ),
+    ])
+    const windowS = (performance.now() - t0) / 1000
+    const cpuPct = cpu()
+    const accepted =
+      ((await metric(stack.brokerMetricsUrl, 'evmon_broker_messages_in_total')) - broker0) / windowS
+    const written =
+      ((await metric(stack.ingestMetricsUrl, 'evmon_ingest_points_written_total')) - written0) / windowS
+    const queryable = await probe.finish()
+    const { expected, stored } = await countStored(stack, options.log)
+    const crashed = stack.crashed()
+    if (crashed !== null) failed.push(`${crashed} exited`)
+    const storedRatio = expected > 0 ? stored / expected : 0
+    if (stored !== expected) failed.push(`${stored} of ${expected} connector points stored`)
+    const result: StepResult = {
+      connectors: actual,
+      stations,
+      ok: false,
+      failed,
+      settled_s: settledS,
+      sim_lag_ms: lag,
+      msgs_per_s_accepted: Math.round(accepted),
+      points_per_s_written: Math.round(written),
+      expected_connector_points: expected,
+      stored_connector_points: stored,
+      stored_ratio: Math.round(storedRatio * 1e6) / 1e6,
+      queryable_p50_ms: percentile(queryable, 50) - lag,
+      queryable_p99_ms: percentile(queryable, 99) - lag,
+      queryable_samples: queryable.length,
+      queryable_p99_raw_ms: percentile(queryable, 99),
+      ws_p99_ms: ws.p99_ms - lag,
+      ws_p99_raw_ms: ws.p99_ms,
+      ws_updates: ws.updates,
+      ws_lost: ws.lost,
+      http_p99_ms: Object.fromEntries(http.map(([name, r]) => [name, r.latency.p99])) as Record<
+        Route,
+        number
+      >,
+      http_rps: Object.fromEntries(http.map(([name, r]) => [name, Math.round(r.requests.average)])) as Record<
+        Route,
+        number
+      >,
+      cpu_pct: cpuPct,
+      step_s: 0,
+    }
+    if (!(result.queryable_p99_ms < GOALS.queryable_p99_ms))
+      failed.push(`sample → queryable p99 ${result.queryable_p99_ms} ms`)
+    if (!(result.ws_p99_ms < GOALS.ws_p99_ms)) failed.push(`WebSocket p99 ${result.ws_p99_ms} ms`)
+    if (ws.lost > 0 || ws.connected < options.wsClients) failed.push(`WebSocket: ${ws.lost} clients lost`)
+    for (const [name, p99] of Object.entries(result.http_p99_ms) as Array<[Route, number]>)
+      if (!(p99 < GOALS.http_p99_ms[name])) failed.push(`${name} p99 ${p99} ms`)
+    result.ok = failed.length === 0
+    result.step_s = Math.round((performance.now() - started) / 1000)
+    return result
+  } finally {
+    await stack.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const fmt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en') : '—')
+
+function report(r: StepResult): void {
+  console.log(JSON.stringify(r))
+  console.log(
+    `  ${r.ok ? 'PASS' : 'FAIL'} ${fmt(r.connectors)} connectors: ${fmt(r.msgs_per_s_accepted)} msgs/s accepted by the broker, ` +
+      `${fmt(r.points_per_s_written)} points/s written; ${fmt(r.stored_connector_points)} of ${fmt(r.expected_connector_points)} connector points stored (ratio ${r.stored_ratio}); ` +
+      `sample → queryable p50 ${fmt(r.queryable_p50_ms)} ms, p99 ${fmt(r.queryable_p99_ms)} ms (${r.queryable_samples} probe samples); ` +
+      `WebSocket p99 ${fmt(r.ws_p99_ms)} ms (both less the simulator's ${r.sim_lag_ms} ms lag); HTTP p99 ${Object.entries(
+        r.http_p99_ms,
+      )
+        .map(([k, v]) => `${k} ${fmt(v)} ms (${fmt(r.http_rps[k as Route])} req/s)`)
+        .join(', ')}; CPU % of one core ${Object.entries(r.cpu_pct)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}` +
+      (r.ok ? '' : `; failed: ${r.failed.join('; ')}`),
+  )
+}
+
+export default async function stackBench(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      // Measure exactly these counts (comma-separated) instead of searching.
+      connectors: { type: 'string' },
+      // The search: first count, and the resolution at which it stops bisecting.
+      start: { type: 'string', default: '20000' },
+      resolution: { type: 'string', default: '2500' },
+      'max-minutes': { type: 'string', default: '20' },
+      window: { type: 'string', default: '60' },
+      'ws-clients': { type: 'string', default: '100' },
+      // Requests per second on each of /live?station, /live?detail=sites and /availability; on the 24-h query.
+      'http-rate': { type: 'string', default: '50' },
+      'history-rate': { type: 'string', default: '2' },
+      'warmup-limit': { type: 'string', default: '180' },
+      // Print the services' warnings and errors.
+      verbose: { type: 'boolean', default: false },
+    },
+  })
+  const num = (name: keyof typeof values) => {
+    const v = Number(values[name])
+    if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name}: a number above 0 expected`)
+    return v
+  }
+  const options: Options = {
+    windowS: num('window'),
+    wsClients: num('ws-clients'),
+    httpRate: num('http-rate'),
+    historyRate: num('history-rate'),
+    warmupLimitS: num('warmup-limit'),
+    log: (line) => {
+      if (values.verbose || !line.startsWith('[')) console.log(line)
+    },
+  }
+  const budgetMs = num('max-minutes') * 60_000
+  const resolution = num('resolution')
+  const began = performance.now()
+  const left = () => (budgetMs - (performance.now() - began)) / 1000
+  console.log(
+    `load average (1 min) at start: ${loadavg()[0]?.toFixed(1)}; goals: nothing lost, sample → queryable p99 < ${GOALS.queryable_p99_ms} ms, ` +
+      `WebSocket p99 < ${GOALS.ws_p99_ms} ms, HTTP p99 ${JSON.stringify(GOALS.http_p99_ms)} ms; budget ${values['max-minutes']} min`,
+  )
+  const results: StepResult[] = []
+  let lastStepS = options.windowS + 120 // until one step has been timed
+  const run = async (connectors: number) => {
+    const r = await step(connectors, options, left())
+    report(r)
+    results.push(r)
+    lastStepS = r.step_s
+    return r
+  }
+  if (values.connectors !== undefined) {
+    for (const n of values.connectors.split(',').map(Number)) {
+      if (!Number.isInteger(n) || n < 1) throw new Error(`--connectors: ${n} is not a count`)
+      if (left() < lastStepS) {
+        console.log(`out of time (--max-minutes ${values['max-minutes']}): ${n} not measured`)
+        break
+      }
+      await run(n)
+    }
+  } else {
+    // Doubling until a count fails, then bisecting between the largest pass and the smallest fail.
+    let pass = 0
+    let fail = Number.POSITIVE_INFINITY
+    let n = num('start')
+    while (left() >= lastStepS) {
+      const r = await run(n)
+      if (r.ok) pass = Math.max(pass, r.connectors)
+      else fail = Math.min(fail, r.connectors)
+      const next =
+        fail === Number.POSITIVE_INFINITY
+          ? pass * 2
+          : Math.round((pass + fail) / 2 / resolution) * resolution || resolution
+      if (fail - pass <= resolution || next <= pass || next >= fail) break
+      n = next
+    }
+    if (left() < lastStepS) console.log(`search stopped by --max-minutes ${values['max-minutes']}`)
+  }
+  const best = results.filter((r) => r.ok).sort((a, b) => b.connectors - a.connectors)[0]
+  console.log('\nconnectors  ok    msgs/s  stored  queryable p50/p99 ms  ws p99 ms  live p99 ms  cpu %')
+  for (const r of [...results].sort((a, b) => a.connectors - b.connectors))
+    console.log(
+      `${fmt(r.connectors).padStart(10)}  ${(r.ok ? 'pass' : 'FAIL').padEnd(4)}  ${fmt(r.msgs_per_s_accepted).padStart(6)}  ${String(r.stored_ratio).padStart(6)}  ` +
+        `${`${fmt(r.queryable_p50_ms)}/${fmt(r.queryable_p99_ms)}`.padStart(20)}  ${fmt(r.ws_p99_ms).padStart(9)}  ` +
+        `${fmt(Math.max(r.http_p99_ms.live_station, r.http_p99_ms.live_sites)).padStart(11)}  ${JSON.stringify(r.cpu_pct)}`,
+    )
+  console.log(
+    best === undefined
+      ? 'RESULT max_connectors=0 live_p99_ms=NaN ws_p99_ms=NaN stored_ratio=NaN'
+      : `RESULT max_connectors=${best.connectors} live_p99_ms=${Math.max(best.http_p99_ms.live_station, best.http_p99_ms.live_sites)} ws_p99_ms=${best.ws_p99_ms} stored_ratio=${best.stored_ratio}`,
+  )
+}
