@@ -8,9 +8,11 @@ import { start as startBroker, type BrokerHandle } from '@evmon/broker'
 import { freePort } from '../scripts/ports.ts'
 import { repoRoot } from '../scripts/stack.ts'
 
-// SIGTERM under load loses nothing: the first ingest runs while InfluxDB is unreachable, so what it
-// accepts goes to its spool; it is stopped with SIGTERM mid-stream; a second ingest, started the way
-// the image starts it, replays the spool and the broker's queue. Every published point is stored once.
+// SIGTERM under load loses nothing. Ingest: the first ingest runs while InfluxDB is unreachable, so
+// what it accepts goes to its spool; it is stopped with SIGTERM mid-stream; a second ingest, started
+// the way the image starts it, replays the spool and the broker's queue. Every published point is
+// stored once. Broker: stopped with SIGTERM while a slow subscriber is thousands of messages behind,
+// it refuses new publishes and hands every message it acknowledged to that subscriber before exiting.
 const influxUrl = inject('influxUrl')
 const dir = mkdtempSync(join(tmpdir(), 'evmon-sigterm-'))
 const children: ChildProcess[] = []
@@ -120,3 +122,97 @@ test('SIGTERM under load loses nothing: the spool is replayed on restart', async
   await waitFor(async () => (await count()) >= sent, `${sent} points in InfluxDB`, 60_000, output)
   expect(await count()).toBe(sent)
 }, 150_000)
+
+/** The broker as the image runs it, memory only (no Redis to hand anything to). */
+async function brokerProcess(
+  drainMs: number,
+  output: string[],
+): Promise<{ child: ChildProcess; url: string }> {
+  const [mqttPort, wsPort, metricsPort] = [await freePort(), await freePort(), await freePort()]
+  const child = spawn(process.execPath, ['--import', 'tsx', 'broker/src/main.ts'], {
+    cwd: repoRoot,
+    env: {
+      PATH: process.env.PATH,
+      EVMON_MQTT_PORT: String(mqttPort),
+      EVMON_MQTT_WS_PORT: String(wsPort),
+      EVMON_BROKER_METRICS_PORT: String(metricsPort),
+      EVMON_BROKER_ALLOW_ANONYMOUS: 'true',
+      EVMON_BROKER_DRAIN_MS: String(drainMs),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  children.push(child)
+  child.stdout?.on('data', (d: Buffer) => output.push(d.toString()))
+  child.stderr?.on('data', (d: Buffer) => output.push(d.toString()))
+  await waitFor(
+    async () => (await fetch(`http://127.0.0.1:${metricsPort}/healthz`).catch(() => null))?.ok === true,
+    'the broker',
+    30_000,
+    output,
+  )
+  return { child, url: `mqtt://127.0.0.1:${mqttPort}` }
+}
+
+/** A persistent subscriber whose acknowledgements wait for `ack`; returns the payloads it got. */
+async function subscriber(url: string, ack: (done: () => void) => void) {
+  const client = await mqtt.connectAsync(url, { clientId: 'slow-ingest', clean: false, reconnectPeriod: 0 })
+  const received = new Set<number>()
+  client.handleMessage = (packet, done) => {
+    received.add(Number(packet.payload.toString()))
+    ack(() => done())
+  }
+  await client.subscribeAsync('evmon/v1/#', { qos: 1 })
+  return { client, received }
+}
+
+async function publishAll(url: string, sent: number) {
+  const publisher = await mqtt.connectAsync(url, { clientId: 'beibei.kc-ac', reconnectPeriod: 0 })
+  await Promise.all(
+    Array.from({ length: sent }, (_, seq) =>
+      publisher.publishAsync('evmon/v1/beibei/kc-ac/telemetry', String(seq), { qos: 1 }),
+    ),
+  )
+  return publisher
+}
+
+test('a broker stopped with SIGTERM delivers every message it acknowledged and refuses new ones', async () => {
+  const output: string[] = []
+  const { child, url } = await brokerProcess(60_000, output)
+  // A subscriber that takes a few milliseconds per message: the broker's queue for it runs deep.
+  const { client, received } = await subscriber(url, (done) => setTimeout(done, 2))
+  const sent = 3_000
+  const publisher = await publishAll(url, sent)
+  // Every message is acknowledged to the publisher; most still wait in the broker for the subscriber.
+  expect(received.size).toBeLessThan(sent / 2)
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+  child.kill('SIGTERM')
+  // While draining, the broker takes no new message: the publisher keeps it to send again elsewhere.
+  await new Promise((r) => setTimeout(r, 200))
+  await expect(
+    Promise.race([
+      publisher.publishAsync('evmon/v1/beibei/kc-ac/telemetry', String(sent), { qos: 1 }),
+      new Promise((_r, reject) => publisher.once('close', () => reject(new Error('closed')))),
+    ]),
+  ).rejects.toThrow()
+  expect(await exited).toBe(0)
+  expect(received.size).toBe(sent)
+  expect(received.has(sent)).toBe(false)
+  publisher.end(true)
+  client.end(true)
+}, 90_000)
+
+test('a broker whose subscriber stops acknowledging still exits once the drain time is up', async () => {
+  const output: string[] = []
+  const drainMs = 1_000
+  const { child, url } = await brokerProcess(drainMs, output)
+  const { client } = await subscriber(url, () => {}) // never acknowledges
+  const publisher = await publishAll(url, 500)
+  const stoppedAt = Date.now()
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+  child.kill('SIGTERM')
+  expect(await exited).toBe(0)
+  expect(Date.now() - stoppedAt).toBeLessThan(drainMs + 4_000)
+  expect(output.join('')).toMatch(/closing with \d+ messages not handed over after 1000 ms/)
+  publisher.end(true)
+  client.end(true)
+}, 60_000)

@@ -303,10 +303,9 @@ export async function start(config: BrokerConfig): Promise<BrokerHandle> {
             )
           : 0)
       while (Date.now() < deadline && undelivered() > 0) {
-        await Promise.race([
-          Promise.allSettled(pendingWrites),
-          new Promise((r) => setTimeout(r, Math.min(50, Math.max(0, deadline - Date.now())))),
-        ])
+        // A timer every time: a loop on settled promises alone would starve the sockets it waits on.
+        const pause = new Promise((r) => setTimeout(r, Math.min(20, Math.max(0, deadline - Date.now()))))
+        await (pendingWrites.size > 0 ? Promise.race([Promise.allSettled(pendingWrites), pause]) : pause)
       }
       const left = undelivered()
       if (left > 0) log(`closing with ${left} messages not handed over after ${drainMs} ms`)
