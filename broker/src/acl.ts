@@ -12,7 +12,8 @@ import type { Identity } from './credentials.ts'
 // - a station publishes only the five message kinds under its own root, and subscribes only to its
 //   own command topics;
 // - ingest and api read every station topic (directly or through a shared subscription);
-// - the simulator plays stations, so it may publish any station's messages, and reads nothing;
+// - the simulator plays stations, and the OCPP gateway speaks for the chargers behind it, so both may
+//   publish any station's messages, and read nothing;
 // - only the replay account publishes replays.
 
 const SHARED_PREFIX = /^\$share\/[A-Za-z0-9_-]{1,64}\//
@@ -24,7 +25,8 @@ export function canPublish(identity: Identity, topic: string): boolean {
       const root = `${stationRoot(identity.site, identity.station)}/`
       return topic.startsWith(root) && isMessageKind(topic.slice(root.length))
     }
-    case 'simulator': {
+    case 'simulator':
+    case 'gateway': {
       const parts = topic.split('/')
       return parts.length === 5 && topic.startsWith(`${TOPIC_ROOT}/`) && isMessageKind(parts[4] as string)
     }
@@ -56,6 +58,7 @@ export function canSubscribe(identity: Identity, filter: string): boolean {
       )
     }
     case 'simulator':
+    case 'gateway':
     case 'replay':
       return false
   }

@@ -4,7 +4,7 @@ import { dirname } from 'node:path'
 import { ID_PATTERN, isValidId } from '@evmon/contracts'
 
 /** Service roles; stations are identified by their site and station ids instead. */
-export const SERVICE_ROLES = ['ingest', 'api', 'simulator', 'replay'] as const
+export const SERVICE_ROLES = ['ingest', 'api', 'simulator', 'replay', 'gateway'] as const
 export type ServiceRole = (typeof SERVICE_ROLES)[number]
 
 export type Identity = { role: 'station'; site: string; station: string } | { role: ServiceRole }

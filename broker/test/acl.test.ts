@@ -43,6 +43,10 @@ test('only the replay account publishes replays; the simulator publishes station
   expect(canPublish({ role: 'simulator' }, 'evmon/replay/v1/beibei/zn-super/telemetry')).toBe(false)
   expect(canPublish({ role: 'simulator' }, 'evmon/v1/beibei/zn-super/cmd/x')).toBe(false)
   expect(canSubscribe({ role: 'simulator' }, 'evmon/v1/#')).toBe(false)
+  // The OCPP gateway speaks for its chargers the same way.
+  expect(canPublish({ role: 'gateway' }, 'evmon/v1/beibei/kc-fast-1/meta')).toBe(true)
+  expect(canPublish({ role: 'gateway' }, 'evmon/replay/v1/beibei/kc-fast-1/telemetry')).toBe(false)
+  expect(canSubscribe({ role: 'gateway' }, 'evmon/v1/#')).toBe(false)
 })
 
 test('stations are bound to their client id; services are not', () => {
