@@ -9,6 +9,7 @@ import * as prettier from 'prettier'
 import { apiEnv } from '@evmon/api'
 import { brokerEnv } from '@evmon/broker'
 import type { EnvVar } from '@evmon/contracts'
+import { gatewayEnv } from '@evmon/gateway'
 import { ingestEnv } from '@evmon/ingest'
 import { simulatorEnv } from '@evmon/simulator'
 import { healthcheckEnv, stackEnv } from './stack-env.ts'
@@ -29,6 +30,7 @@ export const schemas: readonly Schema[] = [
   { user: 'ingest', label: 'ingest', spec: ingestEnv },
   { user: 'api', label: 'api', spec: apiEnv },
   { user: 'simulator', label: 'simulator', spec: simulatorEnv },
+  { user: 'gateway', label: 'gateway', spec: gatewayEnv },
   { user: 'npm start', label: '`npm start`', spec: stackEnv },
   { user: 'container healthcheck', label: 'container healthcheck', spec: healthcheckEnv },
 ]
