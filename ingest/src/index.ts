@@ -37,7 +37,8 @@ export interface StartOptions {
   logger?: Logger
 }
 
-function createWriter(config: IngestConfig): LineWriter {
+/** The InfluxDB writer the configuration names (1.x or 2.x API). */
+export function createWriter(config: IngestConfig): LineWriter {
   if (config.influxApi === 'v2') {
     return createInfluxV2Writer({
       url: config.influxUrl,

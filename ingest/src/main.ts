@@ -1,3 +1,4 @@
+import { isCliCommand, runCli } from './cli.ts'
 import { ConfigError, jsonLogger, loadConfig, start } from './index.ts'
 
 const logger = jsonLogger('ingest')
@@ -8,6 +9,14 @@ try {
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err
   process.stderr.write(`${err.message}\n`)
+  process.exit(2)
+}
+
+// `npm run ingest -- dead-letters` / `redrive …`: a command on the same configuration, then exit.
+const [command, ...args] = process.argv.slice(2)
+if (isCliCommand(command)) process.exit(await runCli(command, args, config))
+if (command !== undefined) {
+  process.stderr.write(`unknown command ${command}: try dead-letters or redrive\n`)
   process.exit(2)
 }
 

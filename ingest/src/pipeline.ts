@@ -16,7 +16,7 @@ import type { SessionTracker } from './sessions.ts'
 /** InfluxDB's words (1.x and 2.x alike) for points older than the retention policy keeps. */
 const BEYOND_RETENTION = /points beyond retention policy/
 
-function lineRejectReason(detail: string): LineRejectReason {
+export function lineRejectReason(detail: string): LineRejectReason {
   return BEYOND_RETENTION.test(detail) ? 'beyond_retention' : 'write_rejected'
 }
 
