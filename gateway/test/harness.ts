@@ -55,7 +55,15 @@ export class Stack {
       log: (line) => logs.push(line),
       ...overrides,
     }
-    const gateway = await start(config)
+    let gateway: GatewayHandle
+    try {
+      gateway = await start(config)
+    } catch (err) {
+      await subscriber.endAsync()
+      await broker.close()
+      rmSync(dir, { recursive: true, force: true })
+      throw err
+    }
     const stack = new Stack(logs, dir, broker, subscriber, gateway, config)
     subscriber.on('message', (topic, payload) => {
       const decoded = decodeMessage(topic, payload, Date.now())
