@@ -54,3 +54,52 @@ test('a long run of acknowledgements keeps the count right across compaction', (
   expect(sent).toHaveLength(5_000)
   expect(queue.size).toBe(0)
 })
+
+test('a held message lets the PUBACKs after it pass, and sends its own once when finally acked', () => {
+  const sent: number[] = []
+  const queue = new AckQueue((id) => sent.push(id))
+  const [a, b, c] = [queue.enqueue(1), queue.enqueue(2), queue.enqueue(3)]
+  b.hold()
+  c.ack()
+  expect(sent).toEqual([])
+  a.ack()
+  expect(sent).toEqual([1, 3])
+  expect([queue.size, queue.held]).toEqual([0, 1])
+  b.ack()
+  b.ack()
+  expect(sent).toEqual([1, 3, 2])
+  expect(queue.held).toBe(0)
+})
+
+test('a held message acked before the queue reaches it keeps its place in order', () => {
+  const sent: number[] = []
+  const queue = new AckQueue((id) => sent.push(id))
+  const [a, b] = [queue.enqueue(1), queue.enqueue(2)]
+  b.hold()
+  b.ack()
+  expect(sent).toEqual([])
+  a.ack()
+  expect(sent).toEqual([1, 2])
+})
+
+test('the span since the oldest held message counts deliveries, so packet-id reuse can be avoided', () => {
+  const queue = new AckQueue(() => {})
+  queue.enqueue(1).ack()
+  const held = queue.enqueue(2)
+  held.hold()
+  for (let id = 3; id < 103; id++) queue.enqueue(id).ack()
+  expect(queue.heldSpan).toBe(101)
+  held.ack()
+  expect(queue.heldSpan).toBe(0)
+})
+
+test('a lost connection cancels held messages too: the broker delivers them again', () => {
+  const sent: number[] = []
+  const queue = new AckQueue((id) => sent.push(id))
+  const held = queue.enqueue(1)
+  held.hold()
+  queue.reset()
+  expect([held.cancelled, queue.held]).toEqual([true, 0])
+  held.ack()
+  expect(sent).toEqual([])
+})
