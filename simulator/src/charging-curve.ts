@@ -5,10 +5,12 @@ import type { ConnectorConfig, SiteConfig, VehicleModel } from './site-config-sc
 export interface DcProfile {
   /** Power the battery accepts at this SoC and ambient temperature, W: curve × cold-battery factor. */
   acceptanceW(socPct: number, ambientC: number): number
-  /** Pack voltage at this SoC, V: it rises with SoC, nominal at 50%. */
-  packVoltageV(socPct: number): number
+  /** Open-circuit pack voltage at this SoC, V. */
+  ocvV(socPct: number): number
+  /** Pack internal resistance, Ω. */
+  resistanceOhm: number
+  /** Open-circuit voltage of the empty pack: the least a DC gun must reach. */
   minPackVoltageV: number
-  maxPackVoltageV: number
   maxCurrentA: number
 }
 
@@ -29,22 +31,40 @@ export function chargingProfile(model: VehicleModel, battery: SiteConfig['batter
   if (dc) {
     const curveW: Breakpoints = dc.curve.map((p) => [p.socPct, p.powerKw * 1000] as const)
     const coldFactor: Breakpoints = battery.coldFactor.map((p) => [p.ambientC, p.factor] as const)
-    const swing = battery.packVoltageSwingPct / 100
-    const packVoltageV = (socPct: number) => dc.nominalPackVoltageV * (1 + swing * ((socPct - 50) / 50))
+    const ocv: Breakpoints = battery.ocv[dc.chemistry].map(
+      (p) => [p.socPct, p.fraction * dc.nominalPackVoltageV] as const,
+    )
+    const ocvV = (socPct: number) => interpolate(ocv, socPct)
+    const resistanceOhm = dc.packResistanceMilliohm / 1000
     profile.dc = {
       acceptanceW: (socPct, ambientC) => interpolate(curveW, socPct) * interpolate(coldFactor, ambientC),
-      packVoltageV,
-      minPackVoltageV: packVoltageV(0),
-      maxPackVoltageV: packVoltageV(100),
+      ocvV,
+      resistanceOhm,
+      minPackVoltageV: ocvV(0),
       maxCurrentA: dc.maxCurrentA,
     }
   }
   return profile
 }
 
+/** Terminal voltage of a pack charging at `currentA`: open-circuit voltage plus the IR rise. */
+export const voltageAtCurrentV = (dc: DcProfile, socPct: number, currentA: number): number =>
+  dc.ocvV(socPct) + currentA * dc.resistanceOhm
+
+/**
+ * Terminal voltage of a pack taking `powerW`: V = OCV + (P / V)·R, solved for V (the positive root of
+ * V² − OCV·V − P·R = 0).
+ */
+export function voltageAtPowerV(dc: DcProfile, socPct: number, powerW: number): number {
+  const ocvV = dc.ocvV(socPct)
+  return (ocvV + Math.sqrt(ocvV * ocvV + 4 * powerW * dc.resistanceOhm)) / 2
+}
+
 /**
  * True when the vehicle can charge on the connector over its whole SoC range: the right kind, and for
- * DC a pack voltage the connector can reach from empty to full.
+ * DC a connector that reaches the empty pack's voltage. A pack that climbs above the connector's
+ * highest voltage charges at that voltage through the car's boost converter (800 V cars on a 750 V
+ * gun), as Chinese 800 V models do.
  */
 export function canCharge(profile: ChargingProfile, connector: ConnectorConfig): boolean {
   if (connector.kind === 'ac') return profile.acMaxW !== undefined
@@ -52,6 +72,6 @@ export function canCharge(profile: ChargingProfile, connector: ConnectorConfig):
   return (
     dc !== undefined &&
     dc.minPackVoltageV >= connector.minVoltageV &&
-    dc.maxPackVoltageV <= connector.maxVoltageV
+    dc.minPackVoltageV <= connector.maxVoltageV
   )
 }

@@ -7,6 +7,7 @@ import type {
   StopReason,
 } from '@evmon/contracts'
 import type { Grant, PowerRequest } from './allocation.ts'
+import { voltageAtPowerV } from './charging-curve.ts'
 import type { Rng } from './rng.ts'
 import type { SessionLedger } from './session-ledger.ts'
 import type { ArrivalClass, ConnectorConfig, HardFault, SiteConfig } from './site-config-schema.ts'
@@ -96,6 +97,8 @@ export class Connector {
   private readonly hardFaults: { config: HardFault; nextAtMs: number }[]
   private temperatures: GunTemperatures | undefined
   private coolingFailedUntilMs = 0
+  /** A failed pump stops the coolant flow: the flow switch trips the gun at this time. */
+  private flowFaultAtMs = Number.POSITIVE_INFINITY
   private nextCoolingFailureAtMs = Number.POSITIVE_INFINITY
   private readonly rng: Rng
   private readonly context: ConnectorContext
@@ -167,8 +170,20 @@ export class Connector {
   clearFault(nowMs: number, events: ConnectorEvent[]): boolean {
     if (!this.fault) return false
     this.coolingFailedUntilMs = Math.min(this.coolingFailedUntilMs, nowMs)
+    this.flowFaultAtMs = Infinity
     this.recover(nowMs, events)
     return true
+  }
+
+  /**
+   * The coolant loop's pump or fan fails now for `repairS` (random failures, control API). A pump
+   * failure trips the flow switch after `flowFaultS`; a fan failure lets the coolant heat up.
+   */
+  failCooling(kind: 'pump' | 'fan', nowMs: number, repairS: number): void {
+    if (!this.config.liquidCooling) throw new Error(`connector ${this.key} is not liquid-cooled`)
+    this.coolingFailedUntilMs = nowMs + repairS * 1000
+    this.flowFaultAtMs =
+      kind === 'pump' ? nowMs + this.context.faults.coolingFailure.flowFaultS * 1000 : Infinity
   }
 
   /** Applies the status change due at `nowMs`, at most one per sample. */
@@ -239,17 +254,29 @@ export class Connector {
     const vehicle = this.vehicle
     if (!vehicle || !(this.currentStatus === 'Charging' || this.starved)) return undefined
     const gun = this.config
-    const voltageV = this.outputVoltageV(vehicle)
     let gunCurrentA = gun.maxCurrentA
     if (gun.liquidCooling && this.temperatures) {
       gunCurrentA = deratedCurrentA(gun.liquidCooling, gun.maxCurrentA, this.temperatures.contactC)
     }
-    const gunLimitW = Math.min(gun.maxPowerKw * 1000, gunCurrentA * voltageV)
-    const dc = vehicle.profile.dc
-    const vehicleLimitW =
-      gun.kind === 'dc' && dc
-        ? Math.min(dc.acceptanceW(vehicle.socPct, ambientC), dc.maxCurrentA * voltageV)
-        : (vehicle.profile.acMaxW ?? 0)
+    const dc = gun.kind === 'dc' ? vehicle.profile.dc : undefined
+    let gunLimitW: number
+    let vehicleLimitW: number
+    if (dc) {
+      // A current limit is worth more power the higher the pack voltage, and the voltage rises with
+      // the current through the pack's resistance: P = I·(OCV + I·R). A gun whose voltage ends below
+      // the pack's delivers at its own maximum, which the car's boost converter raises.
+      const ocvV = dc.ocvV(vehicle.socPct)
+      const ohm = dc.resistanceOhm
+      const gunV = Math.min(ocvV + gunCurrentA * ohm, gun.maxVoltageV)
+      gunLimitW = Math.min(gun.maxPowerKw * 1000, gunCurrentA * gunV)
+      vehicleLimitW = Math.min(
+        dc.acceptanceW(vehicle.socPct, ambientC),
+        dc.maxCurrentA * (ocvV + dc.maxCurrentA * ohm),
+      )
+    } else {
+      gunLimitW = Math.min(gun.maxPowerKw * 1000, gunCurrentA * (gun.nominalVoltageV ?? 0))
+      vehicleLimitW = vehicle.profile.acMaxW ?? 0
+    }
     const toTargetWh = ((vehicle.targetSocPct - vehicle.socPct) / 100) * vehicle.model.batteryKwh * 1000
     const toTargetW = toTargetWh / (this.toBattery(vehicle) * dtS * WH_PER_W_S)
     this.requestedW = Math.max(0, Math.min(gunLimitW, vehicleLimitW, toTargetW))
@@ -285,7 +312,7 @@ export class Connector {
     this.deliveredW = powerW
     this.offeredW = grant?.offeredW ?? 0
     const vehicle = this.vehicle
-    this.voltageV = powerW > 0 && vehicle ? this.outputVoltageV(vehicle) : 0
+    this.voltageV = powerW > 0 && vehicle ? this.outputVoltageV(vehicle, powerW) : 0
     this.currentA = this.voltageV > 0 ? powerW / this.voltageV : 0
     const energyWh = powerW * dtS * WH_PER_W_S
     this.energyWh += energyWh
@@ -349,11 +376,24 @@ export class Connector {
     const { coolingFailure } = this.context.faults
     if (nowMs >= this.nextCoolingFailureAtMs) {
       const { min, max } = coolingFailure.repairS
-      this.coolingFailedUntilMs = nowMs + this.rng.between(min, max) * 1000
+      const kind = this.rng.chance(coolingFailure.pumpShare) ? 'pump' : 'fan'
+      this.failCooling(kind, nowMs, this.rng.between(min, max))
       this.nextCoolingFailureAtMs = this.nextOccurrence(
         this.coolingFailedUntilMs,
         coolingFailure.perGunPerDay,
       )
+    }
+    if (nowMs >= this.flowFaultAtMs) {
+      this.flowFaultAtMs = Infinity
+      if (!this.fault) {
+        const flow = {
+          errorCode: 'OtherError' as const,
+          vendorError: 'coolant flow fault: pump failure',
+          clearsAtMs: this.coolingFailedUntilMs,
+          overheat: false,
+        }
+        this.trip(flow, nowMs, events)
+      }
     }
     for (const hard of this.hardFaults) {
       if (nowMs < hard.nextAtMs) continue
@@ -413,9 +453,12 @@ export class Connector {
     return this.config.kind === 'ac' ? vehicle.profile.acToBattery : 1
   }
 
-  private outputVoltageV(vehicle: Vehicle): number {
+  // DC: the pack's terminal voltage while it takes `powerW`; AC: the supply voltage.
+  private outputVoltageV(vehicle: Vehicle, powerW: number): number {
     const dc = vehicle.profile.dc
-    if (this.config.kind === 'dc' && dc) return dc.packVoltageV(vehicle.socPct)
+    if (this.config.kind === 'dc' && dc) {
+      return Math.min(voltageAtPowerV(dc, vehicle.socPct, powerW), this.config.maxVoltageV)
+    }
     return this.config.nominalVoltageV ?? 0
   }
 

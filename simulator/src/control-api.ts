@@ -94,6 +94,17 @@ export async function startControlApi(
       }
       return { status: 200, body: { limitKw: site.gridLimitW / 1000 } }
     }
+    // The heat-wave scenario: force the ambient temperature (e.g. a 40 °C Chongqing afternoon) until
+    // DELETE hands it back to the climate model.
+    if (path === 'ambient' && (method === 'GET' || method === 'PUT' || method === 'DELETE')) {
+      if (method === 'PUT') {
+        const celsius = numberField(await readJson(req), 'ambientC', true) as number
+        if (celsius < -50 || celsius > 60) throw new HttpError(400, 'ambientC must be from -50 to 60')
+        site.ambientOverrideC = celsius
+      }
+      if (method === 'DELETE') site.ambientOverrideC = undefined
+      return { status: 200, body: { ambientC: site.ambientC, forced: site.ambientOverrideC !== undefined } }
+    }
     if (method === 'POST' && (path === 'pause' || path === 'resume')) {
       if (path === 'pause') target.pause()
       else target.resume()
@@ -138,6 +149,15 @@ export async function startControlApi(
         const vendorError = typeof body.vendorError === 'string' ? body.vendorError : undefined
         attempt(() => site.injectFault(station, connector, errorCode as ErrorCode, vendorError))
         return { status: 202, body: { station, connector, errorCode } }
+      }
+      if (action === 'cooling-failure' && method === 'POST') {
+        const body = await readJson(req)
+        if (body.kind !== 'pump' && body.kind !== 'fan') throw new HttpError(400, 'kind must be pump or fan')
+        const repairS = numberField(body, 'repairS', true) as number
+        if (repairS <= 0) throw new HttpError(400, 'repairS must be above 0')
+        const kind = body.kind
+        attempt(() => site.failCooling(station, connector, kind, repairS))
+        return { status: 202, body: { station, connector, kind, repairS } }
       }
       if (action === 'fault' && method === 'DELETE') {
         const cleared = attempt(() => site.clearFault(station, connector))

@@ -16,6 +16,9 @@ const fraction = () => Type.Number({ minimum: 0, maximum: 1 })
 const name = () => Type.String({ minLength: 1, maxLength: 128 })
 const hourly = () => Type.Array(nonNegative(), { minItems: 24, maxItems: 24 })
 
+/** Open-circuit voltage by SoC, as a fraction of the pack's nominal voltage. */
+const OcvCurve = Type.Array(obj({ socPct: percent(), fraction: positive() }), { minItems: 2 })
+
 /** A random duration drawn uniformly from [min, max] seconds. */
 const SecondsRange = obj({ min: nonNegative(), max: nonNegative() })
 
@@ -80,9 +83,12 @@ const StationConfig = obj({
    * moves in these steps. Absent: the cabinet divides its power continuously (AC piles).
    */
   moduleKw: Type.Optional(positive()),
-  /** Share of the cabinet's power available by ambient (intake air) temperature; absent: no derating. */
-  ambientDerating: Type.Optional(
-    Type.Array(obj({ ambientC: Type.Number(), factor: fraction() }), { minItems: 1 }),
+  /**
+   * Share of the cabinet's power its air-cooled modules deliver by cabinet air temperature (ambient
+   * plus the cabinet's own losses, see `cabinetThermal`); absent: no derating.
+   */
+  cabinetDerating: Type.Optional(
+    Type.Array(obj({ cabinetC: Type.Number(), factor: fraction() }), { minItems: 1 }),
   ),
   /** Conversion efficiency by load (station output ÷ cabinet maximum); flat beyond the ends. */
   efficiency: Type.Array(
@@ -108,8 +114,12 @@ const VehicleModel = obj({
   dc: Type.Optional(
     obj({
       voltageClass: Type.Union([Type.Literal(400), Type.Literal(800)]),
-      /** Pack voltage at 50% SoC; it rises with SoC by `battery.packVoltageSwingPct`. */
+      /** Nominal pack voltage; the open-circuit voltage is this × `battery.ocv[chemistry]` at each SoC. */
       nominalPackVoltageV: positive(),
+      /** Cell chemistry: NMC's voltage climbs steadily with SoC, LFP's stays flat until near full. */
+      chemistry: Type.Union([Type.Literal('nmc'), Type.Literal('lfp')]),
+      /** Pack internal resistance: the terminal voltage rises by current × this while charging. */
+      packResistanceMilliohm: nonNegative(),
       peakKw: positive(),
       maxCurrentA: positive(),
       /** Power the battery accepts by SoC (warm battery). */
@@ -165,8 +175,8 @@ export const SiteConfigSchema = obj({
     warmestHour: Type.Number({ minimum: 0, maximum: 24 }),
   }),
   battery: obj({
-    /** Pack voltage at 0% / 100% SoC is nominal × (1 ∓ this). */
-    packVoltageSwingPct: Type.Number({ minimum: 0, maximum: 50 }),
+    /** Open-circuit pack voltage by SoC as a fraction of the nominal voltage, per chemistry. */
+    ocv: obj({ nmc: OcvCurve, lfp: OcvCurve }),
     /**
      * Share of the AC a pile delivers that the car's on-board charger stores in the battery. The
      * rectifier is the car's, so its loss is the car's: the pile's meter counts what it passed on.
@@ -213,11 +223,18 @@ export const SiteConfigSchema = obj({
      * power until the repair, and its guns charge on with what is left. AC piles have no modules.
      */
     moduleFailure: obj({ perModulePerDay: nonNegative(), repairS: SecondsRange }),
-    /** A liquid-cooled gun's pump or fan fails: the coolant rejects heat this many times worse. */
+    /**
+     * A liquid-cooled gun's pump or fan fails. Either way the coolant rejects heat this many times
+     * worse; a pump failure also stops the flow, which the flow switch reports within `flowFaultS`
+     * (Faulted, OtherError) instead of waiting for the coolant to overheat.
+     */
     coolingFailure: obj({
       perGunPerDay: nonNegative(),
       repairS: SecondsRange,
       coolantToAmbientFactor: Type.Number({ minimum: 1 }),
+      /** Share of cooling failures that are the pump (the rest: the fan). */
+      pumpShare: fraction(),
+      flowFaultS: nonNegative(),
     }),
     /** The station's network drops: the broker publishes its last will until it reconnects. */
     offline: obj({ perStationPerDay: nonNegative(), durationS: SecondsRange }),

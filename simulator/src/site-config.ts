@@ -38,6 +38,12 @@ function crossCheck(config: SiteConfig): string[] {
   if (!isValidId(config.id)) problem('/id', `${JSON.stringify(config.id)} is not a valid id (${ID_PATTERN})`)
   if (!isKnownTimeZone(config.timezone))
     problem('/timezone', `unknown time zone ${JSON.stringify(config.timezone)}`)
+  for (const chemistry of ['nmc', 'lfp'] as const) {
+    const curve = config.battery.ocv[chemistry]
+    if (!ascending(curve.map((p) => p.socPct)) || !ascending(curve.map((p) => p.fraction))) {
+      problem(`/battery/ocv/${chemistry}`, 'socPct and fraction must both be strictly ascending')
+    }
+  }
   if (!ascending(config.battery.coldFactor.map((p) => p.ambientC))) {
     problem('/battery/coldFactor', 'ambientC must be strictly ascending')
   }
@@ -91,8 +97,8 @@ function crossCheck(config: SiteConfig): string[] {
     if (!ascending(station.efficiency.map((p) => p.loadPct))) {
       problem(`${path}/efficiency`, 'loadPct must be strictly ascending')
     }
-    if (station.ambientDerating && !ascending(station.ambientDerating.map((p) => p.ambientC))) {
-      problem(`${path}/ambientDerating`, 'ambientC must be strictly ascending')
+    if (station.cabinetDerating && !ascending(station.cabinetDerating.map((p) => p.cabinetC))) {
+      problem(`${path}/cabinetDerating`, 'cabinetC must be strictly ascending')
     }
     if (station.moduleKw !== undefined && station.moduleKw > station.cabinetMaxPowerKw) {
       problem(`${path}/moduleKw`, `exceeds the cabinet's ${station.cabinetMaxPowerKw} kW`)

@@ -67,6 +67,13 @@ export interface Site {
   readonly recentSessions: readonly SessionRecord[]
   /** Real-power limit of the site's grid connection, W; load management keeps the site under it. */
   gridLimitW: number
+  /**
+   * Ambient temperature forced to this value (a heat-wave scenario of the control API), °C;
+   * undefined: the site's climate model.
+   */
+  ambientOverrideC: number | undefined
+  /** Ambient temperature of the last sample, °C. */
+  readonly ambientC: number
   /** What each station publishes when it comes up: its meta and every connector's status. */
   startupMessages(): SimMessage[]
   /** Advances one sample and returns what the stations publish for it. */
@@ -87,6 +94,12 @@ export interface Site {
    * its share. Throws for a station without modules (an AC pile) or with none left.
    */
   failModule(station: string, repairS: number): void
+  /**
+   * The coolant pump or fan of a liquid-cooled gun fails for `repairS` simulated seconds: a pump
+   * failure faults the gun within seconds (flow), a fan failure lets it overheat. Throws for an
+   * air-cooled connector.
+   */
+  failCooling(station: string, connector: number, kind: 'pump' | 'fan', repairS: number): void
   /** Stations and connectors now. */
   describe(): StationView[]
   /** Registers and counters to carry across a restart. */
@@ -141,6 +154,8 @@ export function createSite(
 
   let nowMs = startMs
   let pending: ConnectorEvent[] = []
+  let ambientOverrideC: number | undefined
+  let lastAmbientC = startAmbientC
   // Cars already plugged in at the start count as part of the starting state, not as changes.
   demand.occupyAtStart(startMs, [])
 
@@ -185,6 +200,18 @@ export function createSite(
       if (!(watts >= 0)) throw new Error(`grid limit ${watts} W must be a number ≥ 0`)
       gridLimitW = watts
     },
+    get ambientOverrideC() {
+      return ambientOverrideC
+    },
+    set ambientOverrideC(celsius: number | undefined) {
+      if (celsius !== undefined && !(celsius >= -50 && celsius <= 60)) {
+        throw new Error(`ambient ${celsius} °C must be from -50 to 60`)
+      }
+      ambientOverrideC = celsius
+    },
+    get ambientC() {
+      return lastAmbientC
+    },
 
     startupMessages() {
       return stations.flatMap((s) => [
@@ -205,7 +232,8 @@ export function createSite(
       pending = []
       nowMs += sampleIntervalMs
       const local = localTime(nowMs)
-      const ambient = ambientC(config.ambient, local)
+      const ambient = ambientOverrideC ?? ambientC(config.ambient, local)
+      lastAmbientC = ambient
       const out: SimMessage[] = []
       for (const s of stations) {
         const change = s.advanceConnection(nowMs)
@@ -230,7 +258,7 @@ export function createSite(
         const stationRequests = s.requests(ambient, dtS)
         if (stationRequests.length === 0) continue
         requests.push(...stationRequests)
-        cabinetW.set(s.id, s.availableW(ambient))
+        cabinetW.set(s.id, s.availableW())
       }
       const grants = allocate(requests, {
         cabinetW,
@@ -277,6 +305,10 @@ export function createSite(
 
     failModule(stationId, repairS) {
       stationOf(stationId).failModule(nowMs, repairS)
+    },
+
+    failCooling(stationId, connectorId, kind, repairS) {
+      connectorOf(stationId, connectorId).failCooling(kind, nowMs, repairS)
     },
 
     describe() {

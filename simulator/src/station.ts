@@ -57,7 +57,7 @@ export class Station {
     startMs: number,
   ) {
     this.efficiency = config.efficiency.map((p) => [p.loadPct, p.efficiency] as const)
-    this.derating = config.ambientDerating?.map((p) => [p.ambientC, p.factor] as const)
+    this.derating = config.cabinetDerating?.map((p) => [p.cabinetC, p.factor] as const)
     this.cabinetC = ambientC
     this.rng = createRng(seed, `station:${config.id}`)
     this.nextOfflineAtMs = this.nextOffline(startMs)
@@ -88,12 +88,12 @@ export class Station {
 
   /**
    * Output the cabinet can deliver now: nameplate less its failed modules; air-cooled modules derate
-   * in the heat.
+   * as the cabinet's air heats up (ambient plus its own conversion losses).
    */
-  availableW(ambientC: number): number {
+  availableW(): number {
     const failedW = this.failedModulesUntilMs.length * (this.config.moduleKw ?? 0) * 1000
     const workingW = this.cabinetW - failedW
-    return this.derating ? workingW * interpolate(this.derating, ambientC) : workingW
+    return this.derating ? workingW * interpolate(this.derating, this.cabinetC) : workingW
   }
 
   /** Failed power modules now. */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { canCharge, chargingProfile } from '../src/charging-curve.ts'
+import { canCharge, chargingProfile, voltageAtCurrentV, voltageAtPowerV } from '../src/charging-curve.ts'
 import { createLocalTime } from '../src/local-time.ts'
 import { interpolate } from '../src/piecewise-linear.ts'
 import { beibei } from './fixtures.ts'
@@ -27,11 +27,24 @@ describe('charging curves', () => {
     expect(interpolate(curve, 99)).toBe(200)
   })
 
-  test('pack voltage rises slightly with SoC around its nominal value', () => {
-    const dc = profileOf('zeekr-001').dc
-    expect(dc?.packVoltageV(50)).toBe(715)
-    expect(dc?.packVoltageV(80)).toBeGreaterThan(dc?.packVoltageV(20) ?? Infinity)
-    expect((dc?.maxPackVoltageV ?? 0) / (dc?.minPackVoltageV ?? 1)).toBeLessThan(1.1)
+  test('an 800 V NMC pack sits near 650 V at 10% and above 800 V full; LFP stays flat in the middle', () => {
+    const nmc = profileOf('li-mega').dc
+    expect(nmc?.ocvV(10)).toBeGreaterThan(630)
+    expect(nmc?.ocvV(10)).toBeLessThan(670)
+    expect(nmc?.ocvV(100)).toBeGreaterThan(800)
+    const lfp = profileOf('xpeng-g6').dc
+    const flat = (lfp?.ocvV(80) ?? 0) - (lfp?.ocvV(20) ?? 0)
+    const climbing = (nmc?.ocvV(80) ?? 0) - (nmc?.ocvV(20) ?? 0)
+    expect(flat).toBeLessThan(climbing / 3)
+  })
+
+  test('the terminal voltage rises by I·R under current; at a given power it solves V = OCV + (P/V)·R', () => {
+    const dc = profileOf('li-mega').dc
+    if (!dc) throw new Error('li-mega has no DC profile')
+    expect(voltageAtCurrentV(dc, 30, 670) - dc.ocvV(30)).toBeCloseTo(670 * dc.resistanceOhm, 6)
+    const v = voltageAtPowerV(dc, 30, 480_000)
+    expect(v).toBeCloseTo(dc.ocvV(30) + (480_000 / v) * dc.resistanceOhm, 6)
+    expect(voltageAtPowerV(dc, 30, 0)).toBe(dc.ocvV(30))
   })
 
   test('a cold battery accepts a fraction of its curve', () => {

@@ -125,6 +125,53 @@ describe('the control API of a live run', () => {
 
     expect((await api(`${base}/fault`, { method: 'POST', body: '{"errorCode":"Broken"}' })).status).toBe(400)
     expect((await api('/stations/nowhere/connectors/1/fault', { method: 'DELETE' })).status).toBe(404)
+  })
+
+  test('scenarios: a 40 °C afternoon, a failed coolant pump, a failed power module', async () => {
+    await startSimulator(5)
+    const put = await api('/ambient', { method: 'PUT', body: JSON.stringify({ ambientC: 40 }) })
+    expect(put.status).toBe(200)
+    await until(
+      async () => ((await (await api('/ambient')).json()) as { ambientC: number }).ambientC === 40,
+      'a 40 °C sample',
+    )
+    expect(await (await api('/ambient')).json()).toEqual({ ambientC: 40, forced: true })
+    expect((await api('/ambient', { method: 'PUT', body: '{"ambientC":99}' })).status).toBe(400)
+
+    const pump = await api('/stations/zn-super/connectors/1/cooling-failure', {
+      method: 'POST',
+      body: JSON.stringify({ kind: 'pump', repairS: 600 }),
+    })
+    expect(pump.status).toBe(202)
+    const faulted = () =>
+      received.find(
+        (r) =>
+          r.topic === 'evmon/v1/beibei/zn-super/status' &&
+          r.payload.connector === 1 &&
+          r.payload.status === 'Faulted',
+      )
+    await until(() => faulted() !== undefined, 'the flow fault')
+    expect(faulted()?.payload).toMatchObject({ error_code: 'OtherError' })
+    const airCooled = await api('/stations/kc-fast-1/connectors/1/cooling-failure', {
+      method: 'POST',
+      body: JSON.stringify({ kind: 'pump', repairS: 600 }),
+    })
+    expect(airCooled.status).toBe(409)
+
+    const moduleFailure = (station: string) =>
+      api(`/stations/${station}/module-failure`, { method: 'POST', body: '{"repairS":600}' })
+    expect((await moduleFailure('zn-super')).status).toBe(202)
+    expect((await moduleFailure('kc-ac')).status).toBe(409)
+    const stations = (await (await api('/stations')).json()) as StationView[]
+    expect(stations.find((s) => s.id === 'zn-super')?.failedModules).toBe(1)
+
+    expect((await api('/ambient', { method: 'DELETE' })).status).toBe(200)
+    expect(((await (await api('/ambient')).json()) as { forced: boolean }).forced).toBe(false)
+  })
+
+  test('unknown routes and stations are 404', async () => {
+    await startSimulator(5)
+    expect((await api('/stations/nowhere/connectors/1/fault', { method: 'DELETE' })).status).toBe(404)
     expect((await api('/nothing')).status).toBe(404)
   })
 

@@ -2,7 +2,7 @@ import { decodeMessage } from '@evmon/contracts'
 import type { SimMessage } from '../src/messages.ts'
 import { describe, expect, test } from 'vitest'
 import { createSite } from '../src/site.ts'
-import { connectorSamples, JULY_NOON, quietBeibei } from './fixtures.ts'
+import { connectorSamples, JULY_NOON, quietBeibei, telemetryOf } from './fixtures.ts'
 
 type StatusMessage = Extract<SimMessage, { kind: 'status' }>
 type SessionMessage = Extract<SimMessage, { kind: 'session' }>
@@ -84,12 +84,14 @@ describe('faults during a session', () => {
     expect(new Set(leaks.map((m) => `${m.station}/${m.payload.connector}`))).toEqual(new Set(['zn-super/1']))
   })
 
-  test('a failed coolant pump overheats the gun until it trips on HighTemperature, then recovers when cool', () => {
+  test('a failed coolant fan overheats the gun until it trips on HighTemperature, then recovers when cool', () => {
     const config = quietBeibei((json) => {
       json.faults.coolingFailure = {
         perGunPerDay: 1e6, // fails at once
         repairS: { min: 1800, max: 1800 },
         coolantToAmbientFactor: 10,
+        pumpShare: 0, // the fan: the coolant still flows, so only its temperature gives it away
+        flowFaultS: 3,
       }
     })
     const site = createSite(config, 1, JULY_NOON)
@@ -236,7 +238,7 @@ describe('the cost on the session event', () => {
 })
 
 describe('air-cooled cabinets in the heat', () => {
-  test('a traditional cabinet derates with ambient temperature: half power at 75 °C', () => {
+  test('a traditional cabinet derates with its air temperature: full power on a 40 °C day, half at 75 °C inside', () => {
     const hot = (annualMeanC: number) =>
       quietBeibei((json) => {
         json.ambient = {
@@ -253,6 +255,26 @@ describe('air-cooled cabinets in the heat', () => {
       return Math.max(...connectorSamples(run(site, 120), 'kc-fast-1', 1).map((c) => c.power_w))
     }
     expect(powerAt(40)).toBe(160_000)
-    expect(powerAt(75)).toBe(80_000)
+    // Ambient 73 °C plus the cabinet's own losses: the cabinet air passes 73 °C and power falls
+    // towards half, following the cabinet temperature the telemetry reports.
+    const site = createSite(hot(73), 1, JULY_NOON)
+    site.plugIn('kc-fast-1', 1, { vehicle: 'zeekr-001', socPct: 20, targetSocPct: 80 })
+    const messages = run(site, 1800)
+    const station = telemetryOf(messages, 'kc-fast-1')
+    const derating = [
+      [55, 1],
+      [75, 0.5],
+    ] as const
+    const factor = (c: number) =>
+      c <= derating[0][0] ? 1 : c >= derating[1][0] ? 0.5 : 1 - (0.5 * (c - derating[0][0])) / 20
+    station.slice(1).forEach((t, i) => {
+      const cabinetC = station[i]?.meter.cabinet_temp_c ?? 0
+      const power = t.connectors.find((c) => c.id === 1)?.power_w ?? 0
+      // The previous sample's cabinet temperature (rounded to 0.1 °C) sets this sample's limit.
+      expect(power).toBeLessThanOrEqual(160_000 * factor(cabinetC - 0.05) + 1)
+    })
+    const last = station.at(-1)
+    expect(last?.meter.cabinet_temp_c).toBeGreaterThan(73)
+    expect(last?.connectors.find((c) => c.id === 1)?.power_w).toBeLessThan(0.6 * 160_000)
   })
 })
