@@ -33,7 +33,7 @@ writeFileSync(
 mkdirSync(join(repoRoot, 'var', 'mosquitto'), { recursive: true })
 writeFileSync(
   join(repoRoot, 'var', 'mosquitto', 'passwd'),
-  `ingest:${secrets.EVMON_INGEST_MQTT_PASSWORD}\n`,
+  `ingest:${secrets.EVMON_INGEST_MQTT_PASSWORD}\nsimulator:${secrets.EVMON_SIM_MQTT_PASSWORD}\n`,
   {
     mode: 0o600,
   },
