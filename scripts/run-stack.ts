@@ -17,6 +17,7 @@ function readOptions() {
     httpPort: v.httpPort,
     mqttPort: v.mqttPort,
     mqttWsPort: v.mqttWsPort,
+    gatewayPort: v.gatewayPort,
     metricsPorts: { broker: v.brokerMetricsPort, ingest: v.ingestMetricsPort, simulator: v.simMetricsPort },
     simSeed: v.simSeed,
     simSpeed: v.simSpeed,
@@ -65,5 +66,6 @@ process.on('SIGTERM', () => void shutdown(0))
 console.log('')
 console.log(`  evmon is running — dashboard: ${stack.dashboardUrl}`)
 console.log(`  operator/engineer token (this run only): ${stack.devToken}`)
-console.log(`  MQTT: ${stack.mqttUrl}   InfluxDB: ${stack.influxUrl}   (Ctrl-C stops everything)`)
+console.log(`  MQTT: ${stack.mqttUrl}   OCPP: ${stack.ocppUrl}   InfluxDB: ${stack.influxUrl}`)
+console.log('  (Ctrl-C stops everything)')
 console.log('')

@@ -5,6 +5,7 @@
 import { apiEnv } from '@evmon/api'
 import { brokerEnv } from '@evmon/broker'
 import { envVar } from '@evmon/contracts'
+import { gatewayEnv } from '@evmon/gateway'
 import { ingestEnv } from '@evmon/ingest'
 import { simulatorEnv } from '@evmon/simulator'
 
@@ -34,6 +35,7 @@ export const stackEnv = {
   mqttWsPort: brokerEnv.wsPort,
   brokerMetricsPort: brokerEnv.metricsPort,
   ingestMetricsPort: ingestEnv.metricsPort,
+  gatewayPort: gatewayEnv.port,
   simMetricsPort: envVar.port(
     'EVMON_SIM_METRICS_PORT',
     9103,

@@ -1,11 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { Credentials } from '@evmon/broker'
-import { influxEnv, readEnv } from '@evmon/contracts'
+import { influxEnv, readEnv, type OcppProtocol } from '@evmon/contracts'
+import { Chargers } from '@evmon/gateway'
+import { gatewaySitesFile, ocppIdentityOf } from '@evmon/simulator'
 import { backfillHistory } from './backfill.ts'
 import { startInfluxd, type InfluxdHandle } from './influxd.ts'
 import { freePorts } from './ports.ts'
@@ -28,6 +30,8 @@ export interface StackOptions {
   httpPort: number
   mqttPort: number
   mqttWsPort: number
+  /** The OCPP gateway's port (also its `/healthz`, `/metrics`); 0 or absent picks a free one. */
+  gatewayPort?: number
   /** Metrics/health ports of broker, ingest, simulator; 0 picks free ones (tests). */
   metricsPorts: { broker: number; ingest: number; simulator: number }
   simSeed: number
@@ -51,6 +55,8 @@ export interface StackHandle {
   devToken: string
   mqttUrl: string
   influxUrl: string
+  /** `ws://…/ocpp`: chargers connect to `{ocppUrl}/{site}/{identity}`. */
+  ocppUrl: string
   stop(): Promise<void>
 }
 
@@ -115,7 +121,42 @@ async function waitHealthy(url: string, timeoutMs: number, what: string, service
   throw new Error(`${what} not healthy at ${url} after ${timeoutMs} ms (${last})`)
 }
 
-const SERVICE_ACCOUNTS = ['ingest', 'api', 'simulator'] as const
+const SERVICE_ACCOUNTS = ['ingest', 'api', 'simulator', 'gateway'] as const
+
+/** Stations of the Beibei site that `npm start` plays as OCPP chargers, so both protocols always run. */
+export const OCPP_STATIONS: Readonly<Record<string, OcppProtocol>> = {
+  'kc-fast-1': 'ocpp1.6',
+  'kc-fast-2': 'ocpp2.0.1',
+}
+
+/**
+ * The gateway's side of the OCPP chargers, generated like the broker's: a fresh password per charger
+ * on every start, stored as a salted hash in `var/gateway/chargers.json` for the gateway, and handed to
+ * the simulator in a file only this user can read; plus the sites file describing them.
+ */
+async function ocppChargers(
+  varDir: string,
+  sitePath: string,
+): Promise<{ chargersFile: string; sitesFile: string; passwordsFile: string; protocol: string }> {
+  const stations = Object.keys(OCPP_STATIONS)
+  const chargersFile = join(varDir, 'gateway', 'chargers.json')
+  const chargers = Chargers.load(chargersFile)
+  const passwords: Record<string, string> = {}
+  for (const station of stations) {
+    const identity = ocppIdentityOf(station)
+    passwords[identity] = (await chargers.add('beibei', identity)).password
+  }
+  await chargers.save(chargersFile)
+  const sitesFile = join(varDir, 'gateway', 'sites.json')
+  writeFileSync(sitesFile, `${JSON.stringify(gatewaySitesFile(sitePath, stations), null, 2)}\n`)
+  const passwordsFile = join(varDir, 'simulator', 'ocpp-passwords.json')
+  mkdirSync(dirname(passwordsFile), { recursive: true })
+  writeFileSync(passwordsFile, JSON.stringify(passwords), { mode: 0o600 })
+  const protocol = Object.entries(OCPP_STATIONS)
+    .map(([station, p]) => `${station}=${p}`)
+    .join(',')
+  return { chargersFile, sitesFile, passwordsFile, protocol }
+}
 
 /**
  * Development credentials: a fresh secret per service account on every start, stored hashed in
@@ -173,7 +214,7 @@ export async function startStack(options: StackOptions): Promise<StackHandle> {
       redisUrl = redis.url
     }
     // Ports asked as 0 are chosen together, so no two services race for the same one.
-    const spare = await freePorts(6)
+    const spare = await freePorts(7)
     const port = (p: number) => String(p || spare.pop())
     const mqttPort = port(options.mqttPort)
     const brokerMetrics = port(options.metricsPorts.broker)
@@ -234,9 +275,34 @@ export async function startStack(options: StackOptions): Promise<StackHandle> {
     await waitHealthy(`http://127.0.0.1:${ingestMetrics}/healthz`, 60_000, 'ingest', services)
     await waitHealthy(`http://127.0.0.1:${httpPort}/healthz`, 60_000, 'api', services)
 
+    // The gateway: kc-fast-1 and kc-fast-2 reach the broker through it, as OCPP 1.6J and 2.0.1 chargers.
+    const gatewayPort = port(options.gatewayPort ?? 0)
+    const ocpp = await ocppChargers(options.varDir, join(repoRoot, 'config', 'sites', 'beibei.json'))
+    services.push(
+      spawnService(
+        'gateway',
+        'gateway/src/main.ts',
+        {
+          EVMON_MQTT_URL: mqttUrl,
+          ...mqttAccount(secrets, 'gateway'),
+          EVMON_GATEWAY_PORT: gatewayPort,
+          EVMON_GATEWAY_CHARGERS: ocpp.chargersFile,
+          EVMON_GATEWAY_SITES: ocpp.sitesFile,
+          EVMON_GATEWAY_STATE: join(options.varDir, 'gateway', 'state.json'),
+        },
+        options,
+      ),
+    )
+    await waitHealthy(`http://127.0.0.1:${gatewayPort}/healthz`, 60_000, 'gateway', services)
+    const ocppUrl = `ws://127.0.0.1:${gatewayPort}/ocpp`
+
     const simulatorEnv = {
       ...common,
       ...mqttAccount(secrets, 'simulator'),
+      // Live only: a backfill writes the past over MQTT, which OCPP chargers cannot.
+      EVMON_SIM_PROTOCOL: ocpp.protocol,
+      EVMON_SIM_OCPP_URL: ocppUrl,
+      EVMON_SIM_OCPP_PASSWORDS: ocpp.passwordsFile,
       EVMON_SIM_SEED: String(options.simSeed),
       EVMON_SIM_PORT: port(options.metricsPorts.simulator),
       // Registers keep counting across restarts of this stack, never across stacks.
@@ -272,7 +338,14 @@ export async function startStack(options: StackOptions): Promise<StackHandle> {
       ),
     )
     const host = options.httpHost === '0.0.0.0' ? '127.0.0.1' : options.httpHost
-    return { dashboardUrl: `http://${host}:${httpPort}/`, devToken: api.token, mqttUrl, influxUrl, stop }
+    return {
+      dashboardUrl: `http://${host}:${httpPort}/`,
+      devToken: api.token,
+      mqttUrl,
+      influxUrl,
+      ocppUrl,
+      stop,
+    }
   } catch (err) {
     await stop()
     throw err

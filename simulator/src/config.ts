@@ -4,6 +4,7 @@ import type { EnvVar } from '@evmon/contracts'
 import { DEFAULTS } from './defaults.ts'
 import { parseDurationS } from './duration.ts'
 import { simulatorEnv } from './env.ts'
+import type { OcppSettings } from './ocpp/options.ts'
 
 /** How the simulator runs: parsed once from flags and `EVMON_*` variables, then frozen. */
 export interface SimulatorConfig {
@@ -42,6 +43,8 @@ export interface SimulatorConfig {
   replayPath?: string
   /** Replay: publish under this site id instead of the recorded one. */
   replaySite?: string
+  /** Stations that speak OCPP to the gateway instead of MQTT (live); absent: all MQTT. */
+  ocpp?: OcppSettings
 }
 
 export type ParsedConfig =
@@ -58,6 +61,11 @@ Options (each overrides the environment variable beside it):
   --url URL          broker URL                        EVMON_MQTT_URL       (${DEFAULTS.mqttUrl})
   --username NAME    MQTT username                     EVMON_MQTT_USERNAME
   --password SECRET  MQTT password                     EVMON_MQTT_PASSWORD
+  --protocol SPEC    mqtt, ocpp1.6, ocpp2.0.1, or per station kc-fast-1=ocpp1.6,kc-fast-2=ocpp2.0.1
+                                                       EVMON_SIM_PROTOCOL   (mqtt)
+  --ocpp-url URL     OCPP gateway (chargers connect to URL/{site}/{IDENTITY})
+                                                       EVMON_SIM_OCPP_URL   (ws://127.0.0.1:9220/ocpp)
+  --ocpp-passwords FILE  {"IDENTITY": "password"} of the OCPP chargers  EVMON_SIM_OCPP_PASSWORDS
   --seed N           seed, 0..4294967295               EVMON_SIM_SEED       (${DEFAULTS.seed})
   --speed N          simulated seconds per wall second EVMON_SIM_SPEED      (${DEFAULTS.speed})
   --site FILE        site file                         EVMON_SIM_SITE       (config/sites/beibei.json)
@@ -110,6 +118,9 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Pa
         url: { type: 'string' },
         username: { type: 'string' },
         password: { type: 'string' },
+        protocol: { type: 'string' },
+        'ocpp-url': { type: 'string' },
+        'ocpp-passwords': { type: 'string' },
         seed: { type: 'string' },
         speed: { type: 'string' },
         site: { type: 'string' },
@@ -172,6 +183,9 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Pa
   const password = pick('password', e.mqttPassword.name)
   if (password && !username) problems.push(`${password.source} is set but no MQTT username is`)
   const seed = declared('seed', e.seed)
+  const protocol = declared('protocol', e.protocol)
+  const ocppUrl = declared('ocpp-url', e.ocppUrl)
+  const ocppPasswords = declared('ocpp-passwords', e.ocppPasswords)
   const speed = declared('speed', e.speed)
   const durationOf = (raw: Raw | undefined): number | undefined => {
     if (!raw) return undefined
@@ -254,6 +268,14 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Pa
   if (scaleFrom) config.scaleFrom = scaleFrom.value.split(',').map((id) => id.trim())
   if (replay) config.replayPath = replay.value
   if (asSite) config.replaySite = asSite.value
+  // OCPP chargers speak in the present: a dry run, a backfill or a replay writes MQTT as always.
+  if (protocol !== undefined && protocol !== 'mqtt' && mode === 'live') {
+    config.ocpp = {
+      protocol,
+      url: ocppUrl ?? e.ocppUrl.default,
+      ...(ocppPasswords !== undefined && { passwordsFile: ocppPasswords }),
+    }
+  }
   return { kind: 'run', config: Object.freeze(config) }
 }
 

@@ -1,5 +1,6 @@
 import { envVar, mqttClientEnv } from '@evmon/contracts'
 import { DEFAULTS } from './defaults.ts'
+import { ocppSimulatorEnv } from './ocpp/options.ts'
 
 /**
  * The simulator's EVMON_* variables. Each one's parser also checks the command-line flag that
@@ -8,6 +9,7 @@ import { DEFAULTS } from './defaults.ts'
  */
 export const simulatorEnv = {
   ...mqttClientEnv,
+  ...ocppSimulatorEnv,
   seed: envVar.int(
     'EVMON_SIM_SEED',
     DEFAULTS.seed,

@@ -7,6 +7,8 @@ import { onlineMessage, type SimMessage } from './messages.ts'
 import { renderMetrics } from './metrics.ts'
 import { openSite } from './open-site.ts'
 import { progressLine } from './progress.ts'
+import { createOcppPublisher, routePublisher } from './ocpp/publisher.ts'
+import { ocppStations } from './ocpp/options.ts'
 import { createPublisher, type Logger, type Publisher } from './publisher.ts'
 import type { Site } from './site.ts'
 
@@ -77,16 +79,26 @@ export async function start(config: SimulatorConfig, options: StartOptions = {})
     )
   }
 
-  const publisher = createPublisher({
+  const ocpp = config.ocpp ? ocppStations(config.ocpp, site.stationIds) : new Map()
+  const mqttPublisher = createPublisher({
     url: config.mqttUrl,
     username: config.username,
     password: config.password,
     site: siteId,
-    stations: site.stationIds,
+    stations: site.stationIds.filter((s) => !ocpp.has(s)),
     nowMs: () => site.nowMs,
     ...PUBLISHER_DEFAULTS,
     log,
   })
+  // Stations that speak OCPP are chargers of the gateway; the rest publish MQTT.
+  const publisher =
+    config.ocpp && ocpp.size > 0
+      ? routePublisher(
+          mqttPublisher,
+          createOcppPublisher({ ...config.ocpp, site: siteId, protocols: ocpp, log }),
+          (s) => ocpp.has(s),
+        )
+      : mqttPublisher
   let messages = 0
   const publish = (message: SimMessage) => {
     messages++
