@@ -103,11 +103,12 @@ export function malformedCorpus(now: number): MalformedCase[] {
     ['session event of unknown kind', 'schema', T('zn-super', 'session'), session({ event: 'paused' })],
     ['session event without session id', 'schema', T('zn-super', 'session'), session({ session: undefined })],
     ['online as a string', 'schema', T('zn-super', 'online'), json({ online: 'yes' })],
+    // A station may describe no connector yet (an OCPP charger names them later), but not a connector 0.
     [
-      'meta without connectors',
+      'meta with connector 0',
       'schema',
       T('zn-super', 'meta'),
-      json({ v: 1, name: 'x', cooling: 'air', cabinet_max_power_w: 1, connectors: [] }),
+      json({ v: 1, name: 'x', cooling: 'air', cabinet_max_power_w: 1, connectors: [{ id: 0 }] }),
     ],
     // Checks beyond the schema.
     ['payload above 64 KiB', 'too_large', T(), json({ ...good(41), pad: 'x'.repeat(70_000) })],

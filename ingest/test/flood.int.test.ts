@@ -150,6 +150,7 @@ test('one station floods 100,000 rejectable messages: none dropped, good station
   await goodLoop
   const goodSent = [...sent.values()].reduce((n, t) => n + t.length, 0)
   await waitFor(async () => (await storedGood()) === goodSent, 'every good sample stored', 30_000)
+  await waitFor(() => latencies.length === goodSent, 'the poller saw every good sample')
   polling = false
   await pollLoop
 
@@ -184,7 +185,6 @@ test('one station floods 100,000 rejectable messages: none dropped, good station
     goodLatencyMs: { p50: quantile(latencies, 0.5), p95: quantile(latencies, 0.95), max: latencies.at(-1) },
   }
   console.log('flood report', JSON.stringify(report))
-  expect(latencies.length).toBe(goodSent)
   // Good stations were never stalled behind the flood for long (a poll every ~100 ms per station).
   expect(report.goodLatencyMs.p95).toBeLessThan(5_000)
 

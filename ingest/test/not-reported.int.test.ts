@@ -81,5 +81,8 @@ test('an OCPP-shaped sample stores what it carries, at the time it was measured,
     "SELECT mean(power_w), count(power_w) FROM connector WHERE station = 'cs-abb-00001' AND connector = '1'",
   )) as [[number, number, number]]
   expect([meanPower, count]).toEqual([7_200, 1])
-  expect(ingest.stats()).toMatchObject({ pointsDeadLettered: 0, writeErrors: 0 })
+  expect(ingest.stats()).toMatchObject({
+    pointsDeadLettered: { beyond_retention: 0, write_rejected: 0 },
+    writeErrors: 0,
+  })
 })
