@@ -6,19 +6,20 @@ import {
   type ServerResponse,
 } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { basename, dirname } from 'node:path'
 import { isValidId, OCPP_PROTOCOLS, type OcppProtocol } from '@evmon/contracts'
 import { SecretChecker } from '@evmon/contracts/secrets'
 import mqtt from 'mqtt'
 import { RPCServer, type RPCClient } from 'ocpp-rpc'
-import { chargerKey, Chargers, isOcppIdentity, type Charger } from './chargers.ts'
+import { chargerKey, Chargers, isOcppIdentity, stationIdFor, type Charger } from './chargers.ts'
 import type { GatewayConfig } from './config.ts'
 import { ContractOut } from './contract-out.ts'
-import type { Link } from './link.ts'
+import { register, type Link } from './link.ts'
 import { Metrics } from './metrics.ts'
-import { serveOcpp16 } from './ocpp16.ts'
-import { serveOcpp201 } from './ocpp201.ts'
+import { ocpp16Handlers } from './ocpp16.ts'
+import { ocpp201Handlers } from './ocpp201.ts'
+import { createProxy } from './proxy.ts'
 import { loadSites } from './sites.ts'
 import { GatewayState } from './state.ts'
 import { Station } from './station.ts'
@@ -55,7 +56,6 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
   )
   const checker = new SecretChecker(chargers.scrypt)
 
-  const live = new Map<string, RPCClient>()
   const stations = new Map<string, Station>()
   const metrics = new Metrics(() => ({
     evmon_gateway_chargers_connected: { help: 'Chargers connected now.', value: live.size },
@@ -124,21 +124,34 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
     accept(session)
   })
 
-  const replaced = new WeakSet<RPCClient>()
-  const removed = new WeakSet<RPCClient>()
+  /** A charger's connection, answered by the gateway (central) or passed on (proxy). */
+  interface Connection {
+    charger: Charger
+    proxied: boolean
+    close(code: number, reason: string): void
+    open(): boolean
+  }
+  const live = new Map<string, Connection>()
+  const replaced = new WeakSet<Connection>()
+  const removed = new WeakSet<Connection>()
 
-  rpc.on('client', (client: RPCClient & { session: Session }) => {
-    const { key, charger } = client.session
-    const protocol = client.protocol as OcppProtocol
+  /**
+   * What every new charger connection does, whatever the mode: replace an older connection of the same
+   * charger, find its station, announce it online. Returns the link for its handlers and what to do
+   * when it closes.
+   */
+  const connected = (conn: Connection, protocol: OcppProtocol, onBoot: (link: Link) => void) => {
+    const { charger } = conn
+    const key = chargerKey(charger.site, charger.identity)
     metrics.inc('evmon_gateway_connections_total', { protocol })
     const previous = live.get(key)
     if (previous) {
       replaced.add(previous)
       metrics.inc('evmon_gateway_connections_replaced_total')
       log(`${key}: connected again; closing the previous connection`)
-      void previous.close({ code: 1000, reason: 'replaced by a new connection' })
+      previous.close(1000, 'replaced by a new connection')
     }
-    live.set(key, client)
+    live.set(key, conn)
     let station = stations.get(key)
     if (!station || station.station !== charger.station) {
       station = new Station(charger, out, sites.description(charger.site, charger.identity))
@@ -149,17 +162,39 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
     const here = station
     const publishMeta = () => {
       const boot = state.boot(key)
-      if (boot && live.get(key) === client) here.publishMeta(boot, protocol)
+      if (boot && live.get(key) === conn) here.publishMeta(boot, protocol)
     }
-    const onBoot = () => {
+    const handlers = (protocol === 'ocpp1.6' ? ocpp16Handlers : ocpp201Handlers)(link, () => {
       publishMeta()
-      askMeterInterval(client, link)
-    }
-    if (protocol === 'ocpp1.6') serveOcpp16(client, link, onBoot)
-    else serveOcpp201(client, link, onBoot)
+      onBoot(link)
+    })
     station.publishOnline(true, Date.now())
     publishMeta()
+    return {
+      link,
+      handlers,
+      closed(code: number, reason: string) {
+        if (live.get(key) === conn) live.delete(key)
+        log(`${key}: disconnected (${code}${reason ? ` ${reason}` : ''})`)
+        // A replaced connection's station is online on the new one; anything else (a clean close, a
+        // dropped network, a removal) is the station going offline, as an MQTT will would say.
+        if (!replaced.has(conn)) here.publishOnline(false, Date.now())
+        if (removed.has(conn)) stations.delete(key)
+      },
+    }
+  }
 
+  rpc.on('client', (client: RPCClient & { session: Session }) => {
+    const { key, charger } = client.session
+    const protocol = client.protocol as OcppProtocol
+    const conn: Connection = {
+      charger,
+      proxied: false,
+      close: (code, reason) => void client.close({ code, reason }),
+      open: () => client.state === 1,
+    }
+    const { link, handlers, closed } = connected(conn, protocol, (l) => askMeterInterval(client, l))
+    register(client, link, handlers)
     client.on('badMessage', ({ error }: { error: Error }) => {
       metrics.inc('evmon_gateway_bad_frames_total')
       log(`${key}: bad frame: ${error.message}`)
@@ -180,15 +215,63 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
         log(`${key}: frame above ${config.maxFrameBytes} bytes; connection closed`)
       } else log(`${key}: socket error: ${err.message}`)
     })
-    client.once('close', ({ code, reason }: { code: number; reason: string }) => {
-      if (live.get(key) === client) live.delete(key)
-      log(`${key}: disconnected (${code}${reason ? ` ${reason}` : ''})`)
-      // A replaced connection's station is online on the new one; anything else (a clean close, a
-      // dropped network, a removal) is the station going offline, as an MQTT will would say.
-      if (!replaced.has(client)) here.publishOnline(false, Date.now())
-      if (removed.has(client)) stations.delete(key)
-    })
+    client.once('close', ({ code, reason }: { code: number; reason: string }) => closed(code, reason))
   })
+
+  const proxy = createProxy({ maxFrameBytes: config.maxFrameBytes, metrics, log })
+
+  /** Routes an upgrade: a proxy site's chargers are passed on to its upstream, the rest go to ocpp-rpc. */
+  const upgrade = (request: IncomingMessage, socket: Socket, head: Buffer) => {
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname.split('/')
+    const [, prefix, site, rawIdentity] = path
+    const siteMode = path.length === 4 && prefix === 'ocpp' && site ? sites.mode(site) : undefined
+    if (siteMode?.mode !== 'proxy' || !site) return void rpc.handleUpgrade(request, socket, head)
+    let identity = ''
+    try {
+      identity = decodeURIComponent(rawIdentity ?? '')
+    } catch {
+      // Not decodable: refused below as not an identity.
+    }
+    const who = `${JSON.stringify(`${site}/${identity}`)} from ${request.socket.remoteAddress ?? 'unknown'}`
+    if (!isOcppIdentity(identity)) {
+      metrics.inc('evmon_gateway_upgrades_refused_total', { reason: 'path' })
+      log(`refused: ${who}: not /ocpp/{site}/{identity}`)
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
+      return
+    }
+    // The upstream authenticates proxied chargers; the chargers file, if it lists one, names its station.
+    const charger: Charger = chargers.get(site, identity) ?? {
+      site,
+      identity,
+      station: stationIdFor(identity),
+      salt: '',
+      hash: '',
+    }
+    proxy.handleUpgrade(
+      request,
+      socket,
+      head,
+      who,
+      `${siteMode.upstream}/${encodeURIComponent(identity)}`,
+      (p) => {
+        const conn: Connection = {
+          charger,
+          proxied: true,
+          close: (code, reason) => p.close(code, reason),
+          open: p.open,
+        }
+        const protocol = (PROTOCOLS.includes(p.protocol) ? p.protocol : undefined) as OcppProtocol | undefined
+        if (!protocol) {
+          // Passed on untouched, but not an OCPP version the gateway reads: nothing to monitor.
+          log(`${who}: proxied with subprotocol ${JSON.stringify(p.protocol)}; not monitored`)
+          return { closed: () => {} }
+        }
+        const { handlers, closed } = connected(conn, protocol, () => {})
+        p.handlers = handlers
+        return { closed: () => closed(1000, '') }
+      },
+    )
+  }
 
   /** Asks a charger to sample meter values at the configured interval, if one is configured. */
   const askMeterInterval = (client: RPCClient, link: Link) => {
@@ -224,14 +307,16 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
       log(`chargers file not reloaded, keeping the previous one: ${(err as Error).message}`)
       return
     }
-    for (const [key, client] of live) {
-      const { charger } = (client as RPCClient & { session: Session }).session
+    for (const [key, conn] of live) {
+      // A proxied charger's password is the upstream's business.
+      if (conn.proxied) continue
+      const { charger } = conn
       const now = chargers.get(charger.site, charger.identity)
       if (now && now.hash === charger.hash && now.station === charger.station) continue
-      removed.add(client)
+      removed.add(conn)
       if (!now) state.forget(key)
       log(`${key}: ${now ? 'password or station id changed' : 'removed'}; closing its connection`)
-      void client.close({ code: 1008, reason: now ? 'credentials changed' : 'charger removed' })
+      conn.close(1008, now ? 'credentials changed' : 'charger removed')
     }
     log(`chargers file reloaded: ${chargers.list().length} chargers`)
     for (const w of reloadWaiters.splice(0)) w()
@@ -244,8 +329,9 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
 
   const telemetry = setInterval(() => {
     const now = Date.now()
-    for (const [key, client] of live) {
-      if (client.state !== 1 || !state.boot(key)) continue
+    for (const [key, conn] of live) {
+      // A charger put behind the proxy has booted long before: its telemetry need not wait for a boot.
+      if (!conn.open() || !(state.boot(key) || conn.proxied)) continue
       stations.get(key)?.publishTelemetry(now, config.staleAfterMs, config.sampleIntervalMs)
     }
   }, config.sampleIntervalMs)
@@ -266,7 +352,7 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
   const servers: Server[] = []
   const listen = (server: Server, port: number) =>
     new Promise<number>((resolve, reject) => {
-      server.on('upgrade', rpc.handleUpgrade)
+      server.on('upgrade', upgrade)
       server.once('error', reject)
       server.listen(port, config.host, () => {
         server.off('error', reject)
@@ -302,9 +388,11 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
       watcher.close()
       reloadWaiters = []
       // Stations go offline with a time stamp, as the charger connections end.
-      for (const client of live.values()) replaced.add(client)
+      for (const conn of live.values()) replaced.add(conn)
       const now = Date.now()
       for (const key of live.keys()) stations.get(key)?.publishOnline(false, now)
+      for (const conn of live.values()) if (conn.proxied) conn.close(1001, 'gateway shutting down')
+      proxy.close()
       await rpc.close({ code: 1001, reason: 'gateway shutting down' })
       await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
       await state.flushed()

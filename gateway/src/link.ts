@@ -45,7 +45,12 @@ export class TokenBucket {
   }
 }
 
-type Handler = (params: never) => Record<string, unknown>
+/**
+ * Handles one action: with no `answer`, as the central system (its return value is the answer); with
+ * `answer`, following a call another central system answered (proxy mode; the return value is unused).
+ */
+export type Handler = (params: never, answer?: never) => Record<string, unknown>
+export type Handlers = Record<string, Handler>
 
 /**
  * Registers call handlers with the checks every call passes first: the charger's call rate, and (for
@@ -54,7 +59,7 @@ type Handler = (params: never) => Record<string, unknown>
  * Actions without a handler are answered NotImplemented by ocpp-rpc; schema failures are answered by
  * its strict mode before a handler runs.
  */
-export function register(client: RPCClient, link: Link, handlers: Record<string, Handler>): void {
+export function register(client: RPCClient, link: Link, handlers: Handlers): void {
   const bucket = new TokenBucket(link.config.callRatePerS, link.config.callBurst, Date.now())
   for (const [action, handler] of Object.entries(handlers)) {
     client.handle(action, async ({ params }) => {

@@ -1,13 +1,12 @@
 import type { ConnectorStatus, ErrorCode } from '@evmon/contracts'
-import type { RPCClient } from 'ocpp-rpc'
 import {
   applyMeterValues,
   eventTime,
   idTagStatus,
-  register,
   registerReading,
   sessionEnergy,
   sessionIdFor,
+  type Handlers,
   type Link,
 } from './link.ts'
 import type { SampledValue } from './meter.ts'
@@ -48,11 +47,15 @@ interface StopTransaction {
   transactionData?: MeterValue16[]
 }
 
-/** Central-system answers to an OCPP 1.6J charger, and what they publish. */
-export function serveOcpp16(client: RPCClient, link: Link, onBoot: () => void): void {
+/**
+ * What an OCPP 1.6J charger's calls publish, with the central-system answers (or, in proxy mode, the
+ * answers the upstream central system gave).
+ */
+export function ocpp16Handlers(link: Link, onBoot: () => void): Handlers {
   const { station, state, config, key } = link
-  register(client, link, {
-    BootNotification(p: BootNotification) {
+  return {
+    BootNotification(p: BootNotification, answer?: { status: string }) {
+      if (answer && answer.status !== 'Accepted') return {}
       state.setBoot(key, {
         protocol: 'ocpp1.6',
         vendor: p.chargePointVendor,
@@ -91,11 +94,11 @@ export function serveOcpp16(client: RPCClient, link: Link, onBoot: () => void): 
       return {}
     },
     Authorize: (p: { idTag: string }) => ({ idTagInfo: { status: idTagStatus(config.authorize, p.idTag) } }),
-    StartTransaction(p: StartTransaction) {
+    StartTransaction(p: StartTransaction, answer?: { transactionId: number; idTagInfo: { status: string } }) {
       const now = Date.now()
       const ts = eventTime(link, p.timestamp, now)
-      const status = idTagStatus(config.authorize, p.idTag)
-      const transactionId = state.issueTransactionId()
+      const status = answer ? answer.idTagInfo.status : idTagStatus(config.authorize, p.idTag)
+      const transactionId = answer ? answer.transactionId : state.issueTransactionId()
       const session = sessionIdFor(station.station, transactionId)
       const start = registerReading(link, ts, p.meterStart)
       state.openTransaction(key, String(transactionId), {
@@ -143,5 +146,5 @@ export function serveOcpp16(client: RPCClient, link: Link, onBoot: () => void): 
       link.log(`${key}: diagnostics ${p.status}`)
       return {}
     },
-  })
+  }
 }

@@ -1,12 +1,11 @@
 import type { ConnectorStatus, ErrorCode } from '@evmon/contracts'
-import type { RPCClient } from 'ocpp-rpc'
 import {
   applyMeterValues,
   eventTime,
   idTagStatus,
-  register,
   sessionEnergy,
   sessionIdFor,
+  type Handlers,
   type Link,
 } from './link.ts'
 import type { Reading, SampledValue } from './meter.ts'
@@ -105,7 +104,7 @@ interface EvseState {
 }
 
 /** Central-system answers to an OCPP 2.0.1 charging station, and what they publish. EVSE ids are the contract's connector ids. */
-export function serveOcpp201(client: RPCClient, link: Link, onBoot: () => void): void {
+export function ocpp201Handlers(link: Link, onBoot: () => void): Handlers {
   const { station, state, config, key } = link
   const evses = new Map<number, EvseState>()
   const evse = (id: number) => {
@@ -140,10 +139,19 @@ export function serveOcpp201(client: RPCClient, link: Link, onBoot: () => void):
     if (added) setImmediate(onBoot)
   }
 
-  register(client, link, {
-    BootNotification(p: {
-      chargingStation: { model: string; vendorName: string; serialNumber?: string; firmwareVersion?: string }
-    }) {
+  return {
+    BootNotification(
+      p: {
+        chargingStation: {
+          model: string
+          vendorName: string
+          serialNumber?: string
+          firmwareVersion?: string
+        }
+      },
+      answer?: { status: string },
+    ) {
+      if (answer && answer.status !== 'Accepted') return {}
       const cs = p.chargingStation
       state.setBoot(key, {
         protocol: 'ocpp2.0.1',
@@ -193,13 +201,15 @@ export function serveOcpp201(client: RPCClient, link: Link, onBoot: () => void):
     Authorize: (p: { idToken: { idToken: string } }) => ({
       idTokenInfo: { status: idTagStatus(config.authorize, p.idToken.idToken) },
     }),
-    TransactionEvent(p: TransactionEvent) {
+    TransactionEvent(p: TransactionEvent, upstream?: { idTokenInfo?: { status: string } }) {
       const now = Date.now()
       const ts = eventTime(link, p.timestamp, now)
       const id = p.transactionInfo.transactionId
       const known = state.transaction(key, id)
       const connector = known?.connector ?? p.evse?.id
-      const tokenStatus = p.idToken ? idTagStatus(config.authorize, p.idToken.idToken) : undefined
+      const tokenStatus = upstream
+        ? upstream.idTokenInfo?.status
+        : p.idToken && idTagStatus(config.authorize, p.idToken.idToken)
       const answer = tokenStatus ? { idTokenInfo: { status: tokenStatus } } : {}
       if (connector === undefined || connector < 1) {
         // An Updated or Ended event for a transaction we never saw start, without an EVSE to place it.
@@ -221,7 +231,7 @@ export function serveOcpp201(client: RPCClient, link: Link, onBoot: () => void):
         link.log(`${key}: TransactionEvent ${p.eventType} for unknown transaction ${id}`)
       }
       if (!known && p.eventType === 'Started') {
-        const accepted = tokenStatus !== 'Invalid'
+        const accepted = tokenStatus === undefined || tokenStatus === 'Accepted'
         const session = sessionIdFor(station.station, id)
         const startWh = register('Transaction.Begin') ?? readings[0]?.values.energy_wh
         state.openTransaction(key, id, {
@@ -279,5 +289,5 @@ export function serveOcpp201(client: RPCClient, link: Link, onBoot: () => void):
       return {}
     },
     DataTransfer: () => ({ status: 'UnknownVendorId' }),
-  })
+  }
 }
