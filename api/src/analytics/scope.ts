@@ -13,6 +13,18 @@ export type Group = 'none' | 'day' | 'hour'
 
 /** WHERE clause for a scope and [fromMs, toMs); ids are re-checked so this module is safe on its own. */
 export function whereClause(scope: Scope, fromMs: number, toMs: number, withConnector = true): string {
+  return [
+    ...scopeParts(scope, withConnector),
+    `time >= ${assertMs(fromMs, 'from')}ms`,
+    `time < ${assertMs(toMs, 'to')}ms`,
+  ].join(' AND ')
+}
+
+/** WHERE clause for a scope and everything before `beforeMs`: the state a window starts from. */
+export const beforeClause = (scope: Scope, beforeMs: number, withConnector = true): string =>
+  [...scopeParts(scope, withConnector), `time < ${assertMs(beforeMs, 'from')}ms`].join(' AND ')
+
+function scopeParts(scope: Scope, withConnector: boolean): string[] {
   const parts: string[] = []
   if (scope.site !== undefined)
     parts.push(`${quoteIdentifier('site')} = ${quoteString(assertId(scope.site, 'site'))}`)
@@ -23,8 +35,7 @@ export function whereClause(scope: Scope, fromMs: number, toMs: number, withConn
     if (!Number.isInteger(scope.connector)) throw new Error('connector is not an integer')
     parts.push(`${quoteIdentifier('connector')} = ${quoteString(String(scope.connector))}`)
   }
-  parts.push(`time >= ${assertMs(fromMs, 'from')}ms`, `time < ${assertMs(toMs, 'to')}ms`)
-  return parts.join(' AND ')
+  return parts
 }
 
 /**

@@ -161,6 +161,37 @@ const en = {
   'an.energyTitle': 'Energy delivered vs grid energy',
   'an.byStation': 'By station',
   'an.speed': 'Charging speed',
+  'an.timeUtil': 'Time utilisation',
+  'an.occupancyValue': 'occupancy (plugged in) {pct}',
+  'an.availability': 'Availability (uptime)',
+  'an.outage': '{h} h down, {x} h excluded',
+  'an.energyUtil': 'Energy utilisation',
+  'an.energyUtilSplit': 'DC {dc} · AC {ac}',
+  'an.energyUtilShort': 'Energy util. DC / AC',
+  'an.sameMix': 'same cars, each model weighted equally',
+  'an.byClass': '{v} V cars: {ratio} ({fast} vs {slow}; {n1} / {n2} sessions)',
+  'an.notEnough': 'not enough sessions',
+  'an.speedSessions': '{fast} vs {slow}, {n1} / {n2} sessions',
+  'def.occupancy':
+    'Occupancy: share of time a car is plugged in (Preparing, Charging, Suspended, Finishing), time-weighted from status events. See docs/metrics.md.',
+  'def.timeUtil':
+    'Time utilisation (时间利用率): share of time the gun is Charging. The gap to occupancy is idle time while plugged in.',
+  'def.availability':
+    'Availability (uptime, after US NEVI 23 CFR 680.116): (period − (outage − excluded outage)) ÷ period. Outage: station offline, Faulted, Unavailable, or SuspendedEVSE (no power offered); the state before the period is carried in.',
+  'def.energyUtil':
+    'Energy utilisation: energy delivered ÷ (capacity × time). A station’s DC capacity is min(cabinet, Σ guns); DC and AC are never averaged together.',
+  'def.efficiency':
+    'Efficiency: energy delivered at the guns ÷ energy from the grid, both from registers (non-negative steps; a meter reset adds nothing), standby and cooling included.',
+  'def.conversion': 'Conversion efficiency: Σ gun power ÷ Σ (grid power − auxiliary power) over the samples.',
+  'def.speed':
+    'Charging speed: energy ÷ charging time between 10% and 80% SoC, per session, from raw samples (pauses excluded).',
+  'def.comparison':
+    'Compared only for the same cars: per voltage class, and with each car model seen on both sides weighted equally. Fewer than {n} sessions: no figure.',
+  'def.sessions': 'Sessions that started in the period.',
+  'def.delivered': 'Energy delivered: Σ non-negative steps of the guns’ energy registers.',
+  'def.typical':
+    'What a typical car arriving now would get: its charging curve, the gun’s rating, and the power its cabinet (the 480 kW gun has priority) and the site connection have left.',
+  'def.down': 'Out of service: faulted, unavailable, or the station is offline.',
 
   'sess.title': 'Charging sessions',
   'sess.list': 'Sessions',
@@ -371,6 +402,35 @@ const zhCN: Catalogue = {
   'an.energyTitle': '输出电量与电网取电',
   'an.byStation': '按充电站',
   'an.speed': '充电速度',
+  'an.timeUtil': '时间利用率',
+  'an.occupancyValue': '占用率（插枪）{pct}',
+  'an.availability': '可用率（在线率）',
+  'an.outage': '停运 {h} 小时，豁免 {x} 小时',
+  'an.energyUtil': '电量利用率',
+  'an.energyUtilSplit': '直流 {dc} · 交流 {ac}',
+  'an.energyUtilShort': '电量利用率 直流 / 交流',
+  'an.sameMix': '相同车型组合，各车型等权',
+  'an.byClass': '{v} V 车型：{ratio}（{fast} 对 {slow}；{n1} / {n2} 次）',
+  'an.notEnough': '充电次数不足',
+  'an.speedSessions': '{fast} 对 {slow}，{n1} / {n2} 次',
+  'def.occupancy':
+    '占用率：有车插枪（准备、充电、暂停、结束）的时间占比，按状态事件时间加权。详见 docs/metrics.md。',
+  'def.timeUtil': '时间利用率：充电枪处于充电状态的时间占比。与占用率之差为插枪未充电的占位时间。',
+  'def.availability':
+    '可用率（参照美国 NEVI 23 CFR 680.116）：(统计时长 − (停运时间 − 豁免时间)) ÷ 统计时长。停运：站点离线、故障、不可用或未供电（SuspendedEVSE）；统计开始前的状态会延续计入。',
+  'def.energyUtil':
+    '电量利用率：输出电量 ÷ (额定容量 × 时间)。充电站直流容量取 min(功率柜, 各枪之和)；直流与交流分开统计，不混合平均。',
+  'def.efficiency':
+    '能效：充电枪输出电量 ÷ 电网取电量，均取自电能表累计值（只计非负增量，电表复位不计入），含待机与冷却。',
+  'def.conversion': '转换效率：各采样中充电枪功率之和 ÷ (电网功率 − 辅助功率) 之和。',
+  'def.speed': '充电速度：每次充电在 SoC 10% 至 80% 之间的电量 ÷ 充电时间，取自原始采样（不含暂停时间）。',
+  'def.comparison':
+    '仅对相同车辆比较：按电压平台分别比较，并按两侧都出现的车型等权重比较。少于 {n} 次充电时不给出数值。',
+  'def.sessions': '统计时段内开始的充电次数。',
+  'def.delivered': '输出电量：各充电枪电能表累计值的非负增量之和。',
+  'def.typical':
+    '现在到达的典型车辆可获得的功率：车辆充电曲线、枪的额定功率，以及功率柜（480 kW 枪优先）和场站电网剩余容量。',
+  'def.down': '暂停服务：故障、不可用，或充电站离线。',
 
   'sess.title': '充电记录',
   'sess.list': '充电记录',

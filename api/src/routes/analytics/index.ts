@@ -1,12 +1,23 @@
-import { AnalyticsQuery, EfficiencyResponse, UtilisationResponse } from '@evmon/contracts'
+import {
+  AnalyticsQuery,
+  EXCLUSION_REASONS,
+  EfficiencyResponse,
+  TIME_PATTERN,
+  UtilisationResponse,
+  type ExcludedWindow,
+} from '@evmon/contracts'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import {
   readEfficiency,
   readUtilisation,
   type AnalyticsRequest,
-  type RatingOf,
+  type CarOf,
+  type StationRatingOf,
 } from '../../analytics/analytics.ts'
+import { SessionSpeedCache } from '../../analytics/speed.ts'
+import { badRequest } from '../../errors.ts'
 import { resolveHistoryRequest } from '../../history/history-request.ts'
+import { parseTime } from '../../history/history-window.ts'
 import { DEFAULT_TIMEZONE } from '../../sites/site-catalogue.ts'
 import type { Services } from '../../services.ts'
 import { ErrorResponse } from '../schemas.ts'
@@ -17,27 +28,59 @@ import { ErrorResponse } from '../schemas.ts'
  */
 const ANALYTICS_RAW_MAX_RANGE_MS = 26 * 3_600_000
 const DEFAULT_RANGE_MS = 86_400_000
+const TIME = new RegExp(TIME_PATTERN)
+
+/** `from/to/reason,…` as excluded windows; a malformed or empty window is a 400. */
+function parseExcluded(text: string | undefined): ExcludedWindow[] {
+  if (text === undefined) return []
+  return text.split(',').map((entry) => {
+    const [from = '', to = '', reason = ''] = entry.split('/')
+    if (!TIME.test(from) || !TIME.test(to)) throw badRequest(`exclude: ${entry} needs from/to times`)
+    if (!(EXCLUSION_REASONS as readonly string[]).includes(reason))
+      throw badRequest(`exclude: reason must be one of ${EXCLUSION_REASONS.join(', ')}`)
+    const window = { from: parseTime(from, 'exclude'), to: parseTime(to, 'exclude') }
+    if (window.to <= window.from) throw badRequest(`exclude: ${entry} ends before it starts`)
+    return { ...window, reason: reason as ExcludedWindow['reason'] }
+  })
+}
 
 /** `GET /metrics/utilisation` and `GET /metrics/efficiency`. */
 export const analyticsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (
   app,
   { services },
 ) => {
-  const { influx, clock, catalogue, live, requireRole, sampleIntervalMs } = services
+  const { influx, clock, catalogue, live, requireRole } = services
 
-  // The live description is the station's own word; the site file fills in stations that have gone quiet.
-  const ratingOf: RatingOf = (site, station, connector) => {
-    const summary = live.summaries({ site, station })[0]
-    const meta = summary?.meta.connectors.find((c) => c.id === connector)
-    // A charger that does not state its rating (OCPP says none) falls back to the site file.
-    if (summary !== undefined && meta?.max_power_w !== undefined && meta.kind !== undefined) {
-      return { maxPowerW: meta.max_power_w, kind: meta.kind, cooling: summary.meta.cooling ?? null }
+  // The live description is the station's own word; the site file fills in stations that have gone
+  // quiet, and chargers that do not state their ratings (OCPP says none).
+  const ratingOf: StationRatingOf = (site, station) => {
+    const meta = live.summaries({ site, station })[0]?.meta
+    const connectors = meta?.connectors.flatMap((c) =>
+      c.kind === undefined || c.max_power_w === undefined
+        ? []
+        : [{ id: c.id, kind: c.kind, maxPowerW: c.max_power_w }],
+    )
+    if (
+      meta !== undefined &&
+      connectors !== undefined &&
+      connectors.length === meta.connectors.length &&
+      connectors.length > 0
+    ) {
+      return { cabinetMaxPowerW: meta.cabinet_max_power_w ?? null, cooling: meta.cooling ?? null, connectors }
     }
     const described = catalogue.sites.get(site)?.stations.get(station)
-    const rated = described?.connectors.find((c) => c.id === connector)
-    return described === undefined || rated === undefined
+    return described === undefined
       ? null
-      : { maxPowerW: rated.maxPowerW, kind: rated.kind, cooling: described.cooling }
+      : {
+          cabinetMaxPowerW: described.cabinetMaxPowerW > 0 ? described.cabinetMaxPowerW : null,
+          cooling: described.cooling,
+          connectors: described.connectors,
+        }
+  }
+  const speedCache = new SessionSpeedCache()
+  const carOf: CarOf = (site, vehicle) => {
+    const car = catalogue.sites.get(site)?.vehicles.find((v) => v.name === vehicle || v.id === vehicle)
+    return car === undefined ? null : { model: car.id, voltageClass: car.voltageClass }
   }
 
   const request = (query: AnalyticsQuery): AnalyticsRequest => {
@@ -57,7 +100,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
       },
       group: query.group ?? 'none',
       nowMs,
-      sampleIntervalMs,
+      excluded: parseExcluded(query.exclude),
     }
   }
   const window = (a: AnalyticsRequest) => ({
@@ -81,7 +124,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
     },
     async (req) => {
       const a = request(req.query)
-      return { ...window(a), rows: await readUtilisation(influx, a, ratingOf) }
+      return { ...window(a), excluded: [...a.excluded], rows: await readUtilisation(influx, a, ratingOf) }
     },
   )
 
@@ -97,7 +140,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
     },
     async (req) => {
       const a = request(req.query)
-      return { ...window(a), ...(await readEfficiency(influx, a, ratingOf)) }
+      return { ...window(a), ...(await readEfficiency(influx, a, ratingOf, carOf, speedCache)) }
     },
   )
 }

@@ -16,8 +16,13 @@ function util(
     connector: null,
     bucket,
     occupancy,
+    time_utilisation: occupancy,
     availability: 1,
-    energy_utilisation: 0.1,
+    period_s: 3600,
+    outage_s: 0,
+    excluded_s: 0,
+    energy_utilisation_dc: 0.1,
+    energy_utilisation_ac: null,
     energy_wh: 1000,
     sessions,
   }
@@ -35,7 +40,7 @@ function eff(bucket: string, energy_wh: number, grid_energy_wh: number | null): 
     efficiency: grid_energy_wh ? energy_wh / grid_energy_wh : null,
     conversion_efficiency: null,
     charging_speed_w: null,
-    charging_samples: 0,
+    speed_sessions: 0,
   }
 }
 

@@ -16,7 +16,7 @@ export interface Heatmap {
 /** Station-level occupancy by hour of day (`group=hour` rows) as a stations × 24 grid. */
 export function toHeatmap(
   rows: readonly UtilisationRow[],
-  value: 'occupancy' | 'energy_utilisation' = 'occupancy',
+  value: 'occupancy' | 'time_utilisation' = 'occupancy',
 ): Heatmap {
   const stations: string[] = []
   const cells: Record<string, (number | null)[]> = {}
