@@ -19,6 +19,7 @@ import { stationRoutes } from './routes/stations/index.ts'
 import { AlertEngine } from './alerts/alert-engine.ts'
 import { AlertFileWriter, loadAlertEngine } from './alerts/alert-file.ts'
 import { createLiveViews, LIVE_PERIOD_MS } from './live/live-view.ts'
+import { auxLoadByHour } from './live/site-totals.ts'
 import { setupSecurity } from './plugins/security.ts'
 import { alertRoutes } from './routes/alerts/index.ts'
 import { analyticsRoutes } from './routes/analytics/index.ts'
@@ -26,7 +27,7 @@ import { availabilityRoutes } from './routes/availability/index.ts'
 import { exportRoutes } from './routes/export/index.ts'
 import { sessionRoutes } from './routes/sessions/index.ts'
 import { siteRoutes } from './routes/sites/index.ts'
-import { loadCatalogue } from './sites/site-catalogue.ts'
+import { DEFAULT_TIMEZONE, loadCatalogue } from './sites/site-catalogue.ts'
 import type { Services } from './services.ts'
 
 /** Stand-ins for the app's upstreams; unit tests pass in-memory ones, the service uses the defaults. */
@@ -92,7 +93,11 @@ export async function buildApp(config: Readonly<ApiConfig>, deps: AppDeps = {}):
     onDecoded: (message, receivedAt) => alerts.observe(message, receivedAt),
   })
   const gridLimitW = (site: string): number | null => catalogue.sites.get(site)?.gridLimitW ?? null
-  const views = createLiveViews(live, clock, gridLimitW, LIVE_PERIOD_MS)
+  const auxLoadW = auxLoadByHour(
+    (site) => catalogue.sites.get(site)?.auxKwByHour ?? null,
+    (site) => catalogue.sites.get(site)?.timezone ?? DEFAULT_TIMEZONE,
+  )
+  const views = createLiveViews(live, clock, gridLimitW, LIVE_PERIOD_MS, auxLoadW)
   const influx = setupInflux(
     app,
     deps.influx ??

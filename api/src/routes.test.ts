@@ -263,11 +263,14 @@ describe('api routes', () => {
     const { body } = await request('/api/v1/live?site=beibei&detail=sites')
     const view = body as LiveView
     expect(view.stations).toEqual([])
+    // The station's 402 kW plus the lounge, which no station meters: 25 kW at 12:30 local (the site file).
     expect(view.sites[0]).toMatchObject({
       site: 'beibei',
-      power_w: 402_000,
+      power_w: 402_000 + 25_000,
+      aux_power_w: 25_000,
+      stale_power_w: 0,
       grid_limit_w: 1_187_500,
-      headroom_w: 1_187_500 - 402_000,
+      headroom_w: 1_187_500 - 427_000,
       connectors: { Charging: 1, Available: 1 },
     })
   })

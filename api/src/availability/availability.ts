@@ -2,7 +2,6 @@ import {
   minutesToTarget,
   nextCheaper,
   priceAt,
-  stationLoadW,
   typicalPowerW,
   type AvailabilityConnector,
   type AvailabilityResponse,
@@ -10,6 +9,7 @@ import {
   type LiveStation,
 } from '@evmon/contracts'
 import type { RunningSession } from '../live/live-state.ts'
+import { auxLoadByHour, siteTotals } from '../live/site-totals.ts'
 import { DEFAULT_TIMEZONE, type CatalogueSite, type SiteCatalogue } from '../sites/site-catalogue.ts'
 
 /** Most drivers stop at 80% (calibration.md); one already past it is assumed to go to full. */
@@ -26,18 +26,22 @@ export interface AvailabilityInput {
 
 /**
  * Every connector of a site as a driver sees it: free or not, how fast a typical 800 V and 400 V car
- * would charge there now (car curve at the typical arrival SoC, gun rating, what the cabinet and the
- * site grid connection have left), when an occupied one frees, the price now and when a cheaper one
+ * would charge there now (car curve at the typical arrival SoC, gun rating, what the cabinet leaves it
+ * in its priority order and what the site grid connection has left, docs/metrics.md), when an occupied one frees, the price now and when a cheaper one
  * starts.
  */
 export function availability(input: AvailabilityInput): AvailabilityResponse {
   const site: CatalogueSite | undefined = input.catalogue.sites.get(input.site)
   const timezone = site?.timezone ?? DEFAULT_TIMEZONE
-  const sitePowerW = input.stations.reduce(
-    (sum, s) => sum + (s.online && !s.stale ? stationLoadW(s.grid_power_w, s.connectors) : 0),
-    0,
-  )
-  const siteHeadroomW = site?.gridLimitW != null ? Math.max(0, site.gridLimitW - sitePowerW) : Infinity
+  // The same load as the live site totals: stale stations at their last known load, plus the lounge.
+  const totals = siteTotals(input.stations, () => site?.gridLimitW ?? null, {
+    loadW: auxLoadByHour(
+      () => site?.auxKwByHour ?? null,
+      () => timezone,
+    ),
+    now: input.now,
+  })[0]
+  const siteHeadroomW = totals?.headroom_w != null ? Math.max(0, totals.headroom_w) : Infinity
   const v800 = site?.vehicles.filter((v) => v.voltageClass === 800) ?? []
   const v400 = site?.vehicles.filter((v) => v.voltageClass === 400) ?? []
   const soc = site?.arrivalSocPct ?? 25
@@ -46,12 +50,17 @@ export function availability(input: AvailabilityInput): AvailabilityResponse {
     const live = s.online && !s.stale
     const described = site?.stations.get(s.station)
     const cabinetW = s.cabinet_max_power_w ?? described?.cabinetMaxPowerW ?? Infinity
-    const stationPowerW = s.connectors.reduce((sum, c) => sum + (c.power_w ?? 0), 0)
+    const priority = (id: number) => described?.connectors.find((d) => d.id === id)?.priority ?? 0
     for (const c of s.connectors) {
       const rated = described?.connectors.find((d) => d.id === c.id)
       const maxPowerW = c.max_power_w ?? rated?.maxPowerW ?? null
       const ownW = c.power_w ?? 0
-      const availableW = Math.min(cabinetW - stationPowerW + ownW, siteHeadroomW + ownW)
+      // The cabinet serves its guns in priority order: a gun yields to guns served before it and to
+      // its equals, and takes from guns served after it (the 480 kW gun may take the whole cabinet).
+      const aheadW = s.connectors
+        .filter((o) => o.id !== c.id && priority(o.id) <= priority(c.id))
+        .reduce((sum, o) => sum + (o.power_w ?? 0), 0)
+      const availableW = Math.min(cabinetW - aheadW, siteHeadroomW + ownW)
       const gun: ConnectorLimits | null =
         rated === undefined
           ? null

@@ -1,6 +1,6 @@
 import type { LiveView } from '@evmon/contracts'
 import type { LiveFilter, LiveState } from './live-state.ts'
-import { siteTotals } from './site-totals.ts'
+import { siteTotals, type AuxLoadW } from './site-totals.ts'
 
 /**
  * The live view is built at most once per period, whatever the feed rate, and shared by every request
@@ -83,6 +83,7 @@ export function createLiveViews(
   clock: () => number,
   gridLimitW: (site: string) => number | null,
   periodMs: number,
+  auxLoadW: AuxLoadW = () => 0,
 ): LiveViews {
   // Three shapes per filter: the view (snapshot and site totals), its stations serialised (the frame),
   // and each detail's bytes. Each is derived from the one before in the same period, never rebuilt.
@@ -95,7 +96,7 @@ export function createLiveViews(
       return {
         ts: snapshot.ts,
         site_power_w: snapshot.site_power_w,
-        sites: siteTotals(snapshot.stations, gridLimitW),
+        sites: siteTotals(snapshot.stations, gridLimitW, { loadW: auxLoadW, now: snapshot.ts }),
         stations: snapshot.stations,
       }
     })

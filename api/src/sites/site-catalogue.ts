@@ -14,6 +14,8 @@ export interface CatalogueConnector {
   minVoltageV: number
   maxVoltageV: number
   liquidCooled: boolean
+  /** Order in which the cabinet serves its guns: lower first (the supercharging gun is 0). */
+  priority: number
 }
 
 export interface CatalogueStation {
@@ -30,6 +32,8 @@ export interface CatalogueSite {
   gridLimitW: number | null
   /** SoC a typical driver arrives with: the mode of the site's arrival distribution. */
   arrivalSocPct: number
+  /** Loads on the grid connection that no station meters (the lounge), kW by local hour 0–23; null if none. */
+  auxKwByHour: number[] | null
   vehicles: VehicleCurve[]
   stations: Map<string, CatalogueStation>
 }
@@ -81,6 +85,7 @@ function parseStation(raw: Json): CatalogueStation {
         minVoltageV: num(o.minVoltageV, 0),
         maxVoltageV: num(o.maxVoltageV, 0),
         liquidCooled: o.liquidCooling !== undefined,
+        priority: num(o.priority, 0),
       }
     }),
   }
@@ -102,6 +107,8 @@ export function parseSite(text: string, name: string): CatalogueSite {
     timezone: typeof raw.timezone === 'string' ? raw.timezone : DEFAULT_TIMEZONE,
     gridLimitW: Number.isFinite(kva) ? Math.round(kva * num(grid.powerFactor, 1) * 1000) : null,
     arrivalSocPct: num(obj(obj(raw.sessions).arrivalSocPct).mode, DEFAULT_ARRIVAL_SOC_PCT),
+    auxKwByHour:
+      arr(raw.loungeKwByHour).length === 24 ? arr(raw.loungeKwByHour).map((kw) => num(kw, 0)) : null,
     vehicles: arr(raw.vehicles)
       .map((v) => parseVehicle(obj(v)))
       .filter((v) => v !== null),

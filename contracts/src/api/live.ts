@@ -5,8 +5,15 @@ import { Id, Timestamp } from '../schemas.ts'
 /** Totals of one site in the live view, aggregated on the server. */
 export const LiveSiteTotals = Type.Object({
   site: Id,
-  /** Σ load of the site's online, fresh stations (`stationLoadW`). */
+  /**
+   * Power on the site's grid connection: Σ station load (`stationLoadW`) — the last known load for an
+   * offline or stale station, which keeps charging while its link is down — plus `aux_power_w`.
+   */
   power_w: Type.Number(),
+  /** The part of `power_w` that is the last known load of offline or stale stations (not fresh). */
+  stale_power_w: Type.Number(),
+  /** Loads on the grid connection that no station meters (a drivers' lounge), from the site file. */
+  aux_power_w: Type.Number(),
   /** Real power the site's grid connection may carry (transformer kVA × power factor); null when unknown. */
   grid_limit_w: Type.Union([Type.Number(), Type.Null()]),
   /** `grid_limit_w − power_w`; null when the limit is unknown. */
