@@ -73,7 +73,7 @@ const MAX_KEPT_BYTES = DEFAULT_DECODE_LIMITS.maxPayloadBytes
 /** Share of the quota at which the store warns (log and `evmon_ingest_dead_letter_quota_warning`). */
 export const DEAD_LETTER_WARN_RATIO = 0.8
 
-/** While full, how often the file is looked at again (an engineer may have archived it). */
+/** While full, how often the file is looked at again (an engineer may have archived it); also the wait after a disk error. */
 const FULL_RECHECK_MS = 1_000
 
 function clip(bytes: Uint8Array, max: number): { text?: string; base64?: string; truncated: boolean } {
@@ -152,7 +152,10 @@ export interface DeadLetterStore {
    * nothing) when it would take the file past its quota. Rejects when the disk fails.
    */
   append(entry: DeadLetterEntry): Promise<AppendResult>
-  /** Resolves when the file is seen to have room again (it was archived, truncated or removed), or on close. */
+  /**
+   * Resolves when the file is seen to have room again (it was archived, truncated or removed), a
+   * while after a failed append (to try again), or on close.
+   */
   roomFreed(): Promise<void>
   stats(): DeadLetterStats
   /** Resolves when every pending append is settled. */
@@ -281,6 +284,8 @@ export async function openDeadLetter(options: DeadLetterOptions): Promise<DeadLe
         stats.writeErrors += batch.length
         logger.error('dead-letter append failed', { path, error: (err as Error).message })
         for (const p of batch) p.reject(err as Error)
+        // Whoever waits for room tries again in a while: a disk error may pass (space freed, remounted).
+        setTimeout(wake, FULL_RECHECK_MS).unref()
       }
     }
     flushing = undefined

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, mkdtempSync } from 'node:fs'
+import { appendFileSync, mkdirSync, mkdtempSync, rmdirSync } from 'node:fs'
 import { readFile, rename, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -88,13 +88,18 @@ test('room returns when an engineer archives the file', async () => {
   await dl.close()
 })
 
-test('a disk that refuses writes rejects the append and counts it', async () => {
+test('a disk that refuses writes rejects the append, counts it, and wakes waiters to try again', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'evmon-dl-'))
   const path = join(dir, 'dead-letter.ndjson')
   const dl = await openDeadLetter({ path, maxBytes: 1_000_000, logger: silentLogger })
   mkdirSync(path) // appending to a directory fails with EISDIR
+  const retry = dl.roomFreed()
   await expect(dl.append(entry(1))).rejects.toThrow()
   expect(dl.stats()).toMatchObject({ written: 0, writeErrors: 1 })
+  // Whoever holds a message for want of a durable record is woken to try again once the disk is back.
+  rmdirSync(path)
+  await retry
+  expect(await dl.append(entry(1))).toBe('stored')
   await dl.close()
 })
 
