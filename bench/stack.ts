@@ -198,7 +198,10 @@ async function step(connectors: number, options: Options, budgetS: number): Prom
   const dir = mkdtempSync(join(tmpdir(), 'evmon-bench-stack-'))
   const failed: string[] = []
   options.log(`${actual.toLocaleString('en')} connectors (${stations.toLocaleString('en')} stations) at 1 Hz`)
-  const stack = await startBenchStack({ dir, stations, log: options.log })
+  const stack = await startBenchStack({ dir, stations, log: options.log }).catch((err: unknown) => {
+    rmSync(dir, { recursive: true, force: true })
+    throw err
+  })
   try {
     const settledS = await settle(stack, stations, Math.min(options.warmupLimitS, budgetS))
     if (settledS === null) {
@@ -313,6 +316,40 @@ async function step(connectors: number, options: Options, budgetS: number): Prom
   }
 }
 
+function failedStep(connectors: number, err: Error, started: number): StepResult {
+  const none = {
+    live_station: Number.NaN,
+    live_sites: Number.NaN,
+    availability: Number.NaN,
+    history_24h: Number.NaN,
+  }
+  return {
+    connectors,
+    stations: Number.NaN,
+    ok: false,
+    failed: [err.message.split('\n')[0] ?? String(err)],
+    settled_s: null,
+    sim_lag_ms: Number.NaN,
+    msgs_per_s_accepted: Number.NaN,
+    points_per_s_written: Number.NaN,
+    expected_connector_points: Number.NaN,
+    stored_connector_points: Number.NaN,
+    stored_ratio: Number.NaN,
+    queryable_p50_ms: Number.NaN,
+    queryable_p99_ms: Number.NaN,
+    queryable_samples: 0,
+    queryable_p99_raw_ms: Number.NaN,
+    ws_p99_ms: Number.NaN,
+    ws_p99_raw_ms: Number.NaN,
+    ws_updates: 0,
+    ws_lost: 0,
+    http_p99_ms: none,
+    http_rps: none,
+    cpu_pct: {},
+    step_s: Math.round((performance.now() - started) / 1000),
+  }
+}
+
 const fmt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en') : '—')
 
 function report(r: StepResult): void {
@@ -378,7 +415,9 @@ export default async function stackBench(args: string[]): Promise<void> {
   const results: StepResult[] = []
   let lastStepS = options.windowS + 120 // until one step has been timed
   const run = async (connectors: number) => {
-    const r = await step(connectors, options, left())
+    const t0 = performance.now()
+    // A count at which the stack cannot start or a client cannot connect fails; the search goes on.
+    const r = await step(connectors, options, left()).catch((err: Error) => failedStep(connectors, err, t0))
     report(r)
     results.push(r)
     lastStepS = r.step_s
