@@ -24,15 +24,18 @@ async function upstreamServer(port = 0) {
     client.on('message', ({ message, outbound }: { message: string; outbound: boolean }) =>
       frames.push({ dir: outbound ? 'out' : 'in', text: message.toString() }),
     )
-    client.handle('BootNotification', () => ({
+    client.handle('BootNotification', async () => ({
       status: 'Accepted',
       currentTime: new Date().toISOString(),
       interval: 900,
     }))
-    client.handle('StatusNotification', () => ({}))
-    client.handle('MeterValues', () => ({}))
-    client.handle('StartTransaction', () => ({ transactionId: 4242, idTagInfo: { status: 'Accepted' } }))
-    client.handle('StopTransaction', () => ({ idTagInfo: { status: 'Accepted' } }))
+    client.handle('StatusNotification', async () => ({}))
+    client.handle('MeterValues', async () => ({}))
+    client.handle('StartTransaction', async () => ({
+      transactionId: 4242,
+      idTagInfo: { status: 'Accepted' },
+    }))
+    client.handle('StopTransaction', async () => ({ idTagInfo: { status: 'Accepted' } }))
   })
   const http: Server = await server.listen(port, '127.0.0.1')
   return {
@@ -105,12 +108,20 @@ test('proxy mode: every frame reaches the other side unchanged and in order; the
       },
     ],
   })
+  // Monitored while it happens: the reading is in the next telemetry sample.
+  const sample = await stack.until('telemetry', () =>
+    stack
+      ?.of('abb_terra_7', 'telemetry')
+      .map((m) => m.payload as Telemetry)
+      .find((t) => t.connectors[0]?.power_w === 22_000),
+  )
+  expect(sample.connectors[0]).toMatchObject({ id: 1, status: 'Charging', energy_wh: 600 })
   // A call the charger makes that the upstream does not handle: its NotImplemented, passed back.
   await expect(cp.call('DataTransfer', { vendorId: 'acme' })).rejects.toMatchObject({
     rpcErrorCode: 'NotImplemented',
   })
   // The upstream calls the charger: passed on, and the charger's answer passed back.
-  cp.handle('GetConfiguration', () => ({
+  cp.handle('GetConfiguration', async () => ({
     configurationKey: [{ key: 'HeartbeatInterval', readonly: false, value: '900' }],
   }))
   const [server] = upstream.clients
@@ -146,13 +157,6 @@ test('proxy mode: every frame reaches the other side unchanged and in order; the
     reason: 'Local',
     connector: 1,
   })
-  const sample = await stack.until('telemetry', () =>
-    stack
-      ?.of('abb_terra_7', 'telemetry')
-      .map((m) => m.payload as Telemetry)
-      .find((t) => t.connectors[0]?.power_w === 22_000),
-  )
-  expect(sample.connectors[0]).toMatchObject({ id: 1, status: 'Charging', energy_wh: 600 })
   const meta = await stack.until('meta', () => stack?.of('abb_terra_7', 'meta').at(-1))
   expect(meta.payload).toMatchObject({
     ocpp: { identity: 'ABB:Terra.7', protocol: 'ocpp1.6', vendor: 'ABB' },
