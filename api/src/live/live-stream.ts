@@ -45,7 +45,7 @@ export class LiveStream {
   private timer: NodeJS.Timeout | null = null
   private lastKey: string | null = null
   /** Snapshot messages by frame, for clients that join while the frame is current. */
-  private snapshots = new WeakMap<ViewFrame, Buffer>()
+  private readonly snapshots = new WeakMap<ViewFrame, Buffer>()
 
   constructor(private readonly options: LiveStreamOptions) {}
 
