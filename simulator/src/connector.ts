@@ -12,7 +12,7 @@ import type { Rng } from './rng.ts'
 import type { SessionLedger } from './session-ledger.ts'
 import type { ArrivalClass, ConnectorConfig, HardFault, SiteConfig } from './site-config-schema.ts'
 import { deratedCurrentA, stepLiquidGun, type GunTemperatures } from './thermal.ts'
-import { round, WH_PER_W_S } from './units.ts'
+import { REGISTER_DECIMALS, round, WH_PER_W_S } from './units.ts'
 import type { Vehicle } from './vehicle.ts'
 
 /** A status change or session event, to be published on the station's topics. */
@@ -352,7 +352,7 @@ export class Connector {
       offered_w: Math.round(this.offeredW),
       voltage_v: voltageV,
       current_a: voltageV > 0 ? Number((powerW / voltageV).toPrecision(6)) : 0,
-      energy_wh: round(this.energyWh, 2),
+      energy_wh: round(this.energyWh, REGISTER_DECIMALS),
     }
     const vehicle = this.vehicle
     // GB/T AC charging carries no SoC from the car; DC does.

@@ -6,6 +6,10 @@ export interface LocalTime {
   dayOfYear: number
   /** Month, 1 for January. */
   month: number
+  /** Day of the week, 0 for Sunday. */
+  weekday: number
+  /** Local calendar day as days since 1970-01-01: a cheap key for holiday lists. */
+  day: number
 }
 
 const MS_PER_HOUR = 3_600_000
@@ -54,13 +58,17 @@ export function createLocalTime(timeZone: string): (utcMs: number) => LocalTime 
 
   return (utcMs) => {
     const local = utcMs + offsetAt(utcMs)
-    const midnight = Math.floor(local / MS_PER_DAY) * MS_PER_DAY
+    const day = Math.floor(local / MS_PER_DAY)
+    const midnight = day * MS_PER_DAY
     const date = new Date(midnight)
     const newYear = Date.UTC(date.getUTCFullYear(), 0, 1)
     return {
       hour: (local - midnight) / MS_PER_HOUR,
       dayOfYear: (midnight - newYear) / MS_PER_DAY + 1,
       month: date.getUTCMonth() + 1,
+      // 1970-01-01 was a Thursday.
+      weekday: (day + 4) % 7,
+      day,
     }
   }
 }

@@ -18,7 +18,9 @@ export function scaleSite(config: SiteConfig, stations: number, templateIds?: re
   const classes = new Set(templates.flatMap((s) => s.connectors.map((c) => c.arrivalClass)))
   return {
     ...config,
-    arrivalClasses: config.arrivalClasses.filter((c) => classes.has(c.id)),
+    arrivalClasses: config.arrivalClasses
+      .filter((c) => classes.has(c.id))
+      .map((c) => ({ ...c, alsoUses: c.alsoUses.filter((id) => classes.has(id)) })),
     grid: { ...config.grid, transformerKva: config.grid.transformerKva * copies },
     loungeKwByHour: config.loungeKwByHour.map((kw) => kw * copies),
     stations: Array.from({ length: stations }, (_, i) => {

@@ -134,8 +134,17 @@ const ArrivalClass = obj({
   id: Type.String({ minLength: 1, maxLength: 64 }),
   /** Mean daily arrivals per connector of this class; the site's total scales with its connectors. */
   sessionsPerConnectorPerDay: nonNegative(),
-  /** Relative arrival rate for each local hour 0–23. */
+  /** Relative arrival rate for each local hour 0–23 on a working day. */
   hourlyWeights: hourly(),
+  /** The same on weekends and public holidays (no lunch-break peak at the park, more leisure trips). */
+  weekendHourlyWeights: hourly(),
+  /** Arrivals on a weekend day and on a public holiday, relative to a working day. */
+  dayFactor: obj({ weekend: nonNegative(), holiday: nonNegative() }),
+  /**
+   * Other classes whose connectors these drivers also take when they suit the car: a driver takes
+   * any suitable free gun, preferring the one that charges the car fastest.
+   */
+  alsoUses: Type.Array(Type.String({ minLength: 1 })),
   /** Share of this class's connectors that already have a car plugged in when the simulation starts. */
   initialOccupancy: fraction(),
   /** A driver who finds every suitable connector busy waits this long, then leaves (unserved demand). */
@@ -164,6 +173,8 @@ export const SiteConfigSchema = obj({
   }),
   /** Site load (stations and lounge) never exceeds transformer kVA × power factor. */
   grid: obj({ transformerKva: positive(), powerFactor: Type.Number({ exclusiveMinimum: 0, maximum: 1 }) }),
+  /** Public holidays (local dates, YYYY-MM-DD): arrivals follow the weekend profile and `dayFactor.holiday`. */
+  holidays: Type.Array(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })),
   /** Drivers' lounge and other site load outside the station meters, for each local hour 0–23. */
   loungeKwByHour: hourly(),
   /** Ambient temperature: annual mean plus a seasonal and a daily cosine. */

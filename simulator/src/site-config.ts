@@ -36,6 +36,9 @@ function crossCheck(config: SiteConfig): string[] {
   }
 
   if (!isValidId(config.id)) problem('/id', `${JSON.stringify(config.id)} is not a valid id (${ID_PATTERN})`)
+  config.holidays.forEach((date, i) => {
+    if (Number.isNaN(Date.parse(`${date}T00:00:00Z`))) problem(`/holidays/${i}`, `${date} is not a date`)
+  })
   if (!isKnownTimeZone(config.timezone))
     problem('/timezone', `unknown time zone ${JSON.stringify(config.timezone)}`)
   for (const chemistry of ['nmc', 'lfp'] as const) {
@@ -145,6 +148,11 @@ function crossCheck(config: SiteConfig): string[] {
     if (cls.sessionsPerConnectorPerDay > 0 && cls.hourlyWeights.every((w) => w === 0)) {
       problem(`${path}/hourlyWeights`, 'are all zero, so no driver would ever arrive')
     }
+    cls.alsoUses.forEach((other, j) => {
+      if (!classIds.has(other) || other === cls.id) {
+        problem(`${path}/alsoUses/${j}`, `${JSON.stringify(other)} is not another arrival class`)
+      }
+    })
     const served = connectors.filter((c) => c.arrivalClass === cls.id)
     if (served.length === 0) problem(path, `no connector has arrivalClass ${JSON.stringify(cls.id)}`)
     range(`${path}/occupancyTargetPct`, cls.occupancyTargetPct)

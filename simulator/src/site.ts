@@ -102,6 +102,8 @@ export interface Site {
   failCooling(station: string, connector: number, kind: 'pump' | 'fan', repairS: number): void
   /** Stations and connectors now. */
   describe(): StationView[]
+  /** Mean arrivals per hour of an arrival class at `atMs`: its profile for that hour and kind of day. */
+  arrivalsPerHour(arrivalClass: string, atMs: number): number
   /** Registers and counters to carry across a restart. */
   registers(): SiteRegisters
   /** Continues from an earlier run's registers; stations that no longer exist are ignored. */
@@ -137,7 +139,7 @@ export function createSite(
     else connectorsByClass.set(c.config.arrivalClass, [c])
   }
   const fleet = createFleet(config)
-  const demand = new Demand(config.arrivalClasses, connectorsByClass, fleet, seed)
+  const demand = new Demand(config.arrivalClasses, connectorsByClass, fleet, seed, config.holidays)
   const controlRng = createRng(seed, 'control')
   let gridLimitW = config.grid.transformerKva * 1000 * config.grid.powerFactor
   const auxReserveW = stations.reduce((sum, s) => sum + s.maxAuxW, 0)
@@ -247,7 +249,7 @@ export function createSite(
         }
       }
       // Demand before connector timers: a connector freed in this sample takes its next car in the next.
-      demand.step(nowMs, dtS, local.hour, events)
+      demand.step(nowMs, dtS, local, events)
       for (const c of connectors) c.advance(nowMs, events)
 
       const loungeW = (config.loungeKwByHour[Math.min(23, Math.floor(local.hour))] ?? 0) * 1000
@@ -334,6 +336,10 @@ export function createSite(
           return view
         }),
       }))
+    },
+
+    arrivalsPerHour(arrivalClass, atMs) {
+      return demand.arrivalsPerHour(arrivalClass, localTime(atMs))
     },
 
     registers() {

@@ -6,7 +6,7 @@ import { createRng, type Rng } from './rng.ts'
 import type { SessionLedger } from './session-ledger.ts'
 import type { ArrivalClass, SiteConfig, StationConfig } from './site-config-schema.ts'
 import { firstOrderLag } from './thermal.ts'
-import { round, WH_PER_W_S } from './units.ts'
+import { REGISTER_DECIMALS, round, WH_PER_W_S } from './units.ts'
 
 const MS_PER_DAY = 86_400_000
 
@@ -234,7 +234,7 @@ export class Station {
       seq: this.seq++,
       meter: {
         grid_power_w: Math.round(this.gridPowerW),
-        grid_energy_wh: round(this.gridEnergyWh, 2),
+        grid_energy_wh: round(this.gridEnergyWh, REGISTER_DECIMALS),
         aux_power_w: Math.round(this.auxPowerW),
         cabinet_temp_c: round(this.cabinetC, 1),
       },

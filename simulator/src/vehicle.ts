@@ -36,6 +36,8 @@ export interface Fleet {
   arriving(cls: ArrivalClass, rng: Rng): Vehicle
   /** A specific car that charges straight through (control API, tests); throws on an unknown model or a target not above the SoC. */
   build(spec: VehicleSpec, rng: Rng): Vehicle
+  /** A vehicle model by id; throws on an unknown one. */
+  model(id: string): VehicleModel
 }
 
 /** Builds the fleet of a validated site config. */
@@ -88,5 +90,5 @@ export function createFleet(config: SiteConfig): Fleet {
     return vehicle
   }
 
-  return { arriving, build }
+  return { arriving, build, model: modelOf }
 }

@@ -66,9 +66,16 @@ describe('charging curves', () => {
 describe('local time', () => {
   test('Beibei runs on UTC+8 without daylight saving', () => {
     const local = createLocalTime('Asia/Shanghai')
-    expect(local(Date.parse('2025-03-25T04:30:00Z'))).toEqual({ hour: 12.5, dayOfYear: 84, month: 3 })
+    // 25 March 2025 was a Tuesday.
+    expect(local(Date.parse('2025-03-25T04:30:00Z'))).toEqual({
+      hour: 12.5,
+      dayOfYear: 84,
+      month: 3,
+      weekday: 2,
+      day: Date.UTC(2025, 2, 25) / 86_400_000,
+    })
     expect(local(Date.parse('2025-07-15T04:30:00Z')).hour).toBe(12.5)
-    expect(local(Date.parse('2025-12-31T16:00:00Z'))).toEqual({ hour: 0, dayOfYear: 1, month: 1 })
+    expect(local(Date.parse('2025-12-31T16:00:00Z'))).toMatchObject({ hour: 0, dayOfYear: 1, month: 1 })
   })
 
   test('zones with daylight saving follow their offset changes', () => {

@@ -354,7 +354,8 @@ describe('demand', () => {
   test('drivers who find every suitable connector busy leave after waiting, counted as unserved', () => {
     const config = quietBeibei((json) => {
       const cls = json.arrivalClasses.find((c) => c.id === 'supercharging')
-      if (cls) cls.sessionsPerConnectorPerDay = 500
+      // Drivers who would take nothing but the 480 kW gun.
+      if (cls) Object.assign(cls, { sessionsPerConnectorPerDay: 500, alsoUses: [] })
     })
     const site = createSite(config, 5, JULY_NOON)
     const messages = [...dryRunMessages(site, 3600)]
