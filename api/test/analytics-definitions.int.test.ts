@@ -5,6 +5,8 @@ import {
   type ConnectorSample,
   type ConnectorStatus,
   type EfficiencyResponse,
+  type SessionDetail,
+  type SessionsResponse,
   type StationMeta,
   type UtilisationResponse,
 } from '@evmon/contracts'
@@ -397,6 +399,39 @@ describe('analytics definitions against hand-built histories', () => {
         ?.charging_speed_w ?? 0
     expect(speed('lab-1s')).toBeCloseTo(60_000, 6)
     expect(speed('lab-60s')).toBeCloseTo(60_000, 6)
+  })
+
+  test('a session across the reset: energy from non-negative steps, charging and idle time from its status events, speed from raw samples', async () => {
+    const session = SESSIONS[2] ?? expect.fail('session')
+    const id = `lab-1s-${session.id}`
+    const detail = await get<SessionDetail>(`/api/v1/sessions/${id}`)
+    const [from, to] = [at(session.from), at(session.to)]
+    // Reference: every sample of the session's connector from its start to its stop, step by step.
+    let previous: number | undefined
+    let energy = 0
+    for (const { t } of m.telemetry.filter((x) => x.station === 'lab-1s' && x.t.ts >= from && x.t.ts <= to)) {
+      const wh = t.connectors.find((c) => c.id === 2)?.energy_wh ?? 0
+      if (previous !== undefined) energy += Math.max(0, wh - previous)
+      previous = wh
+    }
+    expect(detail.energy_wh).toBeCloseTo(energy, 3)
+    // Status by second from the messages: Charging counts as charging, SuspendedEV and Finishing as idle.
+    const statuses = m.statuses.filter((x) => x.station === 'lab-1s' && x.s.connector === 2)
+    let charging = 0
+    let idle = 0
+    for (let t = from; t < to; t += 1000) {
+      const status = statuses.filter((x) => x.s.ts <= t).at(-1)?.s.status
+      if (status === 'Charging') charging++
+      if (status === 'SuspendedEV' || status === 'Finishing') idle++
+    }
+    expect(detail).toMatchObject({ charging_s: charging, idle_s: idle })
+    expect(idle).toBeGreaterThan(0)
+    const speed = pooledSpeed(sessionSpeeds(m, from, from + 1).filter((x) => x.id === id))
+    expect(detail.charging_speed_w).toBeCloseTo(speed.w ?? -1, 6)
+    const list = await get<SessionsResponse>(
+      `/api/v1/sessions?site=${SITE}&station=lab-1s&from=${W0}&to=${W1}`,
+    )
+    expect(list.sessions.find((x) => x.id === id)).toMatchObject({ charging_s: charging, idle_s: idle })
   })
 
   test("rollups (each minute's last reading) give the same energy, short of the reset minute", async () => {

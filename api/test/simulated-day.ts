@@ -8,9 +8,14 @@ import {
 } from '@evmon/contracts'
 import { createSite, dryRunMessages, loadSiteConfig, toNdjsonLine } from '@evmon/simulator'
 
-/** A seeded simulated day of the Beibei site: the NDJSON lines the simulator's dry run writes. */
-export function simulatedDay(startMs: number, seed = 42, durationS = 86_400): string[] {
-  const site = createSite(loadSiteConfig('config/sites/beibei.json'), seed, startMs)
+/** A seeded simulated day (or any span) of the Beibei site: the NDJSON lines the simulator's dry run writes. */
+export function simulatedDay(
+  startMs: number,
+  seed = 42,
+  durationS = 86_400,
+  sampleIntervalMs = 1_000,
+): string[] {
+  const site = createSite(loadSiteConfig('config/sites/beibei.json'), seed, startMs, { sampleIntervalMs })
   return [...dryRunMessages(site, durationS)].map(toNdjsonLine)
 }
 

@@ -1,8 +1,11 @@
 import {
+  CHARGING_STATUS,
   CONNECTOR_STATUSES,
+  IDLE_STATUSES,
   ERROR_CODES,
   MEASUREMENTS,
   energyCost,
+  ratio,
   type ConnectorStatus,
   type ErrorCode,
   type SessionDetail,
@@ -12,6 +15,7 @@ import {
 } from '@evmon/contracts'
 import { rowsOf } from '../analytics/rows.ts'
 import { whereClause, type Scope } from '../analytics/scope.ts'
+import { sessionSpeedStatement } from '../analytics/speed.ts'
 import { notFound } from '../errors.ts'
 import { assertMs, quoteIdentifier, quoteString } from '../history/influxql.ts'
 import { chooseResolution, sourcesOf } from '../history/resolution.ts'
@@ -69,14 +73,58 @@ function statusEventsOf(result: InfluxStatementResult | undefined): SessionStatu
   return out.sort((a, b) => a.t - b.t)
 }
 
-/** Joins started events with their stopped events (found by session id). */
-async function withStops(influx: InfluxClient, started: Started[], scope: Scope): Promise<SessionSummary[]> {
+/**
+ * Time Charging and time idle (SuspendedEV, Finishing) in [fromMs, toMs), from a connector's status
+ * events in time order; the state at `fromMs` is the last event at or before it.
+ */
+export function plugTimes(
+  events: readonly SessionStatusEvent[],
+  fromMs: number,
+  toMs: number,
+): { charging_s: number; idle_s: number } {
+  let charging = 0
+  let idle = 0
+  let status: ConnectorStatus | null = null
+  let t = fromMs
+  const add = (until: number) => {
+    const ms = Math.max(0, Math.min(until, toMs) - t)
+    if (status === CHARGING_STATUS) charging += ms
+    else if (status !== null && IDLE_STATUSES.has(status)) idle += ms
+  }
+  for (const e of events) {
+    if (e.t >= toMs) break
+    if (e.t > fromMs) {
+      add(e.t)
+      t = e.t
+    }
+    status = e.status
+  }
+  add(toMs)
+  return { charging_s: charging / 1000, idle_s: idle / 1000 }
+}
+
+/** How far before a session's start its connector's status is looked for (it changes as a car plugs in). */
+const STATUS_LOOKBACK_MS = 86_400_000
+
+/** Joins started events with their stopped events (found by session id) and their status times. */
+async function withStops(
+  influx: InfluxClient,
+  started: Started[],
+  scope: Scope,
+  nowMs: number,
+): Promise<SessionSummary[]> {
   if (started.length === 0) return []
   const from = Math.min(...started.map((s) => s.t))
   const to = Math.max(...started.map((s) => s.t)) + MAX_SESSION_MS
-  const [result] = await influx.query(
-    `SELECT "session", "energy_wh", "soc_pct", "reason" FROM ${EVENT} WHERE "type" = 'session_stopped' AND ${whereClause(scope, from, to)}`,
+  const [result, statusResult] = await influx.query(
+    `SELECT "session", "energy_wh", "soc_pct", "reason" FROM ${EVENT} WHERE "type" = 'session_stopped' AND ${whereClause(scope, from, to)}; ` +
+      `SELECT "status", "error_code" FROM ${EVENT} WHERE "type" = 'status' AND ${whereClause(scope, from - STATUS_LOOKBACK_MS, Math.min(to, nowMs + 1))} GROUP BY "site", "station", "connector"`,
   )
+  const statuses = new Map<string, SessionStatusEvent[]>()
+  for (const series of statusResult?.series ?? []) {
+    const { site, station, connector } = series.tags ?? {}
+    statuses.set(`${site}/${station}/${connector}`, statusEventsOf({ statement_id: 0, series: [series] }))
+  }
   const stops = new Map<
     string,
     { t: number; energy: number | null; soc: number | null; reason: string | null }
@@ -94,7 +142,9 @@ async function withStops(influx: InfluxClient, started: Started[], scope: Scope)
   }
   return started.map((s) => {
     const stop = stops.get(s.id)
+    const events = statuses.get(`${s.site}/${s.station}/${s.connector}`) ?? []
     return {
+      ...plugTimes(events, s.t, stop?.t ?? nowMs),
       id: s.id,
       site: s.site,
       station: s.station,
@@ -115,11 +165,11 @@ async function withStops(influx: InfluxClient, started: Started[], scope: Scope)
 export async function listSessions(
   influx: InfluxClient,
   scope: Scope,
-  fromMs: number,
-  toMs: number,
+  window: { fromMs: number; toMs: number; nowMs: number },
   limit: number,
   offset: number,
 ): Promise<{ total: number; sessions: SessionSummary[] }> {
+  const { fromMs, toMs, nowMs } = window
   const where = `"type" = 'session_started' AND ${whereClause(scope, fromMs, toMs)}`
   const [count, page] = await influx.query(
     `SELECT count("session") FROM ${EVENT} WHERE ${where}; ` +
@@ -128,7 +178,7 @@ export async function listSessions(
   const total = Number(count?.series?.[0]?.values[0]?.[1] ?? 0)
   const series = page?.series?.[0]
   const started = series === undefined ? [] : series.values.map((row) => startedOf(series.columns, row))
-  return { total, sessions: await withStops(influx, started, scope) }
+  return { total, sessions: await withStops(influx, started, scope, nowMs) }
 }
 
 /** One session with its curve (≤ 5,000 buckets), peak and mean power, charging speed and cost. */
@@ -147,7 +197,7 @@ export async function readSession(
   if (series === undefined || row === undefined) throw notFound(`session ${id}`)
   const started = startedOf(series.columns, row)
   const scope = { site: started.site, station: started.station, connector: started.connector }
-  const [summary] = (await withStops(influx, [started], scope)) as [SessionSummary]
+  const [summary] = (await withStops(influx, [started], scope, nowMs)) as [SessionSummary]
   const endMs = Math.max(started.t + 1, summary.ended_at ?? nowMs)
   const resolution = chooseResolution('auto', started.t, endMs, nowMs, Number.POSITIVE_INFINITY)
   const source = sourcesOf(resolution).connector
@@ -157,12 +207,15 @@ export async function readSession(
     Math.ceil((endMs - started.t) / MAX_CURVE_POINTS / minBucket) * minBucket,
   )
   const where = whereClause(scope, started.t, endMs + 1)
-  const [curve, stats, speed, statuses] = await influx.query(
+  const [curve, stats, steps, statuses, speed] = await influx.query(
     [
       `SELECT mean("power_w") AS power_w, mean("soc_pct") AS soc_pct, mean("temp_c") AS temp_c, max("energy_wh") AS energy_wh FROM ${source} WHERE ${where} GROUP BY time(${everyMs}ms) fill(none)`,
-      `SELECT max(${q(resolution === 'raw' ? 'power_w' : 'peak_power_w')}) AS peak, mean("power_w") AS mean, min("energy_wh") AS e0, max("energy_wh") AS e1 FROM ${source} WHERE ${where}`,
-      `SELECT mean("power_w") AS speed FROM ${source} WHERE ${where} AND "power_w" > 0 AND "soc_pct" >= 10 AND "soc_pct" <= 80`,
+      `SELECT max(${q(resolution === 'raw' ? 'power_w' : 'peak_power_w')}) AS peak, mean("power_w") AS mean FROM ${source} WHERE ${where}`,
+      // The register's non-negative steps per curve bucket: a reset during the session adds nothing.
+      `SELECT sum(step) AS e FROM (SELECT non_negative_difference("energy_wh") AS step FROM ${source} WHERE ${where}) WHERE time >= ${started.t}ms AND time <= ${endMs}ms GROUP BY time(${everyMs}ms) fill(none)`,
       `SELECT "status", "error_code" FROM ${EVENT} WHERE "type" = 'status' AND ${where}`,
+      // Speed needs raw samples (docs/metrics.md); past raw retention there is none.
+      ...(resolution === 'raw' ? [sessionSpeedStatement({ ...scope, startedAt: started.t }, endMs + 1)] : []),
     ].join('; '),
   )
   const points = rowsOf(curve).map((r) => ({
@@ -173,21 +226,18 @@ export async function readSession(
     energy_wh: r.values.energy_wh ?? null,
   }))
   const s = rowsOf(stats)[0]?.values ?? {}
-  const registerWh = s.e0 != null && s.e1 != null ? s.e1 - s.e0 : null
-  const energyWh = summary.energy_wh ?? registerWh
   // Price each bucket's energy at its own local time: a session can cross a tariff boundary.
-  const slices: Array<[number, number]> = []
-  let previous = s.e0 ?? null
-  for (const p of points) {
-    if (p.energy_wh !== null && previous !== null) slices.push([p.t, Math.max(0, p.energy_wh - previous)])
-    if (p.energy_wh !== null) previous = p.energy_wh
-  }
+  const slices = rowsOf(steps).map((r): [number, number] => [r.t, r.values.e ?? 0])
+  const registerWh = points.length === 0 ? null : slices.reduce((sum, [, wh]) => sum + wh, 0)
+  const energyWh = summary.energy_wh ?? registerWh
+  const charging = rowsOf(speed)[0]?.values
   return {
     ...summary,
     energy_wh: energyWh,
     peak_power_w: s.peak ?? null,
     mean_power_w: s.mean ?? null,
-    charging_speed_w: rowsOf(speed)[0]?.values.speed ?? null,
+    charging_speed_w:
+      charging?.e == null || charging.t == null ? null : ratio(charging.e * 3_600_000, charging.t),
     cost: tariff === null || energyWh === null ? null : energyCost(tariff, slices, timeZoneOf(started.site)),
     curve: points,
     status_events: statusEventsOf(statuses),

@@ -28,6 +28,13 @@ export const SessionSummary = Type.Object({
   soc_start: Nullable(Type.Number()),
   soc_end: Nullable(Type.Number()),
   reason: Type.Union([Type.String(), Type.Null()]),
+  /** Time the connector was Charging during the session (so far, while it runs), s. */
+  charging_s: Nullable(Type.Number()),
+  /**
+   * Time plugged in while the car took nothing (SuspendedEV, Finishing): the basis of an idle fee (占位费).
+   * Preparing and SuspendedEVSE (the charger's side) are neither charging nor idle.
+   */
+  idle_s: Nullable(Type.Number()),
 })
 export type SessionSummary = Static<typeof SessionSummary>
 
@@ -73,7 +80,7 @@ export const SessionDetail = Type.Object({
   ...SessionSummary.properties,
   peak_power_w: Nullable(Type.Number()),
   mean_power_w: Nullable(Type.Number()),
-  /** Mean power between 10% and 80% SoC, W. */
+  /** Energy ÷ charging time between 10% and 80% SoC, from raw samples (docs/metrics.md); null past raw retention, W. */
   charging_speed_w: Nullable(Type.Number()),
   cost: Type.Union([SessionCost, Type.Null()]),
   curve: Type.Array(SessionCurvePoint),

@@ -25,13 +25,20 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     },
     async (request) => {
       const { site, station, connector, limit = 50, offset = 0 } = request.query
-      const window = resolveWindow(request.query, clock(), DEFAULT_RANGE_MS)
+      const now = clock()
+      const window = resolveWindow(request.query, now, DEFAULT_RANGE_MS)
       const scope = {
         ...(site !== undefined && { site }),
         ...(station !== undefined && { station }),
         ...(connector !== undefined && { connector }),
       }
-      const page = await listSessions(influx, scope, window.fromMs, window.toMs, limit, offset)
+      const page = await listSessions(
+        influx,
+        scope,
+        { fromMs: window.fromMs, toMs: window.toMs, nowMs: now },
+        limit,
+        offset,
+      )
       return { from: window.fromMs, to: window.toMs, limit, offset, ...page }
     },
   )
