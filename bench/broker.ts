@@ -1,12 +1,18 @@
 // Broker QoS 1 pass-through with authentication + ACL + limits on, against the same broker with them
 // off. One publisher (a station account) → broker → one subscriber (the ingest account), loopback only.
+// With Redis (the default, as `npm start` and compose deploy the broker) or in memory, or both to
+// measure what Redis costs; the subscriber is persistent (clean session off) as ingest is, so every
+// message goes through its queue — in Redis, a private redis-server with an append-only file.
+// Usage: npm run bench -- broker [--persistence redis|memory|both] [--messages 50000]
+//        (default: both, 50,000 messages per run)
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { parseArgs } from 'node:util'
 import mqtt from 'mqtt'
 import { Credentials, start } from '@evmon/broker'
+import { startRedis } from '../scripts/redis.ts'
 
-const MESSAGES = 50_000 // per run
 const INFLIGHT = 200 // publisher window of unacknowledged QoS 1 messages
 const ROUNDS = 3 // alternating runs per mode; the best of each is reported
 
@@ -27,7 +33,16 @@ const payload = JSON.stringify({
   })),
 })
 
-async function run(secure: boolean, dir: string): Promise<number> {
+type Persistence = 'redis' | 'memory'
+
+async function run(
+  secure: boolean,
+  persistence: Persistence,
+  dir: string,
+  messages: number,
+): Promise<number> {
+  // A fresh Redis per run: no session or queue left over from the run before.
+  const redis = persistence === 'redis' ? await startRedis({ dir: mkdtempSync(join(dir, 'redis-')) }) : null
   const file = join(dir, 'credentials.json')
   const credentials = Credentials.empty()
   const stationSecret = await credentials.issue('beibei/zn-super')
@@ -41,10 +56,12 @@ async function run(secure: boolean, dir: string): Promise<number> {
     ...(secure
       ? { credentialsFile: file, limits: { stationPublishRatePerS: 1e6, stationPublishBurst: 1e6 } }
       : {}),
+    ...(redis ? { redisUrl: redis.url } : {}),
     log: () => {},
   })
   const sub = await mqtt.connectAsync(broker.mqttUrl, {
     clientId: 'evmon-ingest-bench',
+    clean: false,
     ...(secure ? { username: 'ingest', password: ingestSecret } : {}),
   })
   await sub.subscribeAsync('evmon/v1/#', { qos: 1 })
@@ -55,41 +72,69 @@ async function run(secure: boolean, dir: string): Promise<number> {
   let received = 0
   const done = new Promise<void>((resolve) =>
     sub.on('message', () => {
-      if (++received === MESSAGES) resolve()
+      if (++received === messages) resolve()
     }),
   )
   const started = performance.now()
   let sent = 0
   const worker = async () => {
-    while (sent < MESSAGES) {
+    while (sent < messages) {
       sent++
       await pub.publishAsync('evmon/v1/beibei/zn-super/telemetry', payload, { qos: 1 })
     }
   }
   await Promise.all(Array.from({ length: INFLIGHT }, worker))
   await done
-  const rate = MESSAGES / ((performance.now() - started) / 1000)
+  const rate = messages / ((performance.now() - started) / 1000)
   await Promise.all([pub.endAsync(), sub.endAsync()])
   await broker.close()
+  await redis?.stop()
   return rate
 }
 
-export default async function main(): Promise<void> {
+export default async function main(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      persistence: { type: 'string', default: 'both' },
+      messages: { type: 'string', default: '50000' },
+    },
+  })
+  const messages = Number(values.messages)
+  if (!Number.isInteger(messages) || messages < 1) throw new Error('--messages must be a positive integer')
+  const choice = values.persistence
+  if (choice !== 'redis' && choice !== 'memory' && choice !== 'both')
+    throw new Error('--persistence must be redis, memory or both')
+  const persistences: Persistence[] = choice === 'both' ? ['memory', 'redis'] : [choice]
   const dir = mkdtempSync(join(tmpdir(), 'evmon-bench-broker-'))
-  const best = { open: 0, secure: 0 }
+  const fmt = (rate: number) => Math.round(rate).toLocaleString('en')
+  const best: Record<string, number> = {}
+  // Modes alternate within each round, so a slower stretch of the machine falls on all of them.
   for (let round = 0; round < ROUNDS; round++) {
-    for (const mode of ['open', 'secure'] as const) {
-      const rate = await run(mode === 'secure', dir)
-      best[mode] = Math.max(best[mode], rate)
-      console.log(`round ${round + 1} ${mode.padEnd(6)} ${Math.round(rate).toLocaleString('en')} msg/s`)
+    for (const persistence of persistences) {
+      for (const mode of ['open', 'secure'] as const) {
+        const rate = await run(mode === 'secure', persistence, dir, messages)
+        const key = `${persistence} ${mode}`
+        best[key] = Math.max(best[key] ?? 0, rate)
+        console.log(`round ${round + 1} ${key.padEnd(13)} ${fmt(rate)} msg/s`)
+      }
     }
   }
   rmSync(dir, { recursive: true, force: true })
-  const cost = (1 - best.secure / best.open) * 100
   console.log(
-    `\nQoS 1 pass-through, ${MESSAGES.toLocaleString('en')} messages of ${payload.length} bytes, best of ${ROUNDS}:`,
+    `\nQoS 1 pass-through to a persistent subscriber, ${messages.toLocaleString('en')} messages of ${payload.length} bytes, best of ${ROUNDS}:`,
   )
-  console.log(`  auth+ACL off: ${Math.round(best.open).toLocaleString('en')} msg/s`)
-  console.log(`  auth+ACL on:  ${Math.round(best.secure).toLocaleString('en')} msg/s`)
-  console.log(`  security cost: ${cost.toFixed(1)}% (goal < 10%)`)
+  for (const persistence of persistences) {
+    const open = best[`${persistence} open`] as number
+    const secure = best[`${persistence} secure`] as number
+    console.log(`  ${persistence}: auth+ACL off ${fmt(open)} msg/s, on ${fmt(secure)} msg/s`)
+    console.log(`  ${persistence}: security cost ${((1 - secure / open) * 100).toFixed(1)}% (goal < 10%)`)
+  }
+  if (persistences.length === 2) {
+    const memory = best['memory secure'] as number
+    const redis = best['redis secure'] as number
+    console.log(
+      `  Redis cost (auth+ACL on): ${fmt(redis)} vs ${fmt(memory)} msg/s in memory, ${((1 - redis / memory) * 100).toFixed(1)}% fewer`,
+    )
+  }
 }

@@ -167,7 +167,7 @@ export async function start(config: BrokerConfig): Promise<BrokerHandle> {
     ? securityHooks(Credentials.load(credentialsFile), limits, counters, log)
     : null
   const options: AedesOptions = { maxTopicLevels: limits.maxTopicLevels }
-  const redis = config.redisUrl ? redisBackends(config.redisUrl, config.cluster ?? false) : null
+  const redis = config.redisUrl ? redisBackends(config.redisUrl, config.cluster ?? false, log) : null
   const pendingWrites = redis ? trackWrites(redis.persistence) : new Set<Promise<unknown>>()
   if (redis) {
     options.persistence = redis.persistence

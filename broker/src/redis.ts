@@ -1,4 +1,5 @@
 import aedesPersistenceRedis from 'aedes-persistence-redis'
+import { Redis, type RedisKey } from 'ioredis'
 import mqemitterRedis from 'mqemitter-redis'
 
 /** ioredis options from a `redis://[user:password@]host:port[/db]` URL. */
@@ -27,15 +28,34 @@ export function redisOptions(url: string): Record<string, unknown> {
  * travel between brokers over Redis pub/sub, so brokers sharing one Redis act as one broker; a single
  * broker keeps the in-process bus, because pub/sub messages sent while Redis restarts are lost.
  */
-export function redisBackends(url: string, cluster: boolean) {
+export function redisBackends(url: string, cluster: boolean, log: (line: string) => void) {
   const options = redisOptions(url)
   // The persistence hands a reconnecting client at most this many queued messages (its default is
   // 1,000, which would strand the rest of an ingest outage's backlog until the next reconnect).
-  const persistence = aedesPersistenceRedis({ ...options, maxSessionDelivery: 10_000_000 })
+  const conn = new Redis(options)
+  // An acknowledged message leaves its subscriber's queue (a Redis list) by LREM with count 0, which
+  // scans the whole list for every acknowledgement: with ingest tens of thousands of messages behind
+  // after an outage, the drain turned quadratic. A message sits in the list once per delivery and
+  // acknowledgements come nearly in queue order, so removing the first match from the head is the
+  // same result at the cost of the distance from the head.
+  const lrem = conn.lrem.bind(conn)
+  conn.lrem = ((key: RedisKey, count: number | string, element: string | Buffer | number) =>
+    lrem(key, Number(count) === 0 ? 1 : count, element)) as typeof conn.lrem
+  // ioredis reconnects by itself and holds the commands meanwhile: say so once per outage.
+  let down = false
+  conn.on('error', (err: Error) => {
+    if (!down) log(`Redis unreachable, writes wait for it: ${err.message}`)
+    down = true
+  })
+  conn.on('ready', () => {
+    if (down) log('Redis reachable again')
+    down = false
+  })
+  const persistence = aedesPersistenceRedis({ conn, maxSessionDelivery: 10_000_000 })
   return {
     persistence,
     ...(cluster ? { mq: mqemitterRedis(options) } : {}),
-    /** aedes closes the emitter itself; the persistence's connections are ours to close. */
+    /** aedes closes the emitter itself; the persistence (and with it the connection) is ours to close. */
     destroy: () => persistence.destroy(),
   }
 }

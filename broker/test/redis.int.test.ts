@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis'
 import mqtt from 'mqtt'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { startRedis, type RedisHandle } from '../../scripts/redis.ts'
@@ -61,6 +62,13 @@ test('10,000 QoS 1 messages queued for an offline subscriber survive a broker re
     })
   })
   expect(received.size).toBe(sent)
+  // Every acknowledgement took its message out of the queue in Redis: nothing is left to redeliver.
+  const db = new Redis(redis.url)
+  const deadline = Date.now() + 20_000
+  while ((await db.llen('outgoing:evmon-ingest-redis')) > 0 && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 100))
+  expect(await db.llen('outgoing:evmon-ingest-redis')).toBe(0)
+  db.disconnect()
   await back.endAsync()
 }, 90_000)
 
