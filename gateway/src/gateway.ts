@@ -360,21 +360,36 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
         resolve((server.address() as AddressInfo).port)
       })
     })
-  const port = await listen(createHttpServer(serveHttp), config.port)
-  const tlsPort = config.tls
-    ? await listen(
-        createHttpsServer(
-          {
-            cert: readFileSync(config.tls.certFile),
-            key: readFileSync(config.tls.keyFile),
-            // OCPP's security profiles require TLS 1.2 or newer.
-            minVersion: 'TLSv1.2',
-          },
-          serveHttp,
-        ),
-        config.tls.port,
-      )
-    : null
+  const listenAll = async () => {
+    const plain = await listen(createHttpServer(serveHttp), config.port)
+    const secure = config.tls
+      ? await listen(
+          createHttpsServer(
+            {
+              cert: readFileSync(config.tls.certFile),
+              key: readFileSync(config.tls.keyFile),
+              // OCPP's security profiles require TLS 1.2 or newer.
+              minVersion: 'TLSv1.2',
+            },
+            serveHttp,
+          ),
+          config.tls.port,
+        )
+      : null
+    return [plain, secure] as const
+  }
+  let port: number
+  let tlsPort: number | null
+  try {
+    ;[port, tlsPort] = await listenAll()
+  } catch (err) {
+    // A port in use or an unreadable certificate: release what was started, then fail.
+    clearInterval(telemetry)
+    watcher.close()
+    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
+    await mqttClient.endAsync(true)
+    throw err
+  }
 
   return {
     port,

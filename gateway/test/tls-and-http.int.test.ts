@@ -122,3 +122,17 @@ test('/healthz answers and /metrics counts in the Prometheus text format', async
   expect(metrics).toContain('evmon_gateway_upgrades_refused_total{reason="unknown_charger"} 1')
   expect((await fetch(`${base}/anything`)).status).toBe(404)
 })
+
+test('a port in use fails the start and leaves nothing running', async () => {
+  stack = await Stack.start()
+  const { start } = await import('../src/index.ts')
+  const dir = tmp()
+  await expect(
+    start({
+      ...stack.config,
+      port: stack.gateway.port,
+      chargersFile: join(dir, 'chargers.json'),
+      stateFile: join(dir, 'state.json'),
+    }),
+  ).rejects.toThrow(/EADDRINUSE/)
+})
