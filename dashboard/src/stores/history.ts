@@ -1,4 +1,7 @@
-import { stationLoadW, type LiveSnapshot, type SiteLoadResponse } from '@evmon/contracts'
+import type { LiveSnapshot, SiteLoadResponse } from '@evmon/contracts'
+// The subpath, not the package root: the root compiles the payload validators (new Function), which
+// the dashboard's Content-Security-Policy rightly forbids.
+import { stationLoadW } from '@evmon/contracts/live'
 
 // The rolling power history behind the site load chart, kept as plain immutable data so that the
 // store can swap it in a shallowRef and every rule here is testable without a browser.

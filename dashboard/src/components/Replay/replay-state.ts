@@ -1,13 +1,13 @@
-import {
-  stationLoadW,
-  type ConnectorMeta,
-  type LiveConnector,
-  type LiveStation,
-  type ReplayMessage,
-  type StationMeta,
-  type StatusEvent,
-  type Telemetry,
+import type {
+  ConnectorMeta,
+  LiveConnector,
+  LiveStation,
+  ReplayMessage,
+  StationMeta,
+  StatusEvent,
+  Telemetry,
 } from '@evmon/contracts'
+import { stationLoadW } from '@evmon/contracts/live'
 import type { LiveState } from '../../stores/stream.ts'
 
 // Stored MQTT messages folded into the live view's shape, so that replay drives the same station card
