@@ -11,6 +11,7 @@ COPY ingest/package.json ingest/
 COPY api/package.json api/
 COPY dashboard/package.json dashboard/
 COPY simulator/package.json simulator/
+COPY gateway/package.json gateway/
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build
@@ -25,6 +26,7 @@ COPY --from=build /app/ingest/package.json ingest/
 COPY --from=build /app/api/package.json api/
 COPY --from=build /app/dashboard/package.json dashboard/
 COPY --from=build /app/simulator/package.json simulator/
+COPY --from=build /app/gateway/package.json gateway/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # 3. Runtime: sources, production modules, the built dashboard; runs as the unprivileged `node` user.
@@ -38,6 +40,7 @@ COPY --from=build /app/broker broker
 COPY --from=build /app/ingest ingest
 COPY --from=build /app/api api
 COPY --from=build /app/simulator simulator
+COPY --from=build /app/gateway gateway
 COPY --from=build /app/config config
 COPY --from=build /app/scripts/healthcheck.mjs scripts/healthcheck.mjs
 COPY --from=build /app/dashboard/dist dashboard/dist

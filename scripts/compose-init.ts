@@ -18,6 +18,7 @@ const secrets = {
   EVMON_INGEST_MQTT_PASSWORD: await credentials.issue('ingest'),
   EVMON_API_MQTT_PASSWORD: await credentials.issue('api'),
   EVMON_SIM_MQTT_PASSWORD: await credentials.issue('simulator'),
+  EVMON_GATEWAY_MQTT_PASSWORD: await credentials.issue('gateway'),
   EVMON_GRAFANA_ADMIN_PASSWORD: randomBytes(18).toString('base64url'),
 }
 credentials.save(credentialsFile)

@@ -35,7 +35,7 @@ function sources(dir: string): string[] {
     return /\.(ts|mjs)$/.test(name) && !name.endsWith('.test.ts') ? [readFileSync(path, 'utf8')] : []
   })
 }
-const code = ['contracts', 'broker', 'ingest', 'api', 'simulator', 'scripts']
+const code = ['contracts', 'broker', 'ingest', 'api', 'simulator', 'gateway', 'scripts']
   .flatMap((d) => sources(join(repoRoot, d)))
   .join('\n')
 
@@ -71,7 +71,7 @@ test('by default compose runs InfluxDB 1.x, Redis, broker, ingest, api and simul
   expect(defaultServices.sort()).toEqual(['api', 'broker', 'influxdb', 'ingest', 'redis', 'simulator'])
   expect(compose.services.influxdb?.image).toMatch(/^influxdb:1\./)
   const profiles = new Set(Object.values(compose.services).flatMap((s) => s.profiles ?? []))
-  expect([...profiles].sort()).toEqual(['grafana', 'scale'])
+  expect([...profiles].sort()).toEqual(['grafana', 'ocpp', 'scale'])
 })
 
 test('the broker keeps its sessions in the Redis of the default set, which keeps an append-only file', () => {
