@@ -73,19 +73,26 @@ export function sessionSpeedStatement(
 
 type SessionRef = Omit<SessionSpeed, 'energyWh' | 'chargingMs'>
 
+type Speed = { energyWh: number; chargingMs: number }
+const NO_SPEED: Speed = { energyWh: 0, chargingMs: 0 }
+
 /**
  * Speeds of finished sessions, by session id: their samples no longer change, and a week's worth is
- * many statements. Bounded: cleared when full.
+ * many statements. Entries are promises, so that requests arriving together (the dashboard asks for
+ * several groupings at once) share one computation; a failed one is forgotten. Bounded: cleared when full.
  */
 export class SessionSpeedCache {
-  private readonly entries = new Map<string, { energyWh: number; chargingMs: number }>()
+  private readonly entries = new Map<string, Promise<Speed>>()
   constructor(private readonly maxEntries = 50_000) {}
-  get(id: string) {
+  get(id: string): Promise<Speed> | undefined {
     return this.entries.get(id)
   }
-  set(id: string, value: { energyWh: number; chargingMs: number }): void {
+  set(id: string, speed: Promise<Speed>): void {
     if (this.entries.size >= this.maxEntries) this.entries.clear()
-    this.entries.set(id, value)
+    this.entries.set(id, speed)
+    speed.catch(() => {
+      if (this.entries.get(id) === speed) this.entries.delete(id)
+    })
   }
 }
 
@@ -124,7 +131,8 @@ export async function readSessionSpeeds(
     }
   }
   const todo = sessions.filter((s) => cache.get(s.id) === undefined)
-  const running = new Map<string, { energyWh: number; chargingMs: number }>()
+  // A running session's samples still grow: only finished ones are cached.
+  const running = new Map<string, Promise<Speed>>()
   if (todo.length > 0) {
     const lastStart = Math.max(...todo.map((s) => s.startedAt))
     const [stopped] = await influx.query(
@@ -133,31 +141,28 @@ export async function readSessionSpeeds(
     const stops = new Map<string, number>()
     for (const series of stopped?.series ?? [])
       for (const row of series.values) stops.set(String(row[1]), row[0] as number)
-    const chunks: SessionRef[][] = []
-    for (let i = 0; i < todo.length; i += STATEMENTS_PER_REQUEST)
-      chunks.push(todo.slice(i, i + STATEMENTS_PER_REQUEST))
-    for (let i = 0; i < chunks.length; i += REQUESTS_IN_FLIGHT) {
-      await Promise.all(
-        chunks.slice(i, i + REQUESTS_IN_FLIGHT).map(async (chunk) => {
-          const end = (s: SessionRef) => stops.get(s.id) ?? Math.min(nowMs, s.startedAt + MAX_SESSION_MS)
-          const results = await influx.query(
-            chunk.map((s) => sessionSpeedStatement(s, end(s) + 1)).join('; '),
-          )
-          chunk.forEach((s, k) => {
-            const values = rowsOf(results[k])[0]?.values
-            const speed = { energyWh: values?.e ?? 0, chargingMs: values?.t ?? 0 }
-            // A running session's samples still grow: only finished ones are kept.
-            if (stops.has(s.id)) cache.set(s.id, speed)
-            else running.set(s.id, speed)
-          })
-        }),
-      )
+    const end = (s: SessionRef) => stops.get(s.id) ?? Math.min(nowMs, s.startedAt + MAX_SESSION_MS)
+    // Chunks of statements, at most REQUESTS_IN_FLIGHT requests at a time: chunk i waits for chunk i − n.
+    const requests: Array<Promise<unknown>> = []
+    for (let i = 0; i * STATEMENTS_PER_REQUEST < todo.length; i++) {
+      const chunk = todo.slice(i * STATEMENTS_PER_REQUEST, (i + 1) * STATEMENTS_PER_REQUEST)
+      const before = requests[i - REQUESTS_IN_FLIGHT] ?? Promise.resolve()
+      const answers = before
+        .catch(() => {})
+        .then(() => influx.query(chunk.map((s) => sessionSpeedStatement(s, end(s) + 1)).join('; ')))
+      requests.push(answers)
+      chunk.forEach((s, k) => {
+        const speed = answers.then((results): Speed => {
+          const values = rowsOf(results[k])[0]?.values
+          return { energyWh: values?.e ?? 0, chargingMs: values?.t ?? 0 }
+        })
+        if (stops.has(s.id)) cache.set(s.id, speed)
+        else running.set(s.id, speed)
+      })
     }
   }
-  return sessions.map((s) => ({
-    ...s,
-    ...(cache.get(s.id) ?? running.get(s.id) ?? { energyWh: 0, chargingMs: 0 }),
-  }))
+  const speeds = await Promise.all(sessions.map((s) => cache.get(s.id) ?? running.get(s.id) ?? NO_SPEED))
+  return sessions.map((s, i) => ({ ...s, ...(speeds[i] ?? NO_SPEED) }))
 }
 
 /** Energy ÷ charging time over sessions, W, and how many sessions had charging time in the window. */
