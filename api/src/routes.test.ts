@@ -328,6 +328,7 @@ describe('api routes', () => {
       ['utilisation site', (v) => `/api/v1/metrics/utilisation?site=${v}&${range}`],
       ['utilisation connector', (v) => `/api/v1/metrics/utilisation?connector=${v}&${range}`],
       ['utilisation group', (v) => `/api/v1/metrics/utilisation?group=${v}&${range}`],
+      ['utilisation exclude', (v) => `/api/v1/metrics/utilisation?exclude=${v}/${T0}/maintenance&${range}`],
       ['efficiency station', (v) => `/api/v1/metrics/efficiency?station=${v}&${range}`],
       ['efficiency tz', (v) => `/api/v1/metrics/efficiency?tz=${v}&${range}`],
       ['sessions station', (v) => `/api/v1/sessions?station=${v}`],
@@ -366,6 +367,9 @@ describe('api routes', () => {
           /raw points are kept for 30 days/,
         ],
         [`/api/v1/metrics/efficiency?tz=Mars/Olympus`, /not a known IANA time zone/],
+        [`/api/v1/metrics/utilisation?exclude=${T0}/${T0 - 1}/maintenance`, /ends before it starts/],
+        [`/api/v1/metrics/utilisation?exclude=${T0 - 1}/${T0}/holiday`, /reason must be one of/],
+        [`/api/v1/metrics/utilisation?exclude=yesterday/${T0}/maintenance`, /needs from\/to times/],
         [`/api/v1/export?station=zn-super&from=2025-02-30&to=${T0}`, /not a valid date/],
       ]
       for (const [url, message] of cases) {
