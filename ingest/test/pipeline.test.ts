@@ -1,17 +1,22 @@
 import { stationTopic } from '@evmon/contracts'
 import { expect, test } from 'vitest'
+import { WriteError } from '../src/line-writer.ts'
 import { silentLogger } from '../src/log.ts'
 import { Pipeline } from '../src/pipeline.ts'
 import { SessionTracker } from '../src/sessions.ts'
 import { fakeWriter, memorySpool, recordingDeadLetter, ticket } from './fakes.ts'
 import { telemetry } from './helpers.ts'
 
-function pipeline(deadLetterQuota: number, maxHeldMessages: number) {
-  const writer = fakeWriter()
+function pipeline(
+  deadLetterQuota: number,
+  maxHeldMessages: number,
+  writer = fakeWriter(),
+  spool = memorySpool(),
+) {
   const deadLetter = recordingDeadLetter(deadLetterQuota)
   const p = new Pipeline({
     writer,
-    spool: memorySpool(),
+    spool,
     deadLetter,
     logger: silentLogger,
     sessions: new SessionTracker(),
@@ -83,4 +88,33 @@ test('reading pauses once as many rejects are held as allowed', async () => {
     await settle()
   }
   expect(p.paused()).toBe(true)
+})
+
+test('a spooled batch whose points are beyond retention is consumed only once those lines are dead-lettered', async () => {
+  let calls = 0
+  const writer = fakeWriter((lines) => {
+    // InfluxDB away for the first write (the batch is spooled), then back, refusing the old point.
+    if (calls++ === 0) throw new WriteError('connect ECONNREFUSED', true)
+    if (lines.some((l) => l.endsWith(' 1000')))
+      throw new WriteError('partial write: points beyond retention policy dropped=1', false, 400)
+  })
+  const spool = memorySpool()
+  const { p, deadLetter } = pipeline(0, 10, writer, spool)
+  const outcome = await p.sink.store(
+    [
+      `event,site=beibei,station=zn-super,type=status x=1 1000`,
+      `event,site=beibei,station=zn-super,type=status x=2 2000`,
+    ],
+    1000,
+  )
+  expect(outcome.spooled).toBe(2)
+  await settle()
+  // The store is full: the drained record stays in the spool until its refused line is durable.
+  expect(spool.records).toHaveLength(1)
+  expect(writer.stored).toEqual([`event,site=beibei,station=zn-super,type=status x=2 2000`])
+  deadLetter.makeRoom(10)
+  await settle()
+  expect(spool.records).toHaveLength(0)
+  expect(deadLetter.entries).toMatchObject([{ kind: 'line', reason: 'beyond_retention', status: 400 }])
+  expect(p.counters.pointsDeadLettered).toEqual({ beyond_retention: 1, write_rejected: 0 })
 })
