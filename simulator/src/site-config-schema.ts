@@ -250,30 +250,41 @@ export const SiteConfigSchema = obj({
     /** The station's network drops: the broker publishes its last will until it reconnects. */
     offline: obj({ perStationPerDay: nonNegative(), durationS: SecondsRange }),
   }),
-  /** What a session costs the driver: time-of-use energy price plus the operator's service fee. */
-  tariff: obj({
-    currency: Type.String({ minLength: 3, maxLength: 3 }),
-    serviceFeePerKwh: nonNegative(),
-    /** Energy price periods by local hour; together they cover every hour 0–24 exactly once. */
-    periods: Type.Array(
-      obj({
-        name: name(),
-        pricePerKwh: nonNegative(),
-        /** `[start, end)` local hours. */
-        hours: Type.Array(Type.Tuple([Type.Integer({ minimum: 0 }), Type.Integer({ maximum: 24 })])),
-      }),
-      { minItems: 1 },
-    ),
-    /** In these months (1–12) and hours the energy price is raised by `upliftPct`. */
-    criticalPeak: obj({
-      months: Type.Array(Type.Integer({ minimum: 1, maximum: 12 })),
-      hours: Type.Array(Type.Tuple([Type.Integer({ minimum: 0 }), Type.Integer({ maximum: 24 })])),
-      upliftPct: nonNegative(),
-    }),
-  }),
+  /**
+   * The site's tariff file, relative to the site file: the same file the API prices sessions with
+   * (`EVMON_TARIFF_FILE`), so the tariff is defined once.
+   */
+  tariffFile: Type.String({ minLength: 1 }),
   arrivalClasses: Type.Array(ArrivalClass, { minItems: 1 }),
   vehicles: Type.Array(VehicleModel, { minItems: 1 }),
   stations: Type.Array(StationConfig, { minItems: 1 }),
+})
+
+const Period = Type.Union([Type.Literal('valley'), Type.Literal('flat'), Type.Literal('peak')])
+
+/**
+ * A tariff file (config/tariffs/*.json), shared with the API: time-of-use energy prices by local
+ * hour, a critical-peak uplift, and the operator's service fee. `class` records which of the
+ * utility's tariffs it is: `general-commercial` (< 1 kV, one energy price per period) or
+ * `large-industrial-two-part` (10 kV: energy prices plus a monthly capacity or demand charge, which is
+ * the site's cost and not part of a session's price).
+ */
+export const TariffFileSchema = obj({
+  class: Type.Union([Type.Literal('general-commercial'), Type.Literal('large-industrial-two-part')]),
+  currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+  timezone: Type.String(),
+  energyPerKwh: obj({ valley: nonNegative(), flat: nonNegative(), peak: nonNegative() }),
+  /** The period of each local hour 0–23. */
+  hours: Type.Array(Period, { minItems: 24, maxItems: 24 }),
+  /** In these months (1–12) and local hours the energy costs peak × (1 + upliftPct / 100). */
+  criticalPeak: Type.Optional(
+    obj({
+      months: Type.Array(Type.Integer({ minimum: 1, maximum: 12 })),
+      hours: Type.Array(Type.Integer({ minimum: 0, maximum: 23 })),
+      upliftPct: nonNegative(),
+    }),
+  ),
+  servicePerKwh: nonNegative(),
 })
 
 export type LiquidCooling = Static<typeof LiquidCooling>
@@ -282,5 +293,6 @@ export type StationConfig = Static<typeof StationConfig>
 export type VehicleModel = Static<typeof VehicleModel>
 export type ArrivalClass = Static<typeof ArrivalClass>
 export type HardFault = Static<typeof HardFault>
-/** A validated site file. */
-export type SiteConfig = Static<typeof SiteConfigSchema>
+export type TariffFile = Static<typeof TariffFileSchema>
+/** A validated site file, with the tariff its `tariffFile` names. */
+export type SiteConfig = Static<typeof SiteConfigSchema> & { tariff: TariffFile }

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import { ID_PATTERN, isValidId } from '@evmon/contracts'
 import { Value } from '@sinclair/typebox/value'
 import { canCharge, chargingProfile } from './charging-curve.ts'
 import { isKnownTimeZone } from './local-time.ts'
-import { SiteConfigSchema, type SiteConfig } from './site-config-schema.ts'
+import { DEFAULTS } from './defaults.ts'
+import { SiteConfigSchema, TariffFileSchema, type SiteConfig, type TariffFile } from './site-config-schema.ts'
 
 /** A site file that cannot be used; `problems` lists every one found, not just the first. */
 export class SiteConfigError extends Error {
@@ -39,6 +41,9 @@ function crossCheck(config: SiteConfig): string[] {
   config.holidays.forEach((date, i) => {
     if (Number.isNaN(Date.parse(`${date}T00:00:00Z`))) problem(`/holidays/${i}`, `${date} is not a date`)
   })
+  if (config.tariff.timezone !== config.timezone) {
+    problem('/tariffFile', `the tariff is for ${config.tariff.timezone}, the site is in ${config.timezone}`)
+  }
   if (!isKnownTimeZone(config.timezone))
     problem('/timezone', `unknown time zone ${JSON.stringify(config.timezone)}`)
   for (const chemistry of ['nmc', 'lfp'] as const) {
@@ -70,7 +75,6 @@ function crossCheck(config: SiteConfig): string[] {
   range('/faults/coolingFailure/repairS', faults.coolingFailure.repairS)
   range('/faults/offline/durationS', faults.offline.durationS)
   faults.hardFaults.forEach((f, i) => range(`/faults/hardFaults/${i}/repairS`, f.repairS))
-  problems.push(...tariffProblems(config.tariff))
 
   for (const id of duplicates(config.vehicles.map((v) => v.id)))
     problem('/vehicles', `vehicle id ${id} repeats`)
@@ -168,24 +172,6 @@ function crossCheck(config: SiteConfig): string[] {
   return problems
 }
 
-// Every local hour must have exactly one energy price, or a session's cost would be ambiguous.
-function tariffProblems(tariff: SiteConfig['tariff']): string[] {
-  const problems: string[] = []
-  const cover = new Array<number>(24).fill(0)
-  tariff.periods.forEach((period, i) =>
-    period.hours.forEach(([from, to], j) => {
-      if (from >= to) problems.push(`/tariff/periods/${i}/hours/${j}: ${from} is not before ${to}`)
-      for (let h = from; h < to; h++) cover[h] = (cover[h] ?? 0) + 1
-    }),
-  )
-  const gaps = cover.flatMap((n, h) => (n === 0 ? [h] : []))
-  const overlaps = cover.flatMap((n, h) => (n > 1 ? [h] : []))
-  if (gaps.length > 0) problems.push(`/tariff/periods: no price for hour ${gaps.join(', ')}`)
-  if (overlaps.length > 0)
-    problems.push(`/tariff/periods: more than one price for hour ${overlaps.join(', ')}`)
-  return problems
-}
-
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object') {
     for (const inner of Object.values(value)) deepFreeze(inner)
@@ -194,35 +180,59 @@ function deepFreeze<T>(value: T): T {
   return value
 }
 
-/**
- * Validates a parsed site file against the schema and the cross-section rules; returns a frozen copy.
- * Throws a {@link SiteConfigError} listing every problem.
- */
-export function parseSiteConfig(value: unknown, source = 'site config'): SiteConfig {
-  const schemaProblems = [...Value.Errors(SiteConfigSchema, value)].map(
-    (e) => `${e.path || '/'}: ${e.message}`,
-  )
-  // Cross-checks walk the structure, so they only run on a config of the right shape.
-  if (schemaProblems.length > 0) throw new SiteConfigError(source, schemaProblems)
-  const config = structuredClone(value) as SiteConfig
-  const problems = crossCheck(config)
-  if (problems.length > 0) throw new SiteConfigError(source, problems)
-  return deepFreeze(config)
-}
-
-/** Reads and validates a site file (JSON). Throws a {@link SiteConfigError} on any problem. */
-export function loadSiteConfig(path: string): SiteConfig {
+function readJson(path: string): unknown {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
   } catch (err) {
     throw new SiteConfigError(path, [`cannot read: ${(err as Error).message}`])
   }
-  let value: unknown
   try {
-    value = JSON.parse(text)
+    return JSON.parse(text)
   } catch (err) {
     throw new SiteConfigError(path, [`not valid JSON: ${(err as Error).message}`])
   }
-  return parseSiteConfig(value, path)
+}
+
+/** Validates a parsed tariff file; throws a {@link SiteConfigError} listing every problem. */
+export function parseTariffFile(value: unknown, source = 'tariff file'): TariffFile {
+  const problems = [...Value.Errors(TariffFileSchema, value)].map((e) => `${e.path || '/'}: ${e.message}`)
+  if (problems.length === 0 && !isKnownTimeZone((value as TariffFile).timezone)) {
+    problems.push(`/timezone: unknown time zone ${JSON.stringify((value as TariffFile).timezone)}`)
+  }
+  if (problems.length > 0) throw new SiteConfigError(source, problems)
+  return structuredClone(value) as TariffFile
+}
+
+/**
+ * Validates a parsed site file against the schema and the cross-section rules, with the tariff file
+ * it names (relative to `siteDir`, by default the repository's config/sites); returns a frozen copy.
+ * Throws a {@link SiteConfigError} listing every problem.
+ */
+export function parseSiteConfig(
+  value: unknown,
+  source = 'site config',
+  siteDir = dirname(DEFAULTS.sitePath),
+): SiteConfig {
+  // A config validated before (a scaled copy) carries its loaded tariff: the file is read again.
+  if (typeof value === 'object' && value !== null && 'tariff' in value) {
+    const { tariff: _loaded, ...file } = value as Record<string, unknown>
+    value = file
+  }
+  const schemaProblems = [...Value.Errors(SiteConfigSchema, value)].map(
+    (e) => `${e.path || '/'}: ${e.message}`,
+  )
+  // Cross-checks walk the structure, so they only run on a config of the right shape.
+  if (schemaProblems.length > 0) throw new SiteConfigError(source, schemaProblems)
+  const site = structuredClone(value) as Omit<SiteConfig, 'tariff'>
+  const tariffPath = resolve(siteDir, site.tariffFile)
+  const config: SiteConfig = { ...site, tariff: parseTariffFile(readJson(tariffPath), tariffPath) }
+  const problems = crossCheck(config)
+  if (problems.length > 0) throw new SiteConfigError(source, problems)
+  return deepFreeze(config)
+}
+
+/** Reads and validates a site file (JSON) and its tariff file. Throws a {@link SiteConfigError} on any problem. */
+export function loadSiteConfig(path: string): SiteConfig {
+  return parseSiteConfig(readJson(path), path, dirname(path))
 }

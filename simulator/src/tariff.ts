@@ -1,5 +1,5 @@
 import type { LocalTime } from './local-time.ts'
-import type { SiteConfig } from './site-config-schema.ts'
+import type { TariffFile } from './site-config-schema.ts'
 
 /** What a kilowatt-hour costs the driver at a given local time. */
 export interface Tariff {
@@ -8,29 +8,23 @@ export interface Tariff {
   pricePerKwh(t: LocalTime): number
 }
 
-const inHours = (ranges: readonly (readonly [number, number])[], hour: number) =>
-  ranges.some(([from, to]) => hour >= from && hour < to)
-
 /**
  * Compiles the site's time-of-use tariff into a table per local hour (ordinary and critical-peak
- * months), so pricing a sample is a lookup rather than a search through periods.
+ * months), so pricing a sample is a lookup rather than a search. In a critical-peak hour the energy
+ * costs the peak price × (1 + uplift), as the API prices it from the same file.
  */
-export function createTariff(tariff: SiteConfig['tariff']): Tariff {
-  const energyByHour = Array.from({ length: 24 }, (_, hour) => {
-    const period = tariff.periods.find((p) => inHours(p.hours, hour))
-    return period?.pricePerKwh ?? 0
-  })
-  const { criticalPeak, serviceFeePerKwh } = tariff
-  const uplift = 1 + criticalPeak.upliftPct / 100
-  const ordinary = energyByHour.map((price) => price + serviceFeePerKwh)
-  const critical = energyByHour.map(
-    (price, hour) => (inHours(criticalPeak.hours, hour) ? price * uplift : price) + serviceFeePerKwh,
+export function createTariff(tariff: TariffFile): Tariff {
+  const ordinary = tariff.hours.map((period) => tariff.energyPerKwh[period] + tariff.servicePerKwh)
+  const critical = tariff.criticalPeak
+  const uplift = 1 + (critical?.upliftPct ?? 0) / 100
+  const criticalTable = ordinary.map((price, hour) =>
+    critical?.hours.includes(hour) ? tariff.energyPerKwh.peak * uplift + tariff.servicePerKwh : price,
   )
-  const criticalMonths = new Set(criticalPeak.months)
+  const criticalMonths = new Set(critical?.months ?? [])
   return {
     currency: tariff.currency,
     pricePerKwh(t) {
-      const table = criticalMonths.has(t.month) ? critical : ordinary
+      const table = criticalMonths.has(t.month) ? criticalTable : ordinary
       return table[Math.min(23, Math.floor(t.hour))] as number
     },
   }

@@ -90,10 +90,9 @@ describe('arrival profiles', () => {
   })
 
   test('a night peak when the valley tariff starts at 23:00', () => {
-    const valleyStart = config.tariff.periods
-      .find((p) => p.name === 'valley')
-      ?.hours.find((range) => range[1] === 24)?.[0]
-    expect(valleyStart).toBe(23)
+    // The site's tariff: 22:00 is not valley, 23:00 is.
+    expect(config.tariff.hours[22]).not.toBe('valley')
+    expect(config.tariff.hours[23]).toBe('valley')
     for (const cls of ['supercharging', 'dc-fast', 'ac']) {
       const before = demand.arrivalsPerHour(cls, at('2025-07-16T22:30:00+08:00'))
       const after = demand.arrivalsPerHour(cls, at('2025-07-16T23:30:00+08:00'))

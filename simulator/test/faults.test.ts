@@ -158,9 +158,8 @@ describe('money', () => {
     site.plugIn('zn-super', 1, { vehicle: 'zeekr-001', socPct: 10, targetSocPct: 50 })
     run(site, 900)
     const [session] = site.recentSessions
-    const peak = config.tariff.periods.find((p) => p.name === 'peak')?.pricePerKwh ?? 0
-    const pricePerKwh =
-      peak * (1 + config.tariff.criticalPeak.upliftPct / 100) + config.tariff.serviceFeePerKwh
+    const { energyPerKwh, criticalPeak, servicePerKwh } = config.tariff
+    const pricePerKwh = energyPerKwh.peak * (1 + (criticalPeak?.upliftPct ?? 0) / 100) + servicePerKwh
     expect(session?.currency).toBe('CNY')
     expect(session?.cost).toBeCloseTo(((session?.energyWh ?? 0) / 1000) * pricePerKwh, 1)
     expect(site.totals.revenue).toBe(session?.cost)
@@ -172,9 +171,9 @@ describe('money', () => {
     site.plugIn('zn-super', 1, { vehicle: 'zeekr-001', socPct: 10, targetSocPct: 50 })
     run(site, 900)
     const [session] = site.recentSessions
-    const valley = config.tariff.periods.find((p) => p.name === 'valley')?.pricePerKwh ?? 0
+    const { energyPerKwh, servicePerKwh } = config.tariff
     expect(session?.cost).toBeCloseTo(
-      ((session?.energyWh ?? 0) / 1000) * (valley + config.tariff.serviceFeePerKwh),
+      ((session?.energyWh ?? 0) / 1000) * (energyPerKwh.valley + servicePerKwh),
       1,
     )
   })
@@ -196,13 +195,11 @@ describe('the cost on the session event', () => {
       .filter((m) => m.kind === 'telemetry' && m.station === 'kc-fast-1')
       .map((m) => (m.payload as { ts: number }).ts)
 
-    // Priced here straight from the site file's periods: each sample's energy at the hour it was delivered.
+    // Priced here straight from the tariff file's hours: each sample's energy at the hour it was delivered.
+    const { energyPerKwh, hours, servicePerKwh } = config.tariff
     const priceAt = (ts: number) => {
-      const hour = new Date(ts + UTC_OFFSET_MS).getUTCHours()
-      const period = config.tariff.periods.find((p) =>
-        p.hours.some(([from, to]) => hour >= from && hour < to),
-      )
-      return (period?.pricePerKwh ?? Number.NaN) + config.tariff.serviceFeePerKwh
+      const period = hours[new Date(ts + UTC_OFFSET_MS).getUTCHours()]
+      return (period ? energyPerKwh[period] : Number.NaN) + servicePerKwh
     }
     let expected = 0
     let beforeBoundaryWh = 0
@@ -219,10 +216,8 @@ describe('the cost on the session event', () => {
     expect(beforeBoundaryWh).toBeGreaterThan(10_000)
     expect((stopped?.energy_wh ?? 0) - beforeBoundaryWh).toBeGreaterThan(10_000)
     expect(stopped?.cost).toBeCloseTo(expected, 1)
-    const atPrice = (name: string) =>
-      ((stopped?.energy_wh ?? 0) / 1000) *
-      ((config.tariff.periods.find((p) => p.name === name)?.pricePerKwh ?? 0) +
-        config.tariff.serviceFeePerKwh)
+    const atPrice = (name: 'flat' | 'peak') =>
+      ((stopped?.energy_wh ?? 0) / 1000) * (energyPerKwh[name] + servicePerKwh)
     expect(stopped?.cost).toBeGreaterThan(atPrice('flat') + 1)
     expect(stopped?.cost).toBeLessThan(atPrice('peak') - 1)
     // The event's cost is the ledger's, and it passes the MQTT contract.

@@ -45,23 +45,23 @@ describe('thermal derating of the liquid-cooled gun', () => {
   test('a sustained 670 A session on a 40 °C Chongqing afternoon reaches the derating threshold', () => {
     const samples = sustainedSession(40, 40 * 60)
     const temps = samples.map((c) => c.temp_c ?? Number.NaN)
-    expect(samples[0]?.current_a).toBeCloseTo(gun.maxCurrentA, 0)
+    expect(samples[0]?.current_a ?? 0).toBeCloseTo(gun.maxCurrentA, 0)
     expect(Math.max(...temps)).toBeGreaterThanOrEqual(cooling.derateStartC)
     expect(Math.max(...temps)).toBeLessThan(cooling.derateZeroC)
     samples.slice(1).forEach((c, i) => {
       const contactC = temps[i] as number
       const share = (cooling.derateZeroC - contactC) / (cooling.derateZeroC - cooling.derateStartC)
       // The limit follows the contact temperature at the start of the sample (rounded to 0.1 °C).
-      expect(c.current_a).toBeLessThanOrEqual(gun.maxCurrentA * Math.min(1, share) + 5)
+      expect(c.current_a ?? 0).toBeLessThanOrEqual(gun.maxCurrentA * Math.min(1, share) + 5)
     })
     // Derated: the current fell below 670 A once the contacts passed 80 °C.
-    expect(Math.min(...samples.slice(-60).map((c) => c.current_a))).toBeLessThan(gun.maxCurrentA - 10)
+    expect(Math.min(...samples.slice(-60).map((c) => c.current_a ?? 0))).toBeLessThan(gun.maxCurrentA - 10)
   })
 
   test('the same session on a 25 °C day never reaches it and keeps its 670 A', () => {
     const samples = sustainedSession(25, 40 * 60)
     expect(Math.max(...samples.map((c) => c.temp_c ?? Number.NaN))).toBeLessThan(cooling.derateStartC)
-    expect(samples.every((c) => Math.abs(c.current_a - gun.maxCurrentA) < 1)).toBe(true)
+    expect(samples.every((c) => Math.abs((c.current_a ?? 0) - gun.maxCurrentA) < 1)).toBe(true)
   })
 })
 

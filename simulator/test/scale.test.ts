@@ -1,7 +1,11 @@
+import { readFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, test } from 'vitest'
+import { DEFAULTS } from '../src/defaults.ts'
 import { dryRunMessages } from '../src/dry-run.ts'
 import { scaleSite } from '../src/scale.ts'
-import { parseSiteConfig } from '../src/site-config.ts'
+import { parseSiteConfig, parseTariffFile } from '../src/site-config.ts'
 import { createSite } from '../src/site.ts'
 import { beibei, beibeiJson, JULY_NOON, telemetryOf } from './fixtures.ts'
 
@@ -46,15 +50,14 @@ describe('scale mode', () => {
   })
 })
 
-describe('tariff rules', () => {
-  test('every local hour needs exactly one energy price', () => {
-    const json = beibeiJson()
-    const [valley, flat] = json.tariff.periods
-    if (!valley || !flat) throw new Error('the Beibei tariff has valley and flat periods')
-    valley.hours = [[0, 6]]
-    flat.hours.push([10, 12])
-    expect(() => parseSiteConfig(json)).toThrow(
-      /no price for hour 6, 23[\s\S]*more than one price for hour 10, 11/,
-    )
+describe('tariff file', () => {
+  test('the site file names the one tariff file the API reads; a broken tariff is refused with every problem', () => {
+    const apiDefault = fileURLToPath(new URL('../../config/tariffs/chongqing.json', import.meta.url))
+    const site = beibei()
+    expect(resolve(dirname(DEFAULTS.sitePath), site.tariffFile)).toBe(apiDefault)
+    expect(site.tariff).toEqual(JSON.parse(readFileSync(apiDefault, 'utf8')))
+    const broken = { ...JSON.parse(readFileSync(apiDefault, 'utf8')), hours: ['valley', 'noon'] }
+    expect(() => parseTariffFile(broken, 'x.json')).toThrow(/x\.json[\s\S]*\/hours/)
+    expect(() => parseSiteConfig({ ...beibeiJson(), tariffFile: 'nowhere.json' })).toThrow(/cannot read/)
   })
 })
