@@ -132,7 +132,6 @@ export async function buildApp(config: Readonly<ApiConfig>, deps: AppDeps = {}):
 
   const services: Services = {
     clock,
-    sampleIntervalMs: config.sampleIntervalMs,
     metrics,
     feed,
     live,

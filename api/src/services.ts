@@ -11,8 +11,6 @@ import type { SiteCatalogue } from './sites/site-catalogue.ts'
 /** What route plugins receive: passed explicitly as plugin options rather than decorated onto the app. */
 export interface Services {
   clock: () => number
-  /** The stations' telemetry period. */
-  sampleIntervalMs: number
   metrics: ApiMetrics
   feed: MessageFeed
   live: LiveState
