@@ -1,0 +1,172 @@
+import type { StatusEvent, Telemetry } from '@evmon/contracts'
+import { afterEach, expect, test } from 'vitest'
+import { Stack } from './harness.ts'
+
+let stack: Stack | undefined
+afterEach(async () => {
+  await stack?.close()
+  stack = undefined
+})
+
+const iso = (ms: number) => new Date(ms).toISOString()
+
+test('after boot, chargers are asked for the configured meter interval (1.6 ChangeConfiguration, 2.0.1 SetVariables)', async () => {
+  stack = await Stack.start({ meterIntervalS: 10 })
+  const p16 = await stack.addCharger('beibei', 'CP-16')
+  const p201 = await stack.addCharger('beibei', 'CP-201')
+  const cp16 = stack.charger('beibei', 'CP-16', p16)
+  const cp201 = stack.charger('beibei', 'CP-201', p201, 'ocpp2.0.1')
+  const asked16 = new Promise((resolve) =>
+    cp16.handle('ChangeConfiguration', async ({ params }) => {
+      resolve(params)
+      return { status: 'Accepted' }
+    }),
+  )
+  const asked201 = new Promise((resolve) =>
+    cp201.handle('SetVariables', async ({ params }) => {
+      resolve(params)
+      return {
+        setVariableResult: [
+          {
+            attributeStatus: 'Accepted',
+            component: { name: 'SampledDataCtrlr' },
+            variable: { name: 'TxUpdatedInterval' },
+          },
+        ],
+      }
+    }),
+  )
+  await cp16.connect()
+  await cp201.connect()
+  await cp16.call('BootNotification', { chargePointVendor: 'V', chargePointModel: 'M' })
+  await cp201.call('BootNotification', {
+    reason: 'PowerUp',
+    chargingStation: { vendorName: 'V', model: 'M' },
+  })
+  expect(await asked16).toEqual({ key: 'MeterValueSampleInterval', value: '10' })
+  expect(await asked201).toEqual({
+    setVariableData: [
+      {
+        component: { name: 'SampledDataCtrlr' },
+        variable: { name: 'TxUpdatedInterval' },
+        attributeValue: '10',
+      },
+    ],
+  })
+  await stack.until(
+    'answers logged',
+    () => stack?.logs.filter((l) => l.includes('meter interval 10 s')).length === 2,
+  )
+  await cp16.close()
+  await cp201.close()
+})
+
+test('connector 0 is the station: Unavailable stops every connector, and its meter is the station meter', async () => {
+  stack = await Stack.start()
+  const password = await stack.addCharger('beibei', 'CP-1')
+  const cp = stack.charger('beibei', 'CP-1', password)
+  await cp.connect()
+  await cp.call('BootNotification', { chargePointVendor: 'V', chargePointModel: 'M' })
+  await cp.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Available' })
+  await cp.call('StatusNotification', { connectorId: 2, errorCode: 'NoError', status: 'Charging' })
+  await cp.call('StatusNotification', {
+    connectorId: 0,
+    errorCode: 'InternalError',
+    status: 'Unavailable',
+    vendorErrorCode: 'E42',
+  })
+  const down = await stack.until('both connectors unavailable', () => {
+    const last = new Map(
+      stack
+        ?.of('cp-1', 'status')
+        .map((m) => [(m.payload as StatusEvent).connector, m.payload as StatusEvent]),
+    )
+    return last.get(1)?.status === 'Unavailable' && last.get(2)?.status === 'Unavailable' && last
+  })
+  expect(down.get(2)).toMatchObject({ error_code: 'InternalError', vendor_error: 'station: E42' })
+  await cp.call('StatusNotification', { connectorId: 0, errorCode: 'NoError', status: 'Available' })
+  // Back: each connector has its own status again.
+  await stack.until('own statuses back', () => {
+    const last = new Map(
+      stack
+        ?.of('cp-1', 'status')
+        .map((m) => [(m.payload as StatusEvent).connector, (m.payload as StatusEvent).status]),
+    )
+    return last.get(1) === 'Available' && last.get(2) === 'Charging'
+  })
+  const t = Date.now()
+  await cp.call('MeterValues', {
+    connectorId: 0,
+    meterValue: [
+      {
+        timestamp: iso(t),
+        sampledValue: [
+          { value: '75.5', measurand: 'Power.Active.Import', unit: 'kW' },
+          { value: '123456.7', measurand: 'Energy.Active.Import.Register', unit: 'kWh' },
+        ],
+      },
+    ],
+  })
+  const sample = await stack.until('station meter in telemetry', () =>
+    stack
+      ?.of('cp-1', 'telemetry')
+      .map((m) => m.payload as Telemetry)
+      .find((s) => s.meter.grid_power_w !== undefined),
+  )
+  expect(sample.meter).toEqual({ grid_power_w: 75_500, grid_energy_wh: 123_456_700 })
+  // Only in the period it was taken: the contract cannot mark the station meter's time.
+  await new Promise((r) => setTimeout(r, 600))
+  const later = stack
+    .of('cp-1', 'telemetry')
+    .map((m) => m.payload as Telemetry)
+    .filter((s) => s.ts > t + 400)
+  expect(later.length).toBeGreaterThan(0)
+  expect(later.every((s) => s.meter.grid_power_w === undefined)).toBe(true)
+  await cp.close()
+  expect(stack.rejected).toEqual([])
+})
+
+test('id-tags policy: unknown tags are refused and their transaction publishes no session', async () => {
+  stack = await Stack.start({ authorize: { kind: 'id-tags', idTags: new Set(['GOOD']) } })
+  const password = await stack.addCharger('beibei', 'CP-1')
+  const cp = stack.charger('beibei', 'CP-1', password)
+  await cp.connect()
+  await cp.call('BootNotification', { chargePointVendor: 'V', chargePointModel: 'M' })
+  expect(await cp.call('Authorize', { idTag: 'BAD' })).toEqual({ idTagInfo: { status: 'Invalid' } })
+  expect(await cp.call('Authorize', { idTag: 'GOOD' })).toEqual({ idTagInfo: { status: 'Accepted' } })
+  const refused = (await cp.call('StartTransaction', {
+    connectorId: 1,
+    idTag: 'BAD',
+    meterStart: 0,
+    timestamp: iso(Date.now()),
+  })) as {
+    transactionId: number
+    idTagInfo: { status: string }
+  }
+  expect(refused.idTagInfo.status).toBe('Invalid')
+  await cp.call('StopTransaction', {
+    transactionId: refused.transactionId,
+    meterStop: 0,
+    timestamp: iso(Date.now()),
+    reason: 'DeAuthorized',
+  })
+  const accepted = (await cp.call('StartTransaction', {
+    connectorId: 1,
+    idTag: 'GOOD',
+    meterStart: 0,
+    timestamp: iso(Date.now()),
+  })) as {
+    transactionId: number
+  }
+  // Transaction ids are issued, never reused.
+  expect(accepted.transactionId).toBe(refused.transactionId + 1)
+  const sessions = await stack.until('one started session', () => {
+    const s = stack?.of('cp-1', 'session') ?? []
+    return s.length > 0 && s
+  })
+  await new Promise((r) => setTimeout(r, 200))
+  expect(stack.of('cp-1', 'session').map((m) => m.payload)).toEqual([sessions[0]?.payload])
+  expect(sessions[0]?.payload).toMatchObject({ event: 'started', session: `cp-1-${accepted.transactionId}` })
+  expect(await cp.call('DataTransfer', { vendorId: 'acme' })).toEqual({ status: 'UnknownVendorId' })
+  await cp.close()
+})
