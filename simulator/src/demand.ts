@@ -81,7 +81,8 @@ export class Demand {
         bestKw: new Map(
           config.vehicleMix.map((e) => {
             const model = fleet.model(e.vehicle)
-            return [model.id, Math.max(0, ...configs.map((c) => expectedKw(model, c)))] as const
+            // A reduce, not Math.max(...): a city-scale class has more connectors than a call takes arguments.
+            return [model.id, configs.reduce((best, c) => Math.max(best, expectedKw(model, c)), 0)] as const
           }),
         ),
         rng: createRng(seed, `arrivals:${config.id}`),
