@@ -86,7 +86,9 @@ async function subscribe(spec: PersistentSpec, clientId: string, seen: Set<numbe
 }
 
 async function publish(spec: PersistentSpec, from: number, count: number): Promise<void> {
-  const [head, tail] = spec.payload.split('"seq":0') as [string, string]
+  const [head, tail, ...more] = spec.payload.split('"seq":0')
+  if (tail === undefined || more.length > 0 || head === undefined)
+    throw new Error('the payload template needs exactly one "seq":0')
   const pub = await mqtt.connectAsync(spec.mqttUrl, spec.publisher)
   let next = from
   const end = from + count
