@@ -71,7 +71,16 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
     ...(config.mqttPassword && { password: config.mqttPassword }),
     reconnectPeriod: 1000,
   })
-  mqttClient.on('error', (err) => log(`broker: ${err.message}`))
+  // A broker outage is logged once, not at every retry, and its end too; publishes wait in mqtt.js's queue.
+  let brokerError = ''
+  mqttClient.on('error', (err) => {
+    if (err.message !== brokerError) log(`broker: ${err.message}; retrying every second`)
+    brokerError = err.message
+  })
+  mqttClient.on('connect', () => {
+    if (brokerError) log('broker: connected again')
+    brokerError = ''
+  })
   const out = new ContractOut(mqttClient, metrics, log)
 
   const rpc = new RPCServer({
