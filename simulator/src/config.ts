@@ -88,8 +88,9 @@ Modes (live when none is given):
 
 Control API on --port: GET /healthz, /metrics, /stations, /sessions, /grid; POST /pause, /resume,
 /stations/S/connectors/C/plug-in {vehicle,socPct,targetSocPct}, /stations/S/connectors/C/fault
-{errorCode,vendorError}, /stations/S/offline {durationS}; DELETE /stations/S/connectors/C/fault;
-PUT /grid {limitKw}.
+{errorCode,vendorError}, /stations/S/connectors/C/cooling-failure {kind,repairS},
+/stations/S/module-failure {repairS}, /stations/S/offline {durationS}; DELETE
+/stations/S/connectors/C/fault; PUT /grid {limitKw}; GET, PUT, DELETE /ambient {ambientC}.
 `
 
 interface Raw {
