@@ -8,8 +8,10 @@
 //  (a) and (b) run in rounds (a raw run at the best setting, then an end-to-end run); the median
 //      round's ratio is the result;
 //  (c) a steady 10,000 connectors/s with latency from sample time to queryable.
+// The broker keeps ingest's session and queue in Redis (a private redis-server with an append-only
+// file) as `npm start` deploys it; `--persistence memory` runs it without, to measure what Redis costs.
 // Usage: npm run bench -- ingest [--messages 60000] [--seconds 20] [--batch 5000] [--concurrency 2]
-//        [--rounds 3] [--profile DIR]
+//        [--rounds 3] [--profile DIR] [--persistence redis|memory]   (default: redis)
 // This file is also the publisher process: run as a script, it takes orders from the bench over IPC.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
@@ -22,6 +24,7 @@ import { stationTopic, type Telemetry } from '@evmon/contracts'
 import mqtt, { type MqttClient } from 'mqtt'
 import { startInfluxd } from '../scripts/influxd.ts'
 import { freePorts, waitForHttp } from '../scripts/ports.ts'
+import { startRedis } from '../scripts/redis.ts'
 
 const CONNECTORS = 4
 const POINTS_PER_MESSAGE = 1 + CONNECTORS
@@ -477,8 +480,13 @@ export default async function ingestBench(args: string[]): Promise<void> {
       concurrency: { type: 'string', default: String(INGEST_CONCURRENCY) },
       // Rounds of (raw ceiling, end to end); the median ratio is reported.
       rounds: { type: 'string', default: '3' },
+      // Where the broker keeps ingest's session and queue.
+      persistence: { type: 'string', default: 'redis' },
     },
   })
+  const persistence = values.persistence
+  if (persistence !== 'redis' && persistence !== 'memory')
+    throw new Error('--persistence must be redis or memory')
   const messages = Number(values.messages)
   const seconds = Number(values.seconds)
   const rounds = Number(values.rounds)
@@ -500,6 +508,8 @@ export default async function ingestBench(args: string[]): Promise<void> {
   let ingest: ChildProcess | undefined
   let publisher: ChildProcess | undefined
   const influx = await startInfluxd({ dir: join(dir, 'influx'), port: 0 })
+  const redis = persistence === 'redis' ? await startRedis({ dir: join(dir, 'redis') }) : null
+  console.log(`broker persistence: ${redis ? 'Redis (append-only file, fsync every second)' : 'memory'}`)
   try {
     // Credentials as `npm start` makes them: one account per service, the broker gets the hashes.
     const credentialsFile = join(dir, 'credentials.json')
@@ -518,6 +528,7 @@ export default async function ingestBench(args: string[]): Promise<void> {
         EVMON_MQTT_WS_PORT: wsPort,
         EVMON_BROKER_METRICS_PORT: metricsPort,
         EVMON_BROKER_CREDENTIALS: credentialsFile,
+        ...(redis ? { EVMON_REDIS_URL: redis.url } : {}),
       },
       prof,
     )
@@ -630,6 +641,7 @@ export default async function ingestBench(args: string[]): Promise<void> {
     await stop(publisher)
     await stop(ingest)
     await stop(broker)
+    await redis?.stop()
     await influx.stop()
     rmSync(dir, { recursive: true, force: true })
   }
