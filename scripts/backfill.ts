@@ -112,17 +112,31 @@ async function rollUp(options: BackfillOptions, fromMs: number, toMs: number): P
   }
 }
 
+/** Wall-clock seconds each step of a first start's backfill took. */
+export interface BackfillTimings {
+  /** Simulated and published, every publish acknowledged by the broker. */
+  publishedS: number
+  /** Until ingest had stored the last of it. */
+  storedS: number
+  rollupsS: number
+  totalS: number
+}
+
 /**
  * A first start's week of history: simulates the last `durationS` up to now through the running
  * broker and ingest (the simulator's own backfill mode, which leaves its registers in the state file
  * for the live run to continue), waits until ingest has stored it all, then builds its rollups.
- * Returns the wall-clock seconds it took.
  */
-export async function backfillHistory(options: BackfillOptions): Promise<number> {
+export async function backfillHistory(options: BackfillOptions): Promise<BackfillTimings> {
   const started = Date.now()
+  const since = (from: number) => (Date.now() - from) / 1000
   const fromMs = Math.floor((started - options.durationS * 1000) / MINUTE_MS) * MINUTE_MS
   await runSimulator(options)
+  const publishedS = since(started)
+  const published = Date.now()
   await ingestSettled(options.ingestMetricsUrl, 10 * MINUTE_MS)
+  const storedS = since(published)
+  const stored = Date.now()
   await rollUp(options, fromMs, Math.ceil(Date.now() / MINUTE_MS) * MINUTE_MS)
-  return (Date.now() - started) / 1000
+  return { publishedS, storedS, rollupsS: since(stored), totalS: since(started) }
 }

@@ -312,7 +312,7 @@ export async function startStack(options: StackOptions): Promise<StackHandle> {
       const days = options.firstStartBackfillS / 86_400
       options.log(`first start: simulating the Beibei site's last ${days} days, then going live`)
       const { values: influx } = readEnv(influxEnv, process.env)
-      const seconds = await backfillHistory({
+      const took = await backfillHistory({
         repoRoot,
         env: simulatorEnv,
         durationS: options.firstStartBackfillS,
@@ -327,7 +327,11 @@ export async function startStack(options: StackOptions): Promise<StackHandle> {
         log: options.log,
         progress: options.progress ?? (() => {}),
       })
-      options.log(`first start: ${days} days of history stored in ${Math.round(seconds)} s`)
+      const s = (x: number) => `${Math.round(x)} s`
+      options.log(
+        `first start: ${days} days of history in ${s(took.totalS)} (published ${s(took.publishedS)}, ` +
+          `stored ${s(took.storedS)} later, rollups ${s(took.rollupsS)})`,
+      )
     }
     services.push(
       spawnService(
