@@ -139,6 +139,7 @@ export class Pipeline {
    * rejected messages are held that the next one could not be kept either.
    */
   paused(): boolean {
+    this.dropCancelledHeld()
     return (
       this.batcher.pendingPoints >= this.options.maxPendingPoints ||
       this.held.length >= this.options.maxHeldMessages
@@ -221,6 +222,7 @@ export class Pipeline {
   }
 
   private hold(entry: DeadLetterEntry, ticket: AckTicket): void {
+    this.dropCancelledHeld()
     const station = stationOf(entry)
     const before = this.heldByStation.get(station) ?? 0
     if (before === 0) {
@@ -234,6 +236,24 @@ export class Pipeline {
     void this.retryHeld()
   }
 
+  /** Removes the oldest held message from the hold and its station's count. */
+  private unhold(): void {
+    const first = this.held.shift()
+    if (first === undefined) return
+    const left = (this.heldByStation.get(first.station) ?? 1) - 1
+    if (left === 0) this.heldByStation.delete(first.station)
+    else this.heldByStation.set(first.station, left)
+  }
+
+  /**
+   * Forgets held messages of a lost connection: the broker delivers them again on the next one (and
+   * they are held again if need be). A lost connection cancels every held message at once, and they are
+   * older than any held since, so they are all at the front.
+   */
+  private dropCancelledHeld(): void {
+    while (this.held[0]?.ticket.cancelled === true) this.unhold()
+  }
+
   /** Stores held messages in order as room appears, acknowledging each once it is durable. */
   private async retryHeld(): Promise<void> {
     if (this.retryingHeld) return
@@ -242,16 +262,12 @@ export class Pipeline {
     try {
       while (this.held.length > 0 && !this.aborter.signal.aborted) {
         await Promise.race([store.roomFreed(), aborted(this.aborter.signal)]).catch(() => undefined)
-        while (this.held.length > 0 && !this.aborter.signal.aborted) {
-          const first = this.held[0] as (typeof this.held)[number]
-          // A message of a lost connection comes again from the broker; this copy is dropped from memory only.
-          const stored =
-            first.ticket.cancelled || (await store.append(first.entry).catch(() => 'full')) === 'stored'
-          if (!stored) break
-          this.held.shift()
-          const left = (this.heldByStation.get(first.station) ?? 1) - 1
-          if (left === 0) this.heldByStation.delete(first.station)
-          else this.heldByStation.set(first.station, left)
+        for (;;) {
+          this.dropCancelledHeld()
+          const first = this.held[0]
+          if (first === undefined || this.aborter.signal.aborted) break
+          if ((await store.append(first.entry).catch(() => 'full')) !== 'stored') break
+          this.unhold()
           first.ticket.ack()
         }
         this.progressed()

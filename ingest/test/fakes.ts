@@ -92,8 +92,10 @@ export function recordingDeadLetter(maxEntries = Infinity): DeadLetterStore & {
   }
 }
 
-/** A ticket that records what happened to its message. */
-export function ticket(onAck: () => void = () => {}): AckTicket & { held: boolean; acked: boolean } {
+/** A ticket that records what happened to its message; set `cancelled` to play a lost connection. */
+export function ticket(
+  onAck: () => void = () => {},
+): AckTicket & { held: boolean; acked: boolean; cancelled: boolean } {
   const t = {
     held: false,
     acked: false,

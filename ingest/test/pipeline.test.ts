@@ -118,3 +118,15 @@ test('a spooled batch whose points are beyond retention is consumed only once th
   expect(deadLetter.entries).toMatchObject([{ kind: 'line', reason: 'beyond_retention', status: 400 }])
   expect(p.counters.pointsDeadLettered).toEqual({ beyond_retention: 1, write_rejected: 0 })
 })
+
+test('held messages of a lost connection are forgotten: the broker delivers them again', async () => {
+  const { p } = pipeline(0, 3)
+  const tickets = Array.from({ length: 3 }, () => ticket())
+  for (const t of tickets) {
+    p.handle(stationTopic('beibei', 'kc-ac', 'telemetry'), Buffer.from('not json'), t)
+    await settle()
+  }
+  expect([p.paused(), [...p.heldMessages]]).toEqual([true, [['kc-ac', 3]]])
+  for (const t of tickets) t.cancelled = true
+  expect([p.paused(), [...p.heldMessages]]).toEqual([false, []])
+})
