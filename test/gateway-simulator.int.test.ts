@@ -153,3 +153,15 @@ test('zn-super stays on MQTT, and nothing the gateway published fails the contra
   await until('zn-super telemetry', () => of('zn-super', 'telemetry').at(-1))
   expect(rejected).toEqual([])
 })
+
+test('a charger whose connection drops is offline, then reconnects and boots by itself', async () => {
+  const onlineFlags = () =>
+    of('kc-fast-2', 'online').map((m) => (m.kind === 'online' ? m.payload.online : undefined))
+  const before = onlineFlags().length
+  simulator.dropConnection('kc-fast-2')
+  await until('kc-fast-2 offline', () => onlineFlags().slice(before).includes(false))
+  const offlineAt = before + onlineFlags().slice(before).indexOf(false)
+  await until('kc-fast-2 online again', () => onlineFlags().slice(offlineAt).includes(true))
+  const telemetryBefore = of('kc-fast-2', 'telemetry').length
+  await until('kc-fast-2 telemetry again', () => of('kc-fast-2', 'telemetry').length > telemetryBefore)
+}, 60_000)
