@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { expect, test } from 'vitest'
-import { FailureLimiter, PacketSizeGuard, TokenBucket } from '../src/limits.ts'
+import { FailureLimiter, TokenBucket } from '@evmon/contracts'
+import { PacketSizeGuard } from '../src/limits.ts'
 
 /** An MQTT PUBLISH packet (QoS 0) with the given payload size. */
 function publishPacket(payloadBytes: number): Buffer {

@@ -30,9 +30,13 @@ export interface GatewayConfig {
   /** Sustained calls per second one charger may make, and the burst above it (a reconnect's queue). */
   callRatePerS: number
   callBurst: number
+  /** Failed logins per minute per remote address (and per charger) before further attempts are refused; default 10. */
+  maxAuthFailures?: number
   /** Log lines (refusals, bad input); default console.log. */
   log?: (line: string) => void
 }
+
+export const DEFAULT_MAX_AUTH_FAILURES = 10
 
 /** The gateway's variables; the README table is generated from them (`npm run docs:env`). */
 export const gatewayEnv = {
@@ -132,6 +136,13 @@ export const gatewayEnv = {
     1,
     100_000,
   ),
+  maxAuthFailures: envVar.int(
+    'EVMON_GATEWAY_MAX_AUTH_FAILURES',
+    DEFAULT_MAX_AUTH_FAILURES,
+    'failed logins per minute per address or charger before refusing (429) without checking',
+    1,
+    1_000_000,
+  ),
   callBurst: envVar.int(
     'EVMON_GATEWAY_CALL_BURST',
     200,
@@ -169,5 +180,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Gatew
     maxFrameBytes: v.maxFrameBytes,
     callRatePerS: v.callRate,
     callBurst: v.callBurst,
+    maxAuthFailures: v.maxAuthFailures,
   })
 }

@@ -8,12 +8,12 @@ import {
 import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import { basename, dirname } from 'node:path'
-import { isValidId, OCPP_PROTOCOLS, type OcppProtocol } from '@evmon/contracts'
+import { FailureLimiter, isValidId, OCPP_PROTOCOLS, type OcppProtocol } from '@evmon/contracts'
 import { SecretChecker } from '@evmon/contracts/secrets'
 import mqtt from 'mqtt'
 import { RPCServer, type RPCClient } from 'ocpp-rpc'
 import { chargerKey, Chargers, isOcppIdentity, stationIdFor, type Charger } from './chargers.ts'
-import type { GatewayConfig } from './config.ts'
+import { DEFAULT_MAX_AUTH_FAILURES, type GatewayConfig } from './config.ts'
 import { ContractOut } from './contract-out.ts'
 import { register, type Link } from './link.ts'
 import { Metrics } from './metrics.ts'
@@ -102,6 +102,10 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
     reject(code, reason)
   }
 
+  // Password guessing gets a few tries a minute per address and per charger, refused before scrypt runs;
+  // a reconnect storm of chargers that know their passwords is never slowed.
+  const failures = new FailureLimiter(config.maxAuthFailures ?? DEFAULT_MAX_AUTH_FAILURES, 60_000)
+
   rpc.auth(async (accept, reject, handshake) => {
     const from = handshake.remoteAddress ?? 'unknown'
     const site = ENDPOINT.exec(handshake.endpoint)?.[1]
@@ -118,13 +122,21 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
         `${who}: offers ${[...handshake.protocols].join(', ') || 'no subprotocol'}`,
       )
     }
-    const charger = chargers.get(site, identity)
-    if (!charger) return refuse(reject, 401, 'unknown_charger', `${who}: unknown charger`)
-    if (!handshake.password)
-      return refuse(reject, 401, 'no_password', `${who}: no Basic auth for the identity`)
     const key = chargerKey(site, identity)
+    const now = Date.now()
+    if (failures.blocked(`addr:${from}`, now) || failures.blocked(`charger:${key}`, now)) {
+      return refuse(reject, 429, 'throttled', `${who}: too many failed logins, try later`)
+    }
+    const fail = (code: number, reason: string, detail: string) => {
+      failures.fail(`addr:${from}`, now)
+      failures.fail(`charger:${key}`, now)
+      refuse(reject, code, reason, detail)
+    }
+    const charger = chargers.get(site, identity)
+    if (!charger) return fail(401, 'unknown_charger', `${who}: unknown charger`)
+    if (!handshake.password) return fail(401, 'no_password', `${who}: no Basic auth for the identity`)
     if (!(await checker.matches(key, charger, handshake.password))) {
-      return refuse(reject, 401, 'bad_password', `${who}: wrong password`)
+      return fail(401, 'bad_password', `${who}: wrong password`)
     }
     // Removed or rotated while the password was checked.
     if (chargers.get(site, identity) !== charger)

@@ -1,4 +1,4 @@
-import type { OcppProtocol } from '@evmon/contracts'
+import { TokenBucket, type OcppProtocol } from '@evmon/contracts'
 import { createRPCError, type RPCClient } from 'ocpp-rpc'
 import type { AuthorizePolicy, GatewayConfig } from './config.ts'
 import {
@@ -21,28 +21,6 @@ export interface Link {
   config: Readonly<GatewayConfig>
   metrics: Metrics
   log: (line: string) => void
-}
-
-/** A token bucket: `rate` tokens a second, up to `burst` held. */
-export class TokenBucket {
-  private tokens: number
-  private last: number
-  constructor(
-    private readonly rate: number,
-    private readonly burst: number,
-    now: number,
-  ) {
-    this.tokens = burst
-    this.last = now
-  }
-
-  take(now: number): boolean {
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate)
-    this.last = now
-    if (this.tokens < 1) return false
-    this.tokens -= 1
-    return true
-  }
 }
 
 /**

@@ -44,6 +44,18 @@ describe('security profile 1: Basic auth per charger', () => {
     await stack.until('online, then offline', () => stack.of('cs-1', 'online').length === 2)
   })
 
+  test('password guessing is throttled: after a few failures the address is refused (429) before any check', async () => {
+    await stack.close()
+    stack = await Stack.start({ maxAuthFailures: 3 })
+    const password = await stack.addCharger('beibei', 'CS-1')
+    for (let i = 0; i < 3; i++) {
+      expect(await refusal(() => stack.charger('beibei', 'CS-1', `guess-${i}`).connect())).toBe(401)
+    }
+    // Even the right password waits out the window now.
+    expect(await refusal(() => stack.charger('beibei', 'CS-1', password).connect())).toBe(429)
+    expect(refused('throttled')).toBe(1)
+  })
+
   test('the chargers file keeps salted hashes only, readable by its owner only', async () => {
     const password = await stack.addCharger('beibei', 'CS-1')
     const text = readFileSync(stack.config.chargersFile, 'utf8')

@@ -52,6 +52,7 @@ export class Stack {
       maxFrameBytes: 64 * 1024,
       callRatePerS: 50,
       callBurst: 100,
+      maxAuthFailures: 100,
       log: (line) => logs.push(line),
       ...overrides,
     }
