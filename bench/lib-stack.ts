@@ -2,10 +2,13 @@
 // ACLs and sessions on Redis), ingest, API and the simulator in scale mode, each a process of its own,
 // wired as scripts/stack.ts wires them for `npm start` (same entry points, same service accounts), with
 // the simulator cloning the Beibei stations instead of running the site itself. Loopback only.
+// The simulator's site is Beibei's with its stations' network outages turned off: an offline station
+// generates samples it never sends (by design), which would make "generated" differ from "sent" and
+// hide real losses among the simulated ones. Every other behaviour of the site is kept.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdirSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
 import { Credentials } from '@evmon/broker'
@@ -154,10 +157,25 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
     })
     await waitHealthy(`http://127.0.0.1:${ingestPort}/healthz`, 60_000, 'ingest', isCrashed)
     await waitHealthy(`http://127.0.0.1:${httpPort}/healthz`, 60_000, 'api', isCrashed)
+    const sites = join(repoRoot, 'config', 'sites')
+    const site = JSON.parse(readFileSync(join(sites, 'beibei.json'), 'utf8')) as {
+      faults: { offline: { perStationPerDay: number } }
+      tariffFile: string
+    }
+    site.faults.offline.perStationPerDay = 0
+    site.tariffFile = resolve(sites, site.tariffFile) // it is relative to the site file
+    const siteFile = join(dir, 'beibei-always-online.json')
+    writeFileSync(siteFile, JSON.stringify(site))
     pids.simulator = spawnService(
       'simulator',
       'simulator/src/main.ts',
-      { ...common, ...account('simulator'), EVMON_SIM_PORT: simPort, EVMON_SIM_HOST: '127.0.0.1' },
+      {
+        ...common,
+        ...account('simulator'),
+        EVMON_SIM_PORT: simPort,
+        EVMON_SIM_HOST: '127.0.0.1',
+        EVMON_SIM_SITE: siteFile,
+      },
       ['--scale', String(options.stations), '--state', 'off'],
     )
     await waitHealthy(`http://127.0.0.1:${simPort}/healthz`, 60_000, 'simulator', isCrashed)

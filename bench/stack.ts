@@ -2,8 +2,8 @@
 // mode, each its own process with authentication on (bench/lib-stack.ts), at a given number of
 // connectors sending telemetry at 1 Hz, while dashboard WebSocket clients follow the live stream and
 // HTTP clients poll `/live`, `/availability` and a 24-hour history query. For each connector count:
-// messages/s accepted, points stored (counted with InfluxDB's count() against the samples the
-// simulator generated), sample → queryable p50/p99, WebSocket update p99 sample → client, HTTP p99 per
+// messages/s accepted, points stored (counted with InfluxDB's count() against the messages and samples
+// the simulator generated), sample → queryable p50/p99, WebSocket update p99 sample → client, HTTP p99 per
 // route, CPU per process. Searches for the largest count that loses nothing and meets every p99 goal,
 // within --max-minutes, and ends with
 // `RESULT max_connectors=<n> live_p99_ms=<x> ws_p99_ms=<y> stored_ratio=<r>`.
@@ -55,8 +55,9 @@ interface StepResult {
   sim_lag_ms: number
   msgs_per_s_accepted: number
   points_per_s_written: number
-  expected_connector_points: number
-  stored_connector_points: number
+  /** Station and connector points: one `station` point per telemetry message, one `connector` per connector in it. */
+  expected_points: number
+  stored_points: number
   stored_ratio: number
   queryable_p50_ms: number
   queryable_p99_ms: number
@@ -163,26 +164,40 @@ function probeQueryable(stack: BenchStack, probes: string[], from: number) {
   }
 }
 
-/** Pauses the simulator, then waits until ingest has written what it received and counts the points. */
+/**
+ * Pauses the simulator, then waits until ingest has written what it received and counts the points:
+ * every station sends one telemetry message per step with all its connectors (the bench's site has no
+ * network outages, bench/lib-stack.ts), so the simulator's steps × stations and its connector samples
+ * are what InfluxDB must hold.
+ */
 async function countStored(stack: BenchStack, log: (line: string) => void) {
   await fetch(`${stack.simUrl}/pause`, { method: 'POST' })
   const sim = `${stack.simUrl}/metrics`
   for (let i = 0; i < 300 && (await metric(sim, 'evmon_sim_publish_in_flight')) > 0; i++) await sleep(100)
-  const expected = await metric(sim, 'evmon_sim_connector_samples_total')
+  const steps = await metric(sim, 'evmon_sim_steps_total')
+  const expected = {
+    station: steps * (await metric(sim, 'evmon_sim_stations')),
+    connector: await metric(sim, 'evmon_sim_connector_samples_total'),
+  }
   const [published, acked] = [
     await metric(sim, 'evmon_sim_messages_total'),
     await metric(sim, 'evmon_sim_messages_acknowledged_total'),
   ]
   if (acked < published) log(`  simulator: ${acked} of ${published} messages acknowledged after the pause`)
-  let stored = 0
+  const counted = async () => ({
+    station: Number((await influxQuery(stack, 'SELECT count(grid_power_w) FROM station'))[0]?.[1] ?? 0),
+    connector: Number((await influxQuery(stack, 'SELECT count(power_w) FROM connector'))[0]?.[1] ?? 0),
+  })
+  let stored = await counted()
   let unchangedSince = Date.now()
-  for (;;) {
-    const [row] = await influxQuery(stack, 'SELECT count(power_w) FROM connector')
-    const count = Number(row?.[1] ?? 0)
-    if (count !== stored) unchangedSince = Date.now()
-    stored = count
-    if (stored >= expected || Date.now() - unchangedSince > 15_000) break
+  while (
+    (stored.station < expected.station || stored.connector < expected.connector) &&
+    Date.now() - unchangedSince < 15_000
+  ) {
     await sleep(500)
+    const next = await counted()
+    if (next.station !== stored.station || next.connector !== stored.connector) unchangedSince = Date.now()
+    stored = next
   }
   return { expected, stored }
 }
@@ -268,8 +283,12 @@ async function step(connectors: number, options: Options, budgetS: number): Prom
     const { expected, stored } = await countStored(stack, options.log)
     const crashed = stack.crashed()
     if (crashed !== null) failed.push(`${crashed} exited`)
-    const storedRatio = expected > 0 ? stored / expected : 0
-    if (stored !== expected) failed.push(`${stored} of ${expected} connector points stored`)
+    const expectedPoints = expected.station + expected.connector
+    const storedPoints = stored.station + stored.connector
+    const storedRatio = expectedPoints > 0 ? storedPoints / expectedPoints : 0
+    for (const kind of ['station', 'connector'] as const)
+      if (stored[kind] !== expected[kind])
+        failed.push(`${stored[kind]} of ${expected[kind]} ${kind} points stored`)
     const result: StepResult = {
       connectors: actual,
       stations,
@@ -279,8 +298,8 @@ async function step(connectors: number, options: Options, budgetS: number): Prom
       sim_lag_ms: lag,
       msgs_per_s_accepted: Math.round(accepted),
       points_per_s_written: Math.round(written),
-      expected_connector_points: expected,
-      stored_connector_points: stored,
+      expected_points: expectedPoints,
+      stored_points: storedPoints,
       stored_ratio: Math.round(storedRatio * 1e6) / 1e6,
       queryable_p50_ms: percentile(queryable, 50) - lag,
       queryable_p99_ms: percentile(queryable, 99) - lag,
@@ -332,8 +351,8 @@ function failedStep(connectors: number, err: Error, started: number): StepResult
     sim_lag_ms: Number.NaN,
     msgs_per_s_accepted: Number.NaN,
     points_per_s_written: Number.NaN,
-    expected_connector_points: Number.NaN,
-    stored_connector_points: Number.NaN,
+    expected_points: Number.NaN,
+    stored_points: Number.NaN,
     stored_ratio: Number.NaN,
     queryable_p50_ms: Number.NaN,
     queryable_p99_ms: Number.NaN,
@@ -356,7 +375,7 @@ function report(r: StepResult): void {
   console.log(JSON.stringify(r))
   console.log(
     `  ${r.ok ? 'PASS' : 'FAIL'} ${fmt(r.connectors)} connectors: ${fmt(r.msgs_per_s_accepted)} msgs/s accepted by the broker, ` +
-      `${fmt(r.points_per_s_written)} points/s written; ${fmt(r.stored_connector_points)} of ${fmt(r.expected_connector_points)} connector points stored (ratio ${r.stored_ratio}); ` +
+      `${fmt(r.points_per_s_written)} points/s written; ${fmt(r.stored_points)} of ${fmt(r.expected_points)} points stored (ratio ${r.stored_ratio}); ` +
       `sample → queryable p50 ${fmt(r.queryable_p50_ms)} ms, p99 ${fmt(r.queryable_p99_ms)} ms (${r.queryable_samples} probe samples); ` +
       `WebSocket p99 ${fmt(r.ws_p99_ms)} ms (both less the simulator's ${r.sim_lag_ms} ms lag); HTTP p99 ${Object.entries(
         r.http_p99_ms,
