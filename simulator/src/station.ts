@@ -41,6 +41,8 @@ export class Station {
   private readonly modules: number
   /** Repair time of each failed module, ms. */
   private failedModulesUntilMs: number[] = []
+  /** The earliest of those repairs: the list is touched only then, not every sample. */
+  private nextRepairAtMs = Number.POSITIVE_INFINITY
   private nextModuleFailureAtMs = Number.POSITIVE_INFINITY
   /** 0 while online. */
   private offlineUntilMs = 0
@@ -111,6 +113,7 @@ export class Station {
       )
     }
     this.failedModulesUntilMs.push(nowMs + repairS * 1000)
+    this.nextRepairAtMs = Math.min(this.nextRepairAtMs, nowMs + repairS * 1000)
   }
 
   /** Random module failures and repairs due at `nowMs`. */
@@ -120,8 +123,9 @@ export class Station {
       if (this.failedModulesUntilMs.length < this.modules) this.failModule(nowMs, this.rng.between(min, max))
       this.nextModuleFailureAtMs = this.nextModuleFailure(nowMs)
     }
-    if (this.failedModulesUntilMs.length > 0) {
+    if (nowMs >= this.nextRepairAtMs) {
       this.failedModulesUntilMs = this.failedModulesUntilMs.filter((untilMs) => untilMs > nowMs)
+      this.nextRepairAtMs = Math.min(Number.POSITIVE_INFINITY, ...this.failedModulesUntilMs)
     }
   }
 
