@@ -176,7 +176,9 @@ export function messageToPoints(message: DecodedMessage, receivedAt: number): Po
         cabinet_temp_c: t.meter.cabinet_temp_c,
       })
       if (hasFields(meter)) {
-        points.push({ measurement: MEASUREMENTS.station, tags: { site, station }, fields: meter, time: t.ts })
+        // Held meter readings, like a connector's, belong to the time they were taken.
+        const time = t.meter.measured_at ?? t.ts
+        points.push({ measurement: MEASUREMENTS.station, tags: { site, station }, fields: meter, time })
       }
       for (const c of t.connectors) {
         const tags = { site, station, connector: String(c.id) }

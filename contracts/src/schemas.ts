@@ -129,6 +129,8 @@ export const MeterSample = Type.Object(
     grid_energy_wh: Type.Optional(nonNegative(1e15)),
     aux_power_w: Type.Optional(nonNegative(10_000_000)),
     cabinet_temp_c: Type.Optional(Type.Number({ minimum: -60, maximum: 250 })),
+    /** As a connector's `measured_at`: the meter's readings held from this earlier time (not after `ts`). */
+    measured_at: Type.Optional(Timestamp),
   },
   strict,
 )

@@ -41,6 +41,20 @@ const checkers = Object.fromEntries(
 
 const reject = (reason: RejectReason, detail: string): DecodeResult => ({ ok: false, reason, detail })
 
+/** Why a held reading's `measured_at` is refused: after its sample, or beyond raw retention. */
+function heldTimeRefusal(
+  what: string,
+  at: number,
+  sampleTs: number,
+  nowMs: number,
+  limits: DecodeLimits,
+): DecodeResult | undefined {
+  if (at > sampleTs) return reject('ts_future', `${what} measured_at ${at} is after the sample's ts`)
+  if (at < nowMs - limits.maxPastMs)
+    return reject('ts_past', `${what} measured_at ${at} is ${nowMs - at} ms in the past`)
+  return undefined
+}
+
 /**
  * Decodes one MQTT message against the contract: topic, size, JSON, schema, then the checks a schema
  * cannot express (timestamps relative to `nowMs`, connector ids unique within a message).
@@ -81,17 +95,19 @@ export function decodeMessage(
     if (new Set(ids).size !== ids.length) return reject('duplicate_connector', 'connector ids repeat')
   }
   if (message.kind === 'telemetry') {
-    // Held readings are stored at their own time, so that time gets the checks `ts` gets.
-    for (const c of message.payload.connectors) {
+    // Held readings are stored at their own time, so that time gets the checks `ts` gets. A loop
+    // without allocations: this runs for every message ingest receives.
+    const { ts: sampleTs, meter, connectors } = message.payload
+    if (meter.measured_at !== undefined) {
+      const refused = heldTimeRefusal('meter', meter.measured_at, sampleTs, nowMs, limits)
+      if (refused) return refused
+    }
+    for (const c of connectors) {
       if (c.measured_at === undefined) continue
-      if (c.measured_at > message.payload.ts)
-        return reject('ts_future', `connector ${c.id} measured_at ${c.measured_at} is after the sample's ts`)
-      if (c.measured_at < nowMs - limits.maxPastMs)
-        return reject(
-          'ts_past',
-          `connector ${c.id} measured_at ${c.measured_at} is ${nowMs - c.measured_at} ms in the past`,
-        )
+      const refused = heldTimeRefusal(`connector ${c.id}`, c.measured_at, sampleTs, nowMs, limits)
+      if (refused) return refused
     }
   }
+
   return { ok: true, message }
 }

@@ -165,6 +165,27 @@ describe('messageToPoints', () => {
     expect(messageToPoints(fresh, 0).map((p) => p.fields.power_w)).toEqual([7000])
   })
 
+  test("the meter's held readings are stored at the time they were taken", () => {
+    const held: DecodedMessage = {
+      ...message,
+      payload: {
+        v: 1,
+        ts: 1742869800000,
+        seq: 5,
+        meter: { grid_energy_wh: 77, measured_at: 1742869790000 },
+        connectors: [],
+      },
+    }
+    expect(messageToPoints(held, 0)).toEqual([
+      {
+        measurement: 'station',
+        tags: { site: 'beibei', station: 'zn-super' },
+        fields: { grid_energy_wh: 77 },
+        time: 1742869790000,
+      },
+    ])
+  })
+
   test('a last will without a timestamp is stamped with the receive time', () => {
     const will: DecodedMessage = {
       kind: 'online',

@@ -109,6 +109,12 @@ describe('what an OCPP charger can and cannot report', () => {
     expect(decode(meta, 'evmon/v1/beibei/cs-1/meta')).toMatchObject({ ok: false, reason: 'schema' })
   })
 
+  test("the meter's held readings get the same checks", () => {
+    const held = (measured_at: number) => decode({ ...ocppSample, meter: { grid_energy_wh: 5, measured_at } })
+    expect(held(now - 5_000).ok).toBe(true)
+    expect(held(now + 1)).toMatchObject({ ok: false, reason: 'ts_future' })
+  })
+
   test.each([
     ['after the sample', now + 1, 'ts_future'],
     ['older than raw retention', now - 31 * 86_400_000, 'ts_past'],
