@@ -169,6 +169,42 @@ export interface DeadLetterOptions {
   logger: Logger
 }
 
+/**
+ * Cuts a record left half-written by a crash off the end of the file, so the next append starts on a
+ * line of its own. That record was never acknowledged (its write had not finished), so the broker
+ * delivers its message again. Returns the file's size afterwards.
+ */
+async function cutTornTail(path: string, logger: Logger): Promise<number> {
+  const handle = await open(path, 'r+').catch(() => undefined)
+  if (handle === undefined) return 0
+  try {
+    const { size } = await handle.stat()
+    let end = size
+    const chunk = Buffer.alloc(64 * 1024)
+    while (end > 0) {
+      const start = Math.max(0, end - chunk.length)
+      const { bytesRead } = await handle.read(chunk, 0, end - start, start)
+      const newline = chunk.subarray(0, bytesRead).lastIndexOf(0x0a)
+      if (newline >= 0) {
+        end = start + newline + 1
+        break
+      }
+      end = start
+    }
+    if (end < size) {
+      logger.warn('dead-letter store: cutting a record left incomplete by a crash', {
+        path,
+        droppedBytes: size - end,
+      })
+      await handle.truncate(end)
+      await handle.sync()
+    }
+    return end
+  } finally {
+    await handle.close()
+  }
+}
+
 async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r')
   try {
@@ -200,7 +236,7 @@ export async function openDeadLetter(options: DeadLetterOptions): Promise<DeadLe
       (s) => s.size,
       () => undefined,
     )
-  let size = (await onDisk()) ?? 0
+  let size = await cutTornTail(path, logger)
   let exists = size > 0
   let reserved = 0
   let queue: Pending[] = []

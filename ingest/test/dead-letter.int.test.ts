@@ -134,3 +134,21 @@ test('reading the file gives records, redrive marks, and skips a line torn by a 
   expect([...redriven.keys()]).toEqual([first?.id])
   expect(torn).toBe(1)
 })
+
+test('a record left half-written by a crash is cut off at open, so the next one starts on its own line', async () => {
+  const path = tmpPath()
+  const first = await openDeadLetter({ path, maxBytes: 1_000_000, logger: silentLogger })
+  await first.append(entry(1))
+  await first.close()
+  const complete = (await stat(path)).size
+  appendFileSync(path, '{"kind":"message","id":"torn","rea')
+  const second = await openDeadLetter({ path, maxBytes: 1_000_000, logger: silentLogger })
+  expect(second.stats().bytes).toBe(complete)
+  await second.append(entry(2))
+  await second.close()
+  const { records, torn } = await readDeadLetterFile(path)
+  expect([records.map((r) => r.kind === 'message' && r.receivedAt), torn]).toEqual([
+    [entry(1).receivedAt, entry(2).receivedAt],
+    0,
+  ])
+})
