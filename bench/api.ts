@@ -22,8 +22,6 @@ import { runChild, wsClients } from './lib-child.ts'
 import { cpuMeter, metric } from './lib-measure.ts'
 
 const CONNECTIONS = 20
-/** Telemetry messages per second the feed sends: 5,000 synthetic stations and the 4 Beibei ones, at 1 Hz. */
-const FEED_MSGS_PER_S = 5_004
 const TOKEN = 'bench-operator-token'
 const DAY_MS = 86_400_000
 const SETTLE_MS = 5_000 // for influxd to snapshot its write cache into TSM files
@@ -66,13 +64,15 @@ async function writeRollups(influxUrl: string, db: string, now: number, days: nu
 }
 
 /** Starts one server child process; resolves with its URL and a stop function once it listens. */
-async function serverProcess(spec: ServerSpec): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+async function serverProcess(
+  spec: ServerSpec,
+): Promise<{ url: string; pid: number; feedMsgsPerS: number; stop(): Promise<void> }> {
   const child: ChildProcess = fork(join(import.meta.dirname, 'lib-api-server.ts'), [JSON.stringify(spec)], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   const exited = once(child, 'exit')
-  const message = await new Promise<{ url: string; pid: number }>((resolve, reject) => {
+  const message = await new Promise<{ url: string; pid: number; feedMsgsPerS: number }>((resolve, reject) => {
     child.once('message', resolve)
     child.once('exit', (code) =>
       reject(new Error(`${spec.role} server exited (${String(code)}) before listening`)),
@@ -81,6 +81,7 @@ async function serverProcess(spec: ServerSpec): Promise<{ url: string; pid: numb
   return {
     url: message.url,
     pid: message.pid,
+    feedMsgsPerS: message.feedMsgsPerS,
     async stop() {
       if (child.exitCode === null) {
         child.disconnect()
@@ -121,6 +122,7 @@ export default async function bench(args: string[]): Promise<void> {
   for (const [name, v] of Object.entries({ DURATION_S, ROUNDS, ROLLUP_DAYS, wsCount, wsSeconds }))
     if (!Number.isInteger(v) || v < 1) throw new Error(`${name}: a whole number ≥ 1 expected`)
   let apiUrl = ''
+  let feedMsgsPerS = 0
   const measure = async (
     name: string,
     url: string,
@@ -154,8 +156,8 @@ export default async function bench(args: string[]): Promise<void> {
       feed_msgs_per_s: feedPerS,
     }
     console.log(JSON.stringify(row))
-    if (feedPerS < 0.95 * FEED_MSGS_PER_S)
-      console.log(`  the feed fell behind during this row: ${feedPerS} of ${FEED_MSGS_PER_S} msgs/s decoded`)
+    if (feedPerS < 0.95 * feedMsgsPerS)
+      console.log(`  the feed fell behind during this row: ${feedPerS} of ${feedMsgsPerS} msgs/s decoded`)
     return row
   }
   const dir = mkdtempSync(join(tmpdir(), 'evmon-bench-api-'))
@@ -174,8 +176,9 @@ export default async function bench(args: string[]): Promise<void> {
     const api = await serverProcess({ role: 'api', influxUrl: influx.url, db, token: TOKEN, now })
     servers.push(api)
     apiUrl = api.url
+    feedMsgsPerS = api.feedMsgsPerS
     console.log(
-      `live feed: ${FEED_MSGS_PER_S.toLocaleString('en')} telemetry messages/s (50,011 connectors at 1 Hz), decoded in the API process`,
+      `live feed: ${feedMsgsPerS.toLocaleString('en')} telemetry messages/s (50,011 connectors at 1 Hz), decoded in the API process`,
     )
     const auth = { authorization: `Bearer ${TOKEN}` }
     // The headers the API answers /live with (minus those every server sends), for a diagnostic row.

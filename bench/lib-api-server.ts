@@ -3,7 +3,7 @@
 // `bare`: a bare Fastify route, the ceiling (and `/bare/:bytes`, the same with an answer of that size;
 // `/bare-headers/:bytes`, that with the API's response headers too). `api`: the API, its live view fed with 50,000
 // connectors that each send telemetry once a second, as long as it runs (see liveFeed). Sends `{ url, pid }` to
-// the parent when listening and stops when the parent disconnects.
+// the parent when listening (with the feed's messages per second) and stops when the parent disconnects.
 import { createHash } from 'node:crypto'
 import { stationTopic } from '@evmon/contracts'
 import Fastify, { type FastifyReply } from 'fastify'
@@ -18,6 +18,15 @@ export type ServerSpec =
 const SITES = 50
 const STATIONS_PER_SITE = 100
 const CONNECTORS_PER_STATION = 10 // 50 × 100 × 10 = 50,000 connectors
+/** The Beibei site's stations and their connectors, as in its site file (11 connectors). */
+const BEIBEI = [
+  ['zn-super', 3],
+  ['kc-fast-1', 2],
+  ['kc-fast-2', 2],
+  ['kc-ac', 4],
+] as const
+/** Telemetry messages per second the feed sends: every station once a second. */
+const FEED_MSGS_PER_S = SITES * STATIONS_PER_SITE + BEIBEI.length
 
 /** How often the feed sends a share of the stations' telemetry: 1/20 of them every 50 ms. */
 const FEED_SLICE_MS = 50
@@ -83,13 +92,7 @@ function liveFeed(now: number): MessageFeed {
       for (let s = 0; s < SITES; s++) {
         for (let t = 0; t < STATIONS_PER_SITE; t++) station(`site-${s}`, `st-${t}`, CONNECTORS_PER_STATION)
       }
-      for (const [id, n] of [
-        ['zn-super', 3],
-        ['kc-fast-1', 2],
-        ['kc-fast-2', 2],
-        ['kc-ac', 4],
-      ] as const)
-        station('beibei', id, n)
+      for (const [id, n] of BEIBEI) station('beibei', id, n)
       const started = Date.now()
       let sent = 0
       timer = setInterval(() => {
@@ -164,7 +167,7 @@ async function serve(spec: ServerSpec): Promise<{ url: string; close(): Promise<
 }
 
 const server = await serve(JSON.parse(process.argv[2] ?? '') as ServerSpec)
-process.send?.({ url: server.url, pid: process.pid })
+process.send?.({ url: server.url, pid: process.pid, feedMsgsPerS: FEED_MSGS_PER_S })
 process.once('disconnect', () => {
   void server.close().then(() => process.exit(0))
 })
