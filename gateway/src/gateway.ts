@@ -185,9 +185,12 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
       const boot = state.boot(key)
       if (boot && live.get(key) === conn) here.publishMeta(boot, protocol)
     }
-    const handlers = (protocol === 'ocpp1.6' ? ocpp16Handlers : ocpp201Handlers)(link, () => {
-      publishMeta()
-      onBoot(link)
+    const handlers = (protocol === 'ocpp1.6' ? ocpp16Handlers : ocpp201Handlers)(link, {
+      booted() {
+        publishMeta()
+        onBoot(link)
+      },
+      metaChanged: publishMeta,
     })
     station.publishOnline(true, Date.now())
     publishMeta()
@@ -214,7 +217,10 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
       close: (code, reason) => void client.close({ code, reason }),
       open: () => client.state === 1,
     }
-    const { link, handlers, closed } = connected(conn, protocol, (l) => askMeterInterval(client, l))
+    const { link, handlers, closed } = connected(conn, protocol, (l) => {
+      askMeterInterval(client, l)
+      askRatings(client, l)
+    })
     register(client, link, handlers)
     client.on('badMessage', ({ error }: { error: Error }) => {
       metrics.inc('evmon_gateway_bad_frames_total')
@@ -292,6 +298,24 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
         return { closed: () => closed(1000, '') }
       },
     )
+  }
+
+  /**
+   * Asks a 2.0.1 charger for its EVSEs' rated power (the Power variable's maxLimit), which it sends in
+   * NotifyReport. OCPP 1.6 has no standard configuration key for it: describe 1.6 guns in the sites file.
+   */
+  let reportRequests = 0
+  const askRatings = (client: RPCClient, link: Link) => {
+    if (link.protocol !== 'ocpp2.0.1') return
+    client
+      .call('GetReport', {
+        requestId: ++reportRequests,
+        componentVariable: [{ component: { name: 'EVSE' }, variable: { name: 'Power' } }],
+      })
+      .then(
+        (answer) => log(`${link.key}: rated power report: ${JSON.stringify(answer).slice(0, 200)}`),
+        (err: Error) => log(`${link.key}: rated power not asked: ${err.message}`),
+      )
   }
 
   /** Asks a charger to sample meter values at the configured interval, if one is configured. */

@@ -23,6 +23,12 @@ export interface Link {
   log: (line: string) => void
 }
 
+/** What handlers tell the connection about: a boot accepted, and anything that changes the station's meta. */
+export interface StationEvents {
+  booted(): void
+  metaChanged(): void
+}
+
 /**
  * Handles one action: with no `answer`, as the central system (its return value is the answer); with
  * `answer`, following a call another central system answered (proxy mode; the return value is unused).

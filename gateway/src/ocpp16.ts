@@ -8,6 +8,7 @@ import {
   sessionIdFor,
   type Handlers,
   type Link,
+  type StationEvents,
 } from './link.ts'
 import type { SampledValue } from './meter.ts'
 
@@ -51,7 +52,7 @@ interface StopTransaction {
  * What an OCPP 1.6J charger's calls publish, with the central-system answers (or, in proxy mode, the
  * answers the upstream central system gave).
  */
-export function ocpp16Handlers(link: Link, onBoot: () => void): Handlers {
+export function ocpp16Handlers(link: Link, events: StationEvents): Handlers {
   const { station, state, config, key } = link
   return {
     BootNotification(p: BootNotification, answer?: { status: string }) {
@@ -66,7 +67,7 @@ export function ocpp16Handlers(link: Link, onBoot: () => void): Handlers {
         ...(p.firmwareVersion && { firmwareVersion: p.firmwareVersion }),
         ts: Date.now(),
       })
-      setImmediate(onBoot)
+      setImmediate(events.booted)
       return {
         status: 'Accepted',
         currentTime: new Date().toISOString(),
@@ -82,7 +83,7 @@ export function ocpp16Handlers(link: Link, onBoot: () => void): Handlers {
         { status: p.status, errorCode: p.errorCode, ...(vendorError && { vendorError }) },
         eventTime(link, p.timestamp, now),
       )
-      if (added) setImmediate(onBoot)
+      if (added) setImmediate(events.metaChanged)
       return {}
     },
     MeterValues(p: { connectorId: number; transactionId?: number; meterValue: MeterValue16[] }) {

@@ -3,10 +3,12 @@ import {
   applyMeterValues,
   eventTime,
   idTagStatus,
+  rejectValue,
   sessionEnergy,
   sessionIdFor,
   type Handlers,
   type Link,
+  type StationEvents,
 } from './link.ts'
 import type { Reading, SampledValue } from './meter.ts'
 
@@ -92,6 +94,12 @@ function errorCodeFor(e: EventData): ErrorCode {
   return 'OtherError'
 }
 
+interface ReportData {
+  component: { name: string; evse?: { id: number } }
+  variable: { name: string }
+  variableCharacteristics?: { unit?: string; maxLimit?: number }
+}
+
 interface EvseState {
   connectorStatus?: 'Available' | 'Occupied' | 'Reserved' | 'Unavailable' | 'Faulted'
   chargingState?: string
@@ -104,7 +112,7 @@ interface EvseState {
 }
 
 /** Central-system answers to an OCPP 2.0.1 charging station, and what they publish. EVSE ids are the contract's connector ids. */
-export function ocpp201Handlers(link: Link, onBoot: () => void): Handlers {
+export function ocpp201Handlers(link: Link, events: StationEvents): Handlers {
   const { station, state, config, key } = link
   const evses = new Map<number, EvseState>()
   const evse = (id: number) => {
@@ -136,7 +144,7 @@ export function ocpp201Handlers(link: Link, onBoot: () => void): Handlers {
       },
       ts,
     )
-    if (added) setImmediate(onBoot)
+    if (added) setImmediate(events.metaChanged)
   }
 
   return {
@@ -161,7 +169,7 @@ export function ocpp201Handlers(link: Link, onBoot: () => void): Handlers {
         ...(cs.firmwareVersion && { firmwareVersion: cs.firmwareVersion }),
         ts: Date.now(),
       })
-      setImmediate(onBoot)
+      setImmediate(events.booted)
       return {
         status: 'Accepted',
         currentTime: new Date().toISOString(),
@@ -286,6 +294,30 @@ export function ocpp201Handlers(link: Link, onBoot: () => void): Handlers {
     SecurityEventNotification(p: { type: string; timestamp: string; techInfo?: string }) {
       link.metrics.inc('evmon_gateway_events_total', { type: 'SecurityEventNotification' })
       link.log(`${key}: security event ${p.type} at ${p.timestamp}${p.techInfo ? `: ${p.techInfo}` : ''}`)
+      return {}
+    },
+    NotifyReport(p: { reportData?: ReportData[] }) {
+      // The one rating OCPP 2.0.1 reports: an EVSE's Power maxLimit (the gateway asks with GetReport
+      // after boot; an upstream may ask in proxy mode). Anything else in a report is not the contract's.
+      let changed = false
+      for (const d of p.reportData ?? []) {
+        const evseId = d.component.evse?.id
+        const max = d.variableCharacteristics?.maxLimit
+        if (d.component.name.toLowerCase() !== 'evse' || d.variable.name.toLowerCase() !== 'power') continue
+        if (evseId === undefined || evseId < 1 || max === undefined) continue
+        const unit = d.variableCharacteristics?.unit ?? 'W'
+        const watts = unit === 'kW' ? max * 1000 : unit === 'W' ? max : undefined
+        if (watts === undefined || watts < 0 || watts > 2e6) {
+          rejectValue(
+            link,
+            watts === undefined ? 'unit' : 'absurd',
+            `EVSE ${evseId} Power maxLimit ${max} ${unit}`,
+          )
+          continue
+        }
+        changed = station.setRatedPower(evseId, watts) || changed
+      }
+      if (changed) setImmediate(events.metaChanged)
       return {}
     },
     DataTransfer: () => ({ status: 'UnknownVendorId' }),

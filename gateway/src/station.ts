@@ -52,6 +52,8 @@ export class Station {
   private readonly connectors = new Map<number, ConnectorState>()
   private stationLevel?: Condition
   private mainMeter?: Reading
+  /** Rated power per connector as the charger reported it (2.0.1 EVSE Power maxLimit), W. */
+  private readonly ratedW = new Map<number, number>()
   constructor(
     readonly charger: Charger,
     private readonly out: ContractOut,
@@ -78,7 +80,17 @@ export class Station {
   /** Retained meta: the description, the connectors known, and what the charger said at boot. */
   publishMeta(boot: BootRecord, protocol: OcppProtocol): void {
     const d = this.description ?? {}
-    const connectors = d.connectors ?? [...this.connectors.keys()].sort((a, b) => a - b).map((id) => ({ id }))
+    // The description wins over what the charger reports; a reported rating fills a gap.
+    const rated = (c: ConnectorMeta): ConnectorMeta => {
+      const w = this.ratedW.get(c.id)
+      return c.max_power_w === undefined && w !== undefined ? { ...c, max_power_w: w } : c
+    }
+    const connectors = (
+      d.connectors ??
+      [...new Set([...this.connectors.keys(), ...this.ratedW.keys()])]
+        .sort((a, b) => a - b)
+        .map((id) => ({ id }))
+    ).map(rated)
     const meta: StationMeta = {
       v: 1,
       name: d.name ?? this.charger.identity,
@@ -97,6 +109,13 @@ export class Station {
       },
     }
     this.out.publish(this.site, this.station, 'meta', meta)
+  }
+
+  /** Records a connector's rated power; true when it changed (the meta then needs publishing again). */
+  setRatedPower(connector: number, watts: number): boolean {
+    if (this.ratedW.get(connector) === watts) return false
+    this.ratedW.set(connector, watts)
+    return true
   }
 
   /** True when `connector` is new to the station (its meta then needs publishing again). */

@@ -170,3 +170,55 @@ test('id-tags policy: unknown tags are refused and their transaction publishes n
   expect(await cp.call('DataTransfer', { vendorId: 'acme' })).toEqual({ status: 'UnknownVendorId' })
   await cp.close()
 })
+
+test('a 2.0.1 charger is asked for its EVSEs’ rated power (GetReport); the Power maxLimit it reports is in the meta', async () => {
+  stack = await Stack.start()
+  const password = await stack.addCharger('beibei', 'CS-201')
+  const cs = stack.charger('beibei', 'CS-201', password, 'ocpp2.0.1')
+  const asked = new Promise<{ requestId: number }>((resolve) =>
+    cs.handle('GetReport', async ({ params }) => {
+      resolve(params as { requestId: number })
+      return { status: 'Accepted' }
+    }),
+  )
+  await cs.connect()
+  await cs.call('BootNotification', { reason: 'PowerUp', chargingStation: { vendorName: 'V', model: 'M' } })
+  const { requestId } = await asked
+  await cs.call('NotifyReport', {
+    requestId,
+    generatedAt: iso(Date.now()),
+    seqNo: 0,
+    reportData: [
+      {
+        component: { name: 'EVSE', evse: { id: 1 } },
+        variable: { name: 'Power' },
+        variableAttribute: [{ type: 'Actual', value: '0' }],
+        variableCharacteristics: {
+          unit: 'kW',
+          dataType: 'decimal',
+          maxLimit: 240,
+          supportsMonitoring: false,
+        },
+      },
+      {
+        component: { name: 'EVSE', evse: { id: 2 } },
+        variable: { name: 'Power' },
+        variableAttribute: [{ type: 'Actual', value: '0' }],
+        variableCharacteristics: {
+          unit: 'W',
+          dataType: 'decimal',
+          maxLimit: 9_000_000,
+          supportsMonitoring: false,
+        },
+      },
+    ],
+  })
+  const meta = await stack.until('meta with the rating', () =>
+    stack?.of('cs-201', 'meta').find((m) => m.kind === 'meta' && m.payload.connectors.length > 0),
+  )
+  // 240 kW for EVSE 1; EVSE 2's 9 MW is beyond any gun and is not carried.
+  expect(meta.payload).toMatchObject({ connectors: [{ id: 1, max_power_w: 240_000 }] })
+  expect(stack.gateway.metrics.get('evmon_gateway_values_rejected_total', { reason: 'absurd' })).toBe(1)
+  await cs.close()
+  expect(stack.rejected).toEqual([])
+})
