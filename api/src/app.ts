@@ -132,6 +132,7 @@ export async function buildApp(config: Readonly<ApiConfig>, deps: AppDeps = {}):
 
   const services: Services = {
     clock,
+    excludedTime: config.excludedTime,
     metrics,
     feed,
     live,

@@ -1,7 +1,15 @@
-import { assertNoProblems, envVar, influxEnv, mqttClientEnv, readEnv } from '@evmon/contracts'
+import {
+  assertNoProblems,
+  envVar,
+  influxEnv,
+  mqttClientEnv,
+  readEnv,
+  type ExcludedWindow,
+} from '@evmon/contracts'
 import { readFileSync, statSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { parseExcludedTime } from './analytics/excluded-time.ts'
 
 /** The checkout's root: relative paths in the config resolve against it, whatever npm's working directory. */
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
@@ -38,6 +46,8 @@ export interface ApiConfig {
   tariffFile: string
   /** Absolute path; undefined: alerts are kept in memory only. */
   alertsFile?: string
+  /** Declared excluded time for uptime, from EVMON_API_EXCLUDED_TIME_FILE (empty when unset). */
+  excludedTime: readonly ExcludedWindow[]
 }
 
 export { ConfigError } from '@evmon/contracts'
@@ -152,6 +162,12 @@ export const apiEnv = {
     /[^/]$/,
     'must be a file path, not a directory',
   ),
+  excludedTimeFile: envVar.string(
+    'EVMON_API_EXCLUDED_TIME_FILE',
+    undefined,
+    'declared excluded time for availability (uptime): a JSON array of `{site, station?, from, to, reason}` ' +
+      '(reason: maintenance, grid_outage, vandalism, disaster, vehicle); read at start; unset: none',
+  ),
 }
 
 /**
@@ -187,6 +203,15 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Ap
     if (problem !== undefined)
       problems.push(`EVMON_API_ALERTS_FILE=${JSON.stringify(v.alertsFile)} ${problem}`)
   }
+  let excludedTime: ExcludedWindow[] = []
+  if (v.excludedTimeFile !== undefined) {
+    const where = `EVMON_API_EXCLUDED_TIME_FILE=${JSON.stringify(v.excludedTimeFile)}`
+    try {
+      excludedTime = parseExcludedTime(readFileSync(absolute(v.excludedTimeFile), 'utf8'))
+    } catch (err) {
+      problems.push(`${where}: ${(err as Error).message}`)
+    }
+  }
   assertNoProblems('api', problems)
   return Object.freeze({
     httpHost: v.httpHost,
@@ -208,5 +233,6 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Ap
     sitesDir: absolute(v.sitesDir),
     tariffFile: absolute(v.tariffFile),
     ...(v.alertsFile !== undefined && { alertsFile: absolute(v.alertsFile) }),
+    excludedTime,
   })
 }

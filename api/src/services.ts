@@ -1,3 +1,4 @@
+import type { ExcludedWindow } from '@evmon/contracts'
 import type { AlertEngine } from './alerts/alert-engine.ts'
 import type { LiveState } from './live/live-state.ts'
 import type { LiveStream } from './live/live-stream.ts'
@@ -11,6 +12,8 @@ import type { SiteCatalogue } from './sites/site-catalogue.ts'
 /** What route plugins receive: passed explicitly as plugin options rather than decorated onto the app. */
 export interface Services {
   clock: () => number
+  /** Declared excluded time for uptime (EVMON_API_EXCLUDED_TIME_FILE). */
+  excludedTime: readonly ExcludedWindow[]
   metrics: ApiMetrics
   feed: MessageFeed
   live: LiveState

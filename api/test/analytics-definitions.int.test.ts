@@ -1,4 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import {
   continuousQuery,
   stationTopic,
@@ -318,6 +321,61 @@ describe('analytics definitions against hand-built histories', () => {
       { period: 0, down: 0 },
     )
     expect(site?.availability).toBeCloseTo(1 - total.down / total.period, 12)
+  })
+
+  test("excluded time declared in EVMON_API_EXCLUDED_TIME_FILE applies to the station it names, next to the request's own", async () => {
+    // A grid outage declared for the 60 s station over the first 20 minutes of its link outage.
+    const outage = { from: W0, to: at(1200) }
+    const dir = mkdtempSync(join(tmpdir(), 'evmon-excluded-'))
+    const file = join(dir, 'excluded.json')
+    writeFileSync(
+      file,
+      JSON.stringify([
+        {
+          site: SITE,
+          station: 'lab-60s',
+          from: new Date(outage.from).toISOString(),
+          to: outage.to,
+          reason: 'grid_outage',
+        },
+        { site: 'elsewhere', from: W0, to: W1, reason: 'disaster' },
+      ]),
+    )
+    const declared = await start(
+      loadConfig({
+        EVMON_HTTP_PORT: '0',
+        EVMON_INFLUX_URL: influxUrl,
+        EVMON_INFLUX_DB: database,
+        EVMON_LOG_LEVEL: 'silent',
+        EVMON_API_TOKENS: `operator:${sha(OPERATOR)}`,
+        EVMON_API_EXCLUDED_TIME_FILE: file,
+      }),
+      { feed: new MemoryFeed() },
+    )
+    try {
+      const response = await fetch(`${declared.url}/api/v1/metrics/utilisation?${range}&exclude=${EXCLUDE}`, {
+        headers: { authorization: `Bearer ${OPERATOR}` },
+      })
+      const body = (await response.json()) as UtilisationResponse
+      expect(body.excluded).toEqual([
+        { ...outage, reason: 'grid_outage', site: SITE, station: 'lab-60s' },
+        { ...MAINTENANCE, reason: 'maintenance' },
+      ])
+      const plain = connectorTimes(m, W0, W1, [MAINTENANCE])
+      const withOutage = connectorTimes(m, W0, W1, [MAINTENANCE, outage])
+      for (const row of body.rows.filter((r) => r.level === 'connector')) {
+        const e = (row.station === 'lab-60s' ? withOutage : plain).get(`${row.station}/${row.connector}`)
+        if (e === undefined) throw new Error(`unexpected ${row.station}/${row.connector}`)
+        expect(row.excluded_s).toBe(e.excludedS)
+        expect(row.availability).toBeCloseTo((e.periodS - (e.outageS - e.excludedS)) / e.periodS, 12)
+      }
+      const of = (station: string) =>
+        body.rows.find((r) => r.level === 'connector' && r.station === station && r.connector === 1)
+      expect((of('lab-60s')?.excluded_s ?? 0) - (of('lab-1s')?.excluded_s ?? 0)).toBe(1200)
+    } finally {
+      await declared.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   test('energy sums non-negative register steps across a reset; energy utilisation uses min(cabinet, Σ guns), DC and AC apart', async () => {

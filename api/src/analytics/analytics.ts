@@ -263,7 +263,14 @@ export async function readUtilisation(
     readHistories(influx, a),
   ])
   const bucketList = buckets(group, req.fromMs, endMs, req.tz)
-  const excluded = mergeWindows(a.excluded)
+  // A window naming a site (and station) applies to its connectors only.
+  const excludedFor = (c: At) =>
+    mergeWindows(
+      a.excluded.filter(
+        (w) =>
+          (w.site === undefined || w.site === c.site) && (w.station === undefined || w.station === c.station),
+      ),
+    )
 
   type Acc = { time: StateTime; energy: { dc: number; ac: number }; sessions: number }
   const init = (): Acc => ({ time: zeroStateTime(), energy: { dc: 0, ac: 0 }, sessions: 0 })
@@ -282,7 +289,7 @@ export async function readUtilisation(
       firstSample: null,
     }
     const station = histories.stations.get(`${c.site}/${c.station}`) ?? { before: null, changes: [] }
-    const times = connectorStateTime(history, station, req.fromMs, endMs, bucketList, excluded)
+    const times = connectorStateTime(history, station, req.fromMs, endMs, bucketList, excludedFor(c))
     bucketList.forEach((b, i) => {
       for (const key of levels(c, b.label, true))
         addStateTime(accumulate(map, key, init).time, times[i] as StateTime)
@@ -373,20 +380,21 @@ export async function readEfficiency(
       `SELECT sum(${q('grid_power_w')}) AS grid, sum(${q('aux_power_w')}) AS aux FROM ${req.sources.station} WHERE ${stationWhere} ${groupBy(group, ['site', 'station'], req.tz)}`,
     )
   }
-  const [energy, gridEnergy, [power, gridPower], speeds] = await Promise.all([
+  const [energy, gridEnergy, [power, gridPower]] = await Promise.all([
     registerEnergy(influx, a, req.sources.connector, 'energy_wh', CONNECTOR_TAGS, scope),
     withStations
       ? registerEnergy(influx, a, req.sources.station, 'grid_energy_wh', ['site', 'station'], scope)
       : [],
     queryInParallel(influx, statements),
-    readSessionSpeeds(
-      influx,
-      scope,
-      { fromMs: req.fromMs, toMs: req.toMs, nowMs: a.nowMs },
-      (s) => ratingOf(s.site, s.station)?.connectors.find((c) => c.id === s.connector)?.kind === 'dc',
-      speedCache,
-    ),
   ])
+  // Afterwards, not alongside: its many small statements would slow the scans above on a busy InfluxDB.
+  const speeds = await readSessionSpeeds(
+    influx,
+    scope,
+    { fromMs: req.fromMs, toMs: req.toMs, nowMs: a.nowMs },
+    (s) => ratingOf(s.site, s.station)?.connectors.find((c) => c.id === s.connector)?.kind === 'dc',
+    speedCache,
+  )
   type Acc = {
     energy: number
     grid: number | null

@@ -31,7 +31,7 @@ export interface SessionSpeed {
 const MAX_SESSION_MS = 7 * 86_400_000
 /** Statements per request, and requests in flight: many small statements, without flooding InfluxDB. */
 const STATEMENTS_PER_REQUEST = 10
-const REQUESTS_IN_FLIGHT = 3
+const REQUESTS_IN_FLIGHT = 2
 
 /**
  * SoC bounds are compared with this slack: the SoC at either end of an interval is recovered from a

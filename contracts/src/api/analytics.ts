@@ -44,6 +44,9 @@ export const ExcludedWindow = Type.Object({
   from: Timestamp,
   to: Timestamp,
   reason: Type.Union(EXCLUSION_REASONS.map((r) => Type.Literal(r))),
+  /** Only this site's (and station's) connectors; absent: every connector in the request's scope. */
+  site: Type.Optional(Id),
+  station: Type.Optional(Id),
 })
 export type ExcludedWindow = Static<typeof ExcludedWindow>
 

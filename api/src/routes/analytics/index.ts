@@ -49,7 +49,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
   app,
   { services },
 ) => {
-  const { influx, clock, catalogue, live, requireRole } = services
+  const { influx, clock, catalogue, live, requireRole, excludedTime } = services
 
   // The live description is the station's own word; the site file fills in stations that have gone
   // quiet, and chargers that do not state their ratings (OCPP says none).
@@ -100,7 +100,15 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
       },
       group: query.group ?? 'none',
       nowMs,
-      excluded: parseExcluded(query.exclude),
+      // The declared windows of the sites (and stations) in scope, then the request's own.
+      excluded: [
+        ...excludedTime.filter(
+          (w) =>
+            (site === undefined || w.site === site) &&
+            (station === undefined || w.station === undefined || w.station === station),
+        ),
+        ...parseExcluded(query.exclude),
+      ],
     }
   }
   const window = (a: AnalyticsRequest) => ({
