@@ -43,6 +43,16 @@ describe('OCPP 1.6J charger, central-system mode', () => {
     })
     const status = await stack.until('status', () => stack.of('cs-abb-00001', 'status').at(0))
     expect(status.payload).toMatchObject({ connector: 1, status: 'Available', error_code: 'NoError' })
+    // Firmware and diagnostics notifications are kept as events (log lines and counters), not published.
+    await cp.call('FirmwareStatusNotification', { status: 'Installed' })
+    await cp.call('DiagnosticsStatusNotification', { status: 'Uploaded' })
+    expect(
+      stack.gateway.metrics.get('evmon_gateway_events_total', { type: 'FirmwareStatusNotification' }),
+    ).toBe(1)
+    expect(
+      stack.gateway.metrics.get('evmon_gateway_events_total', { type: 'DiagnosticsStatusNotification' }),
+    ).toBe(1)
+    expect(stack.logs).toContain('beibei/CS-ABB-00001: firmware Installed')
     await cp.close()
     const offline = await stack.until('offline', () =>
       stack.of('cs-abb-00001', 'online').find((m) => m.kind === 'online' && !m.payload.online),

@@ -159,6 +159,36 @@ test('OCPP 2.0.1: boot, status, a whole transaction with meter values, stop', as
     error_code: 'HighTemperature',
     vendor_error: 'TemperatureSensor.Temperature=95 (T-OVER)',
   })
+  // A Problem variable is a fault: Faulted until the charger clears it.
+  const problem = (cleared: boolean) => ({
+    generatedAt: iso(Date.now()),
+    seqNo: 1,
+    eventData: [
+      {
+        eventId: 2,
+        timestamp: iso(Date.now()),
+        trigger: 'Delta',
+        actualValue: cleared ? 'false' : 'true',
+        cleared,
+        component: { name: 'PowerContactor', evse: { id: 1 } },
+        variable: { name: 'Problem' },
+        eventNotificationType: 'HardWiredNotification',
+      },
+    ],
+  })
+  await cs.call('NotifyEvent', problem(false))
+  const faulted = await stack.until('Faulted', () =>
+    stack.of('kc-fast-2', 'status').find((m) => (m.payload as StatusEvent).status === 'Faulted'),
+  )
+  expect(faulted.payload).toMatchObject({
+    error_code: 'PowerSwitchFailure',
+    vendor_error: 'PowerContactor.Problem=true',
+  })
+  await cs.call('NotifyEvent', problem(true))
+  await stack.until('cleared', () => {
+    const last = stack.of('kc-fast-2', 'status').at(-1)?.payload as StatusEvent | undefined
+    return last?.status === 'Available' && last.error_code === 'NoError'
+  })
   await cs.call('SecurityEventNotification', { type: 'FirmwareUpdated', timestamp: iso(Date.now()) })
   expect(stack.gateway.metrics.get('evmon_gateway_events_total', { type: 'SecurityEventNotification' })).toBe(
     1,
