@@ -142,6 +142,7 @@ export class OcppCharger {
   private lastMeterAt = Number.NEGATIVE_INFINITY
   private meterIntervalS: number
   private bootedOnce = false
+  private connectError = ''
   private everBooted: () => void = () => {}
   /** Resolves at the first accepted BootNotification. */
   readonly booted = new Promise<void>((resolve) => (this.everBooted = resolve))
@@ -174,10 +175,21 @@ export class OcppCharger {
   /** Connects, retrying until the gateway answers (a charger keeps trying). */
   connect(): void {
     if (this.closed) return
-    this.client.connect().catch((err: Error) => {
-      this.options.log.warn(`${this.options.identity}: ${err.message}; retrying`)
-      this.reconnectTimer = setTimeout(() => this.connect(), this.options.reconnectDelayMs)
-    })
+    this.client.connect().then(
+      () => {
+        if (this.connectError) this.options.log.info(`${this.options.identity}: connected again`)
+        this.connectError = ''
+      },
+      (err: Error) => {
+        // Said once, not on every retry, like the MQTT stations.
+        if (err.message !== this.connectError)
+          this.options.log.warn(
+            `${this.options.identity}: ${err.message}; retrying every ${this.options.reconnectDelayMs} ms`,
+          )
+        this.connectError = err.message
+        this.reconnectTimer = setTimeout(() => this.connect(), this.options.reconnectDelayMs)
+      },
+    )
   }
 
   /** Acts out one message of the model. */
