@@ -10,7 +10,7 @@ import type { LineWriter } from './line-writer.ts'
 export interface RedriveOptions {
   reason?: string
   station?: string
-  /** Added to every sample time (`ts`, `measured_at`, a refused line's timestamp), e.g. after a clock fix. */
+  /** Added to every sample time (`ts`, each `measured_at`, a refused line's timestamp), e.g. after a clock fix. */
   shiftMs: number
   backoff: BackoffPolicy
   /** Lines per write. */
@@ -66,19 +66,22 @@ export async function summariseDeadLetters(
   return { rows: sorted, torn }
 }
 
-/** Adds `shiftMs` to a payload's sample times: `ts`, and `measured_at` of each connector. */
+/** A copy of `value` with its numeric `measured_at` moved by `shiftMs`, if it has one. */
+function shiftMeasuredAt(value: unknown, shiftMs: number): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value
+  const at = (value as { measured_at?: unknown }).measured_at
+  return typeof at === 'number' ? { ...value, measured_at: at + shiftMs } : value
+}
+
+/** Adds `shiftMs` to a payload's sample times: `ts`, and the `measured_at` of its meter and connectors. */
 function shiftPayload(payload: unknown, shiftMs: number): unknown {
   if (shiftMs === 0 || payload === null || typeof payload !== 'object' || Array.isArray(payload))
     return payload
   const shifted: Record<string, unknown> = { ...(payload as Record<string, unknown>) }
   if (typeof shifted.ts === 'number') shifted.ts += shiftMs
-  if (Array.isArray(shifted.connectors)) {
-    shifted.connectors = shifted.connectors.map((c: unknown) =>
-      c !== null && typeof c === 'object' && typeof (c as { measured_at?: unknown }).measured_at === 'number'
-        ? { ...c, measured_at: (c as { measured_at: number }).measured_at + shiftMs }
-        : c,
-    )
-  }
+  if ('meter' in shifted) shifted.meter = shiftMeasuredAt(shifted.meter, shiftMs)
+  if (Array.isArray(shifted.connectors))
+    shifted.connectors = shifted.connectors.map((c: unknown) => shiftMeasuredAt(c, shiftMs))
   return shifted
 }
 

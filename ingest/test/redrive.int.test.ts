@@ -189,3 +189,28 @@ test('points older than the raw retention are dead-lettered as beyond_retention,
   const metrics = await (await fetch(`${ingest.statusUrl}/metrics`)).text()
   expect(metrics).toContain('evmon_ingest_points_dead_lettered_total{reason="beyond_retention"} 3\n')
 })
+
+test('a redrive shifts held readings (measured_at of the meter and of a connector) with the sample', async () => {
+  ingest = await start(config, { logger: silentLogger })
+  const skew = HOUR_MS
+  const ts = Date.now() + skew
+  const sample = telemetry(ts, 1)
+  const held = {
+    ...sample,
+    meter: { ...sample.meter, measured_at: ts - 20_000 },
+    connectors: [{ ...sample.connectors[0], measured_at: ts - 30_000 }, sample.connectors[1]],
+  }
+  await pub.publishAsync(stationTopic('beibei', 'kc-ac', 'telemetry'), JSON.stringify(held), { qos: 1 })
+  await waitFor(() => ingest!.stats().deadLetterEntries === 1, 'dead-lettered')
+  const { status, out } = await cli('redrive', ['--shift-time', String(-skew)])
+  expect([status, JSON.parse(out)]).toMatchObject([0, { redriven: 1, stillRejected: [] }])
+  // Each reading is stored at its own time, moved like the sample's.
+  const connector1 = `SELECT power_w FROM connector WHERE station = 'kc-ac' AND connector = '1'`
+  expect(await query(influxUrl, config.influxDb, connector1)).toEqual([
+    [ts - 30_000 - skew, sample.connectors[0]?.power_w],
+  ])
+  const meter = `SELECT grid_power_w FROM station WHERE station = 'kc-ac'`
+  expect(await query(influxUrl, config.influxDb, meter)).toEqual([
+    [ts - 20_000 - skew, sample.meter.grid_power_w],
+  ])
+})
