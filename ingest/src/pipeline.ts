@@ -259,9 +259,12 @@ export class Pipeline {
     if (this.retryingHeld) return
     this.retryingHeld = true
     const store = this.options.deadLetter
+    // One abort listener for the whole wait, not one per round.
+    const stop = aborted(this.aborter.signal)
+    stop.catch(() => undefined)
     try {
       while (this.held.length > 0 && !this.aborter.signal.aborted) {
-        await Promise.race([store.roomFreed(), aborted(this.aborter.signal)]).catch(() => undefined)
+        await Promise.race([store.roomFreed(), stop]).catch(() => undefined)
         for (;;) {
           this.dropCancelledHeld()
           const first = this.held[0]
@@ -279,6 +282,7 @@ export class Pipeline {
 
   /** Makes the lines InfluxDB refused durable in the dead-letter store, waiting for room if need be. */
   private async deadLetterLines(rejected: RejectedLine[]): Promise<void> {
+    let stop: Promise<never> | undefined
     for (const { line, detail, status } of rejected) {
       const reason = lineRejectReason(detail)
       this.counters.pointsDeadLettered[reason]++
@@ -288,7 +292,8 @@ export class Pipeline {
         const result = await this.options.deadLetter.append(entry).catch(() => 'full' as const)
         if (result === 'stored') break
         this.aborter.signal.throwIfAborted()
-        await Promise.race([this.options.deadLetter.roomFreed(), aborted(this.aborter.signal)])
+        stop ??= aborted(this.aborter.signal)
+        await Promise.race([this.options.deadLetter.roomFreed(), stop])
       }
     }
   }
