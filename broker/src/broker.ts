@@ -43,30 +43,29 @@ export interface BrokerHandle {
   close(): Promise<void>
 }
 
-/** Persistence writes aedes makes before it acknowledges a publish or records a delivery. */
-const PERSISTENCE_WRITES = [
+/**
+ * Persistence writes aedes makes before it acknowledges something to a client (a publish, a
+ * subscription, a will). Writes that follow a delivery or an acknowledgement from a subscriber are
+ * not among them: one lost on the way out only means the message is delivered again.
+ */
+const ACKNOWLEDGED_WRITES = [
   'storeRetained',
   'addSubscriptions',
   'removeSubscriptions',
-  'cleanSubscriptions',
   'outgoingEnqueue',
   'outgoingEnqueueCombi',
-  'outgoingUpdate',
-  'outgoingClearMessageId',
   'incomingStorePacket',
-  'incomingDelPacket',
   'putWill',
-  'delWill',
 ] as const
 
 /**
- * Counts the persistence's writes in progress, so a closing broker can wait for them: the Redis
- * persistence drops its connection on destroy, and a write still on the wire would be lost with it.
+ * Tracks those writes in progress, so a closing broker can wait for them: the Redis persistence drops
+ * its connection on destroy, and a write still on the wire would be lost with it.
  */
 function trackWrites(persistence: object): Set<Promise<unknown>> {
   const pending = new Set<Promise<unknown>>()
   const methods = persistence as Record<string, (...args: unknown[]) => unknown>
-  for (const name of PERSISTENCE_WRITES) {
+  for (const name of ACKNOWLEDGED_WRITES) {
     const original = methods[name]
     if (typeof original !== 'function') continue
     methods[name] = (...args) => {
@@ -255,7 +254,10 @@ export async function start(config: BrokerConfig): Promise<BrokerHandle> {
     req.socket.setNoDelay(true)
     aedes.handle(accept(stream, req.socket.remoteAddress ?? 'unknown', req.socket), req)
   })
-  const metrics = config.metricsPort == null ? null : createMetricsServer(() => counters)
+  const metrics =
+    config.metricsPort == null
+      ? null
+      : createMetricsServer(() => ({ ...counters, persistenceWritesPending: pendingWrites.size }))
 
   const reloadCredentials = () => {
     if (!security || !credentialsFile) return

@@ -21,6 +21,8 @@ export interface BrokerCounters {
   oversize: number
   rateLimited: number
   clientErrors: number
+  /** Writes to Redis a client is waiting on (a publish not yet acknowledged, …); 0 in memory. */
+  persistenceWritesPending: number
 }
 
 export function newCounters(): BrokerCounters {
@@ -41,6 +43,7 @@ export function newCounters(): BrokerCounters {
     oversize: 0,
     rateLimited: 0,
     clientErrors: 0,
+    persistenceWritesPending: 0,
   }
 }
 
@@ -115,6 +118,12 @@ export function renderMetrics(c: BrokerCounters): string {
     metric('evmon_broker_client_errors_total', 'counter', 'Client protocol and connection errors.', [
       ['', c.clientErrors],
     ]),
+    metric(
+      'evmon_broker_persistence_writes_pending',
+      'gauge',
+      'Writes to Redis that clients wait on (a publish is acknowledged once its write is done).',
+      [['', c.persistenceWritesPending]],
+    ),
   ].join('\n')}\n`
 }
 
