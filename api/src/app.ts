@@ -20,7 +20,11 @@ import { AlertEngine } from './alerts/alert-engine.ts'
 import { AlertFileWriter, loadAlertEngine } from './alerts/alert-file.ts'
 import { createLiveViews, LIVE_PERIOD_MS } from './live/live-view.ts'
 import { auxLoadByHour } from './live/site-totals.ts'
-import { setupSecurity } from './plugins/security.ts'
+import { createAuthorization } from './plugins/app/authorization.ts'
+import { corsPolicy } from './plugins/external/cors.ts'
+import { setupHelmet } from './plugins/external/helmet.ts'
+import { setupRateLimit } from './plugins/external/rate-limit.ts'
+import { setupSwagger } from './plugins/external/swagger.ts'
 import { alertRoutes } from './routes/alerts/index.ts'
 import { analyticsRoutes } from './routes/analytics/index.ts'
 import { availabilityRoutes } from './routes/availability/index.ts'
@@ -64,7 +68,12 @@ export async function buildApp(config: Readonly<ApiConfig>, deps: AppDeps = {}):
   const metrics = new ApiMetrics()
   setupErrorHandler(app)
   setupRequestMetrics(app, metrics)
-  const requireRole = await setupSecurity(app, config)
+  // Order matters: helmet's hook comes first so that every answer carries its headers; the rate limit
+  // and the OpenAPI document cover only the routes registered after them.
+  const { requireRole, validTokenHash } = createAuthorization(config)
+  await setupHelmet(app, corsPolicy(config.corsOrigins))
+  setupRateLimit(app, config, validTokenHash)
+  await setupSwagger(app)
   const catalogue = loadCatalogue(config.sitesDir, config.tariffFile)
   const { alertsFile } = config
   const alerts =

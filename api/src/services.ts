@@ -6,7 +6,7 @@ import type { LiveViews } from './live/live-view.ts'
 import type { MessageFeed } from './live/mqtt-feed.ts'
 import type { ApiMetrics } from './metrics.ts'
 import type { InfluxClient } from './plugins/influx.ts'
-import type { RequireRole } from './plugins/security.ts'
+import type { RequireRole } from './plugins/app/authorization.ts'
 import type { SiteCatalogue } from './sites/site-catalogue.ts'
 
 /** What route plugins receive: passed explicitly as plugin options rather than decorated onto the app. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { expect, test } from 'vitest'
-import { tokenHasher } from './security.ts'
+import { tokenHasher } from './authorization.ts'
 
 const sha256 = (t: string) => createHash('sha256').update(t).digest('hex')
 

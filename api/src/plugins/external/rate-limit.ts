@@ -1,3 +1,7 @@
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify'
+import type { ApiConfig } from '../../config.ts'
+import { rateLimited } from '../../errors.ts'
+
 /** One client's budget in the current window. */
 interface Window {
   count: number
@@ -60,4 +64,34 @@ export class RateLimiter {
       this.windows.delete(key)
     }
   }
+}
+
+/**
+ * Rate limits on every route: per valid token (its own, larger budget) on protected routes, per
+ * address for anything else, so inventing tokens does not buy more requests. One synchronous map
+ * lookup per request (see RateLimiter). Added to every route as @fastify/rate-limit did, after the
+ * route's own onRequest hooks; routes registered before this is set up are not limited.
+ */
+export function setupRateLimit(
+  app: FastifyInstance,
+  config: Readonly<Pick<ApiConfig, 'tokenRateLimitPerMin' | 'publicRateLimitPerMin'>>,
+  validTokenHash: (request: FastifyRequest) => string | null,
+): void {
+  const limiter = new RateLimiter(60_000)
+  const rateLimit: onRequestHookHandler = (request, reply, done) => {
+    const hash = validTokenHash(request)
+    const { allowed, limit, remaining, resetS } = limiter.take(
+      hash !== null ? `t:${hash}` : `a:${request.ip}`,
+      hash !== null ? config.tokenRateLimitPerMin : config.publicRateLimitPerMin,
+      Date.now(),
+    )
+    reply.header('x-ratelimit-limit', limit).header('x-ratelimit-remaining', remaining)
+    reply.header('x-ratelimit-reset', resetS)
+    if (allowed) return done()
+    reply.header('retry-after', resetS)
+    done(rateLimited(`rate limit of ${limit} requests per minute exceeded, retry in ${resetS} s`))
+  }
+  app.addHook('onRoute', (route) => {
+    route.onRequest = [...(route.onRequest === undefined ? [] : [route.onRequest].flat()), rateLimit]
+  })
 }
