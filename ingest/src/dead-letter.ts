@@ -237,7 +237,6 @@ export async function openDeadLetter(options: DeadLetterOptions): Promise<DeadLe
       () => undefined,
     )
   let size = await cutTornTail(path, logger)
-  let exists = size > 0
   let reserved = 0
   let queue: Pending[] = []
   let flushing: Promise<void> | undefined
@@ -280,7 +279,6 @@ export async function openDeadLetter(options: DeadLetterOptions): Promise<DeadLe
       void onDisk().then((seen) => {
         if (seen === undefined || seen < size) {
           size = seen ?? 0
-          exists = seen !== undefined
           full = false
           logger.info('dead-letter store has room again', { path, bytes: size, maxBytes })
           checkWarning()
@@ -301,16 +299,19 @@ export async function openDeadLetter(options: DeadLetterOptions): Promise<DeadLe
       const bytes = batch.reduce((n, p) => n + p.bytes, 0)
       try {
         const handle = await open(path, 'a')
+        let after: number
         try {
           await handle.write(chunk)
           await handle.datasync()
+          // The file's own size: it counts a redrive's marks, and a file archived meanwhile starts afresh.
+          after = (await handle.stat()).size
         } finally {
           await handle.close()
         }
-        // A new file's directory entry must be durable too, or a crash could lose the whole file.
-        if (!exists) await fsyncDir(dirname(path))
-        exists = true
-        size += bytes
+        // A file this write created holds only this chunk; its directory entry must be durable too, or
+        // a crash could lose the whole file.
+        if (after === bytes) await fsyncDir(dirname(path))
+        size = after
         reserved -= bytes
         stats.written += batch.length
         checkWarning()

@@ -152,3 +152,14 @@ test('a record left half-written by a crash is cut off at open, so the next one 
     0,
   ])
 })
+
+test('a file archived while the store has room is started afresh, and its size counted from disk', async () => {
+  const path = tmpPath()
+  const dl = await openDeadLetter({ path, maxBytes: 1_000_000, logger: silentLogger })
+  for (let i = 0; i < 5; i++) await dl.append(entry(i))
+  await rename(path, `${path}.archived`)
+  await dl.append(entry(5))
+  expect((await lines(path)).map((l) => l.receivedAt)).toEqual([entry(5).receivedAt])
+  expect(dl.stats().bytes).toBe((await stat(path)).size)
+  await dl.close()
+})
