@@ -156,6 +156,28 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
   const replaced = new WeakSet<Connection>()
   const removed = new WeakSet<Connection>()
 
+  // One telemetry sample per charger per period, each on its own timer: samples of thousands of chargers
+  // spread over the period instead of leaving in one burst, and a fresh reading restarts its charger's
+  // period (sampleNow) so it is published at once, still one sample a period.
+  const sampling = new Map<string, NodeJS.Timeout>()
+  let closing = false
+  const sample = (key: string) => {
+    clearTimeout(sampling.get(key))
+    const conn = live.get(key)
+    if (closing || !conn?.open()) {
+      sampling.delete(key)
+      return
+    }
+    // A charger put behind the proxy has booted long before: its telemetry need not wait for a boot.
+    if (state.boot(key) || conn.proxied) {
+      stations.get(key)?.publishTelemetry(Date.now(), config.staleAfterMs, config.sampleIntervalMs)
+    }
+    sampling.set(
+      key,
+      setTimeout(() => sample(key), config.sampleIntervalMs),
+    )
+  }
+
   /**
    * What every new charger connection does, whatever the mode: replace an older connection of the same
    * charger, find its station, announce it online. Returns the link for its handlers and what to do
@@ -179,7 +201,7 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
       stations.set(key, station)
       for (const tx of Object.values(state.transactions(key))) station.resumeSession(tx.connector, tx.session)
     }
-    const link: Link = { key, protocol, station, state, config, metrics, log }
+    const link: Link = { key, protocol, station, state, config, metrics, log, sampleNow: () => sample(key) }
     const here = station
     const publishMeta = () => {
       const boot = state.boot(key)
@@ -194,11 +216,20 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
     })
     station.publishOnline(true, Date.now())
     publishMeta()
+    clearTimeout(sampling.get(key))
+    sampling.set(
+      key,
+      setTimeout(() => sample(key), config.sampleIntervalMs),
+    )
     return {
       link,
       handlers,
       closed(code: number, reason: string) {
-        if (live.get(key) === conn) live.delete(key)
+        if (live.get(key) === conn) {
+          live.delete(key)
+          clearTimeout(sampling.get(key))
+          sampling.delete(key)
+        }
         log(`${key}: disconnected (${code}${reason ? ` ${reason}` : ''})`)
         // A replaced connection's station is online on the new one; anything else (a clean close, a
         // dropped network, a removal) is the station going offline, as an MQTT will would say.
@@ -372,15 +403,6 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
     reloadTimer = setTimeout(reload, 50)
   })
 
-  const telemetry = setInterval(() => {
-    const now = Date.now()
-    for (const [key, conn] of live) {
-      // A charger put behind the proxy has booted long before: its telemetry need not wait for a boot.
-      if (!conn.open() || !(state.boot(key) || conn.proxied)) continue
-      stations.get(key)?.publishTelemetry(now, config.staleAfterMs, config.sampleIntervalMs)
-    }
-  }, config.sampleIntervalMs)
-
   const serveHttp = (req: IncomingMessage, res: ServerResponse) => {
     if (req.method === 'GET' && req.url === '/healthz') {
       const ok = mqttClient.connected
@@ -429,7 +451,6 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
     ;[port, tlsPort] = await listenAll()
   } catch (err) {
     // A port in use or an unreadable certificate: release what was started, then fail.
-    clearInterval(telemetry)
     watcher.close()
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
     await mqttClient.endAsync(true)
@@ -443,7 +464,9 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
     metrics,
     reloaded: () => new Promise((resolve) => reloadWaiters.push(resolve)),
     async close() {
-      clearInterval(telemetry)
+      closing = true
+      for (const timer of sampling.values()) clearTimeout(timer)
+      sampling.clear()
       clearTimeout(reloadTimer)
       watcher.close()
       reloadWaiters = []

@@ -21,6 +21,8 @@ export interface Link {
   config: Readonly<GatewayConfig>
   metrics: Metrics
   log: (line: string) => void
+  /** Publishes the station's telemetry sample now, and starts its next period from here. */
+  sampleNow(): void
 }
 
 /** What handlers tell the connection about: a boot accepted, and anything that changes the station's meta. */
@@ -88,6 +90,7 @@ export function applyMeterValues(
   now: number,
 ): Reading[] {
   const readings: Reading[] = []
+  let fresh = false
   for (const mv of meterValues) {
     const ts = parseTimestamp(mv.timestamp, now)
     if (typeof ts !== 'number') {
@@ -101,8 +104,16 @@ export function applyMeterValues(
     if (!link.station.addReading(connector, reading)) {
       // Older than what the station holds (queued while offline): kept for the session's energy only.
       link.metrics.inc('evmon_gateway_values_rejected_total', { reason: 'late' })
+    } else if (
+      Object.keys(reading.values).length > 0 &&
+      now - reading.ts < 2 * link.config.sampleIntervalMs
+    ) {
+      fresh = true
     }
   }
+  // A reading taken just now goes out at once rather than up to a sample period later; one that was
+  // queued (older) waits for the next period, so a flushed queue does not burst samples.
+  if (fresh) link.sampleNow()
   return readings
 }
 

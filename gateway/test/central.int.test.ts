@@ -222,3 +222,58 @@ test('a 2.0.1 charger is asked for its EVSEs’ rated power (GetReport); the Pow
   await cs.close()
   expect(stack.rejected).toEqual([])
 })
+
+test('a fresh reading is published at once and restarts its charger’s sample period; a queued one waits', async () => {
+  stack = await Stack.start({ sampleIntervalMs: 3_000 })
+  const password = await stack.addCharger('beibei', 'CP-1')
+  const cp = stack.charger('beibei', 'CP-1', password)
+  await cp.connect()
+  await cp.call('BootNotification', { chargePointVendor: 'V', chargePointModel: 'M' })
+  await cp.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Charging' })
+  const samples = () => stack?.of('cp-1', 'telemetry').map((m) => m.payload as Telemetry) ?? []
+  const sent = Date.now()
+  await cp.call('MeterValues', {
+    connectorId: 1,
+    meterValue: [
+      { timestamp: iso(sent), sampledValue: [{ value: '7', measurand: 'Power.Active.Import', unit: 'kW' }] },
+    ],
+  })
+  const first = await stack.until(
+    'the reading',
+    () => samples().find((s) => s.connectors[0]?.power_w === 7_000),
+    1_000,
+  )
+  expect(first.ts - sent).toBeLessThan(1_000)
+  // Another fresh reading: one more sample at once.
+  const before = samples().length
+  await cp.call('MeterValues', {
+    connectorId: 1,
+    meterValue: [
+      {
+        timestamp: iso(Date.now() + 10),
+        sampledValue: [{ value: '8', measurand: 'Power.Active.Import', unit: 'kW' }],
+      },
+    ],
+  })
+  await stack.until(
+    'the second reading',
+    () => samples().find((s) => s.connectors[0]?.power_w === 8_000),
+    1_000,
+  )
+  await cp.call('MeterValues', {
+    connectorId: 1,
+    meterValue: [
+      {
+        timestamp: iso(Date.now() - 60_000),
+        sampledValue: [{ value: '9', measurand: 'Power.Active.Import', unit: 'kW' }],
+      },
+    ],
+  })
+  await new Promise((r) => setTimeout(r, 500))
+  expect(samples().length).toBe(before + 1)
+  // The period restarted at the last fresh reading: the next sample comes about a period later.
+  const next = await stack.until('the periodic sample', () => samples()[before + 1], 4_000)
+  const previous = samples()[before] as Telemetry
+  expect(next.ts - previous.ts).toBeGreaterThanOrEqual(2_900)
+  await cp.close()
+})
