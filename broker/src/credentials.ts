@@ -1,7 +1,7 @@
-import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto'
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { ID_PATTERN, isValidId } from '@evmon/contracts'
+import { newSecret, SCRYPT_PARAMS, SecretChecker, type ScryptParams } from '@evmon/contracts/secrets'
 
 /** Service roles; stations are identified by their site and station ids instead. */
 export const SERVICE_ROLES = ['ingest', 'api', 'simulator', 'replay', 'gateway'] as const
@@ -19,21 +19,13 @@ export interface Account {
 
 interface CredentialsFile {
   version: 1
-  scrypt: { N: number; r: number; p: number; keylen: number }
+  scrypt: ScryptParams
   accounts: Account[]
 }
 
-// scrypt cost: ~30 ms per check on this class of machine. A secret that passed once is remembered per
-// account as a salted SHA-256 digest (the secrets are 192-bit random, so a fast digest is as safe to hold
-// as the scrypt hash), so a reconnect storm after a network blip does not pay scrypt again.
-const SCRYPT = { N: 16_384, r: 8, p: 1, keylen: 32 } as const
-
-function scryptAsync(secret: string, salt: Buffer, params: CredentialsFile['scrypt']): Promise<Buffer> {
-  const options: ScryptOptions = { N: params.N, r: params.r, p: params.p, maxmem: 64 * 1024 * 1024 }
-  return new Promise((resolve, reject) =>
-    scrypt(secret, salt, params.keylen, options, (err, key) => (err ? reject(err) : resolve(key))),
-  )
-}
+// Secrets are checked with the shared SecretChecker (@evmon/contracts/secrets): salted scrypt, ~30 ms a
+// check, and a secret that passed once is remembered as a salted digest, so a reconnect storm after a
+// network blip does not pay scrypt again.
 
 /** Parses an account name: `site/station` for a station, a role name for a service. */
 export function identityFor(username: string): Identity | null {
@@ -47,18 +39,23 @@ export function identityFor(username: string): Identity | null {
 /** The accounts of a credentials file, with the check of a presented secret. */
 export class Credentials {
   private readonly byName: Map<string, Account>
-  /** Salted SHA-256 of the last secret that passed scrypt, per account; at most one per account. */
-  private readonly verified = new Map<string, Buffer>()
-  /** How many presented secrets needed the slow scrypt check (the rest matched `verified`). */
-  slowChecks = 0
-  /** What an unknown username is checked against; a salt of the same length as real ones. */
-  private readonly dummy = { salt: randomBytes(16) }
+  private readonly checker: SecretChecker
   constructor(private readonly file: CredentialsFile) {
     this.byName = new Map(file.accounts.map((a) => [a.username, a]))
+    this.checker = new SecretChecker(file.scrypt)
+  }
+
+  /** How many presented secrets needed the slow scrypt check (the rest were remembered). */
+  get slowChecks(): number {
+    return this.checker.slowChecks
+  }
+
+  set slowChecks(count: number) {
+    this.checker.slowChecks = count
   }
 
   static empty(): Credentials {
-    return new Credentials({ version: 1, scrypt: { ...SCRYPT }, accounts: [] })
+    return new Credentials({ version: 1, scrypt: { ...SCRYPT_PARAMS }, accounts: [] })
   }
 
   /** Loads and validates a credentials file; throws with the file name and what is wrong. */
@@ -102,20 +99,11 @@ export class Credentials {
   async verify(username: string, secret: string): Promise<Identity | null> {
     const account = this.byName.get(username)
     if (!account) {
-      this.slowChecks++
-      await scryptAsync(secret, this.dummy.salt, this.file.scrypt)
+      await this.checker.matchesNothing(secret)
       return null
     }
-    const digest = createHash('sha256').update(account.salt).update(secret).digest()
-    const known = this.verified.get(username)
-    if (known && timingSafeEqual(known, digest)) return account.identity
-    this.slowChecks++
-    const expected = Buffer.from(account.hash, 'base64')
-    const actual = await scryptAsync(secret, Buffer.from(account.salt, 'base64'), this.file.scrypt)
-    if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) return null
-    // Only if the account was not rotated while scrypt ran.
-    if (this.byName.get(username) === account) this.verified.set(username, digest)
-    return account.identity
+    // A secret remembered for an account that was rotated meanwhile never matches the new one.
+    return (await this.checker.matches(username, account, secret)) ? account.identity : null
   }
 
   /**
@@ -132,7 +120,7 @@ export class Credentials {
   remove(username: string): boolean {
     if (!this.byName.delete(username)) return false
     this.file.accounts = this.file.accounts.filter((a) => a.username !== username)
-    this.verified.delete(username)
+    this.checker.forget(username)
     return true
   }
 
@@ -144,13 +132,11 @@ export class Credentials {
         `"${username}" is neither site/station (ids ${ID_PATTERN}) nor one of ${SERVICE_ROLES.join(', ')}`,
       )
     }
-    const secret = randomBytes(24).toString('base64url')
-    const salt = randomBytes(16)
-    const hash = await scryptAsync(secret, salt, this.file.scrypt)
-    const account = { username, identity, salt: salt.toString('base64'), hash: hash.toString('base64') }
+    const { secret, salt, hash } = await newSecret(this.file.scrypt)
+    const account = { username, identity, salt, hash }
     this.file.accounts = this.file.accounts.filter((a) => a.username !== username).concat(account)
     this.byName.set(username, account)
-    this.verified.delete(username)
+    this.checker.forget(username)
     return secret
   }
 

@@ -42,9 +42,26 @@ export async function newSecret(params: ScryptParams): Promise<{ secret: string 
  */
 export class SecretChecker {
   private readonly verified = new Map<string, { stored: SaltedHash; digest: Buffer }>()
+  /** What a secret for an unknown account is checked against: a salt of the same length as real ones. */
+  private readonly dummySalt = randomBytes(16)
   /** How many presented secrets needed the slow scrypt check (the rest matched a remembered one). */
   slowChecks = 0
   constructor(private readonly params: ScryptParams) {}
+
+  /**
+   * The check of a secret presented for an account that does not exist: false, at the cost of a real
+   * check, so the time to a refusal does not tell which accounts exist.
+   */
+  async matchesNothing(secret: string | Buffer): Promise<false> {
+    this.slowChecks++
+    await scryptAsync(secret, this.dummySalt, this.params)
+    return false
+  }
+
+  /** Forgets the secret remembered for an account (removed or rotated). */
+  forget(account: string): void {
+    this.verified.delete(account)
+  }
 
   /** True when `secret` is the one `stored` was made from. Constant-time comparisons. */
   async matches(account: string, stored: SaltedHash, secret: string | Buffer): Promise<boolean> {

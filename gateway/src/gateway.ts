@@ -132,9 +132,13 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
       failures.fail(`charger:${key}`, now)
       refuse(reject, code, reason, detail)
     }
-    const charger = chargers.get(site, identity)
-    if (!charger) return fail(401, 'unknown_charger', `${who}: unknown charger`)
     if (!handshake.password) return fail(401, 'no_password', `${who}: no Basic auth for the identity`)
+    const charger = chargers.get(site, identity)
+    if (!charger) {
+      // As slow as a wrong password, so refusals do not tell which identities exist.
+      await checker.matchesNothing(handshake.password)
+      return fail(401, 'unknown_charger', `${who}: unknown charger`)
+    }
     if (!(await checker.matches(key, charger, handshake.password))) {
       return fail(401, 'bad_password', `${who}: wrong password`)
     }
