@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
-import { afterAll, expect, test } from 'vitest'
+import { afterAll, expect, onTestFinished, test } from 'vitest'
 import { Credentials } from '@evmon/broker'
 import { stationTopic, type Telemetry } from '@evmon/contracts'
 import { startInfluxd, type InfluxdHandle } from '../scripts/influxd.ts'
@@ -13,10 +13,11 @@ import { repoRoot } from '../scripts/stack.ts'
 
 // The fault drill of issue 14, on the pipeline as `npm start` deploys it: broker (with its Redis) and
 // ingest each in their own process, their own InfluxDB. 2,000 stations publish telemetry with four
-// connectors once a second (2,000 messages/s, 8,000 connector points/s) at QoS 1 for 60 s while,
-// one after the other, InfluxDB is stopped for 30 s, ingest is SIGKILLed, the broker is SIGTERMed
-// and restarted, SIGKILLed and restarted, and Redis is restarted. Stations behave as MQTT clients
-// do: what the broker did not acknowledge before it went away is sent again after reconnecting.
+// connectors once a second (2,000 messages/s, 8,000 connector points/s) at QoS 1 for at least 60 s
+// (until the last fault is over) while, one after the other, InfluxDB is stopped for 30 s, ingest is
+// SIGKILLed, the broker is SIGTERMed and restarted, SIGKILLed and restarted, and Redis is restarted.
+// Stations behave as MQTT clients do: what the broker did not acknowledge before it went away is
+// sent again after reconnecting.
 // Every message published is then counted in InfluxDB: each point stored exactly once (a point sent
 // twice lands on the same series and timestamp, so a count above the number sent means corruption,
 // one below means loss).
@@ -174,93 +175,134 @@ test('fault drill: InfluxDB down 30 s, ingest SIGKILL, broker SIGTERM and SIGKIL
   const base = Date.now() - 2 * 3_600_000
   let generated = 0
   let acknowledged = 0
-  const failures: string[] = []
   const acks: Promise<void>[] = []
+  // mqtt.js sends its unacknowledged messages again after a reconnect by itself, but fails a publish
+  // it had only queued while it was resending (`Connection closed`): a station keeps such a message
+  // and publishes it again, as this one does. Counted, to show how often it happens.
+  let republished = 0
+  const send = (client: MqttClient, topic: string, payload: string): Promise<void> =>
+    client.publishAsync(topic, payload, { qos: 1 }).then(
+      () => void acknowledged++,
+      async () => {
+        republished++
+        await sleep(250)
+        return send(client, topic, payload)
+      },
+    )
   const perTick = (RATE_PER_S * TICK_MS) / 1_000
   const started = Date.now()
+  let faultsDone = false
+  // At the rate for at least 60 s, and on until the last fault is over (restarts take their time on
+  // a busy machine): every fault happens while the stations publish.
   const publishing = (async () => {
-    for (let tick = 0; tick < (SECONDS * 1_000) / TICK_MS; tick++) {
+    for (let tick = 0; tick * TICK_MS < SECONDS * 1_000 || !faultsDone; tick++) {
       for (let i = 0; i < perTick; i++) {
         const m = generated++
         const station = m % STATIONS
         const seq = Math.floor(m / STATIONS)
         const client = publishers[station % PUBLISHERS] as MqttClient
-        acks.push(
-          client
-            .publishAsync(
-              stationTopic(SITE, `st-${station}`, 'telemetry'),
-              JSON.stringify(telemetry(base + seq * 1_000, seq)),
-              { qos: 1 },
-            )
-            .then(
-              () => void acknowledged++,
-              (err: Error) => void failures.push(err.message),
-            ),
-        )
+        const topic = stationTopic(SITE, `st-${station}`, 'telemetry')
+        acks.push(send(client, topic, JSON.stringify(telemetry(base + seq * 1_000, seq))))
       }
       await sleep(Math.max(0, started + (tick + 1) * TICK_MS - Date.now()))
     }
-    note(`publishing done: ${generated} messages in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+    const seconds = (Date.now() - started) / 1_000
+    note(`publishing done: ${generated} messages in ${seconds.toFixed(1)} s`)
+    return generated / seconds
   })()
-  const at = (s: number) => sleep(Math.max(0, started + s * 1_000 - Date.now()))
+  // What each part has done, every 10 s, for the log a failure prints.
+  const metrics = async (port: number) =>
+    (await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), String))
+      .split('\n')
+      .filter((l) =>
+        /^evmon_(broker_(messages_(in|out)_total\{qos="1"|clients_connected|persistence)|ingest_(unacked|mqtt_connected|points_(written|spooled)))/.test(
+          l,
+        ),
+      )
+  const sampler = setInterval(() => {
+    const outgoing = publishers.reduce(
+      (n, c) => n + Object.keys((c as unknown as { outgoing: object }).outgoing).length,
+      0,
+    )
+    void Promise.all([metrics(brokerMetrics), metrics(ingestMetrics)]).then(([b, i]) =>
+      note(`generated ${generated} acked ${acknowledged} in flight ${outgoing}; ${[...b, ...i].join(', ')}`),
+    )
+  }, 10_000)
+  onTestFinished(() => clearInterval(sampler))
+  // Each fault at its time in the drill, and at least 3 s of traffic after the one before.
+  let settled = Date.now()
+  const step = async (atS: number, what: string) => {
+    await sleep(Math.max(0, started + atS * 1_000 - Date.now(), settled + 3_000 - Date.now()))
+    note(what)
+  }
+  const recovered = (what: string) => {
+    note(what)
+    settled = Date.now()
+  }
 
-  // The faults, one after the other, while the stations keep publishing.
-  await at(3)
-  note('InfluxDB stopped')
+  await step(3, 'InfluxDB stopped for 30 s')
   await influx.stop()
-  await at(8)
-  note('ingest SIGKILL')
+  const influxDown = Date.now()
+  await step(8, 'ingest SIGKILL')
   ingest.child.kill('SIGKILL')
   await ingest.exited
   ingest = await startIngest()
-  await at(33)
+  recovered('ingest restarted')
+  await sleep(Math.max(0, influxDown + 30_000 - Date.now()))
   influx = await startInfluxd({ dir: join(dir, 'influx'), port: influxPort })
-  note('InfluxDB back')
-  await at(38)
-  note('broker SIGTERM')
+  recovered('InfluxDB back')
+  await step(38, 'broker SIGTERM')
   broker.child.kill('SIGTERM')
   const term = await broker.exited
   note(`broker exited ${JSON.stringify(term)}`)
   expect(term.code).toBe(0)
   broker = await startBroker()
-  await at(46)
-  note('broker SIGKILL')
+  recovered('broker restarted')
+  await step(46, 'broker SIGKILL')
   broker.child.kill('SIGKILL')
   await broker.exited
   broker = await startBroker()
-  await at(53)
-  note('Redis restart')
+  recovered('broker restarted')
+  await step(53, 'Redis restart')
   await redis.stop()
   note('Redis stopped')
   redis = await startRedis({ dir: join(dir, 'redis'), port: Number(new URL(redisUrl).port) })
-  note('Redis back')
+  recovered('Redis back')
+  await sleep(3_000)
+  faultsDone = true
 
-  await publishing
+  expect(await publishing).toBeGreaterThan(0.95 * RATE_PER_S)
   // Stations resend what the broker did not acknowledge; every publish ends acknowledged.
   const ackDeadline = Date.now() + 120_000
-  while (acknowledged + failures.length < generated) {
+  while (acknowledged < generated) {
     if (Date.now() > ackDeadline) {
-      const state = publishers.map((c) => ({
-        connected: c.connected,
-        outgoing: Object.keys((c as unknown as { outgoing: object }).outgoing).length,
-        queue: (c as unknown as { queue: unknown[] }).queue.length,
-      }))
-      const metrics = async (port: number) =>
-        (await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), String))
-          .split('\n')
-          .filter((l) => /messages_(in|out)_total\{qos="1"|clients_connected|unacked|mqtt_connected/.test(l))
+      const state = publishers.map((c) => {
+        const internals = c as unknown as {
+          outgoing: object
+          queue: unknown[]
+          _storeProcessing: boolean
+          _storeProcessingQueue: unknown[]
+        }
+        return {
+          connected: c.connected,
+          outgoing: Object.keys(internals.outgoing).length,
+          queue: internals.queue.length,
+          storeProcessing: internals._storeProcessing,
+          storeProcessingQueue: internals._storeProcessingQueue.length,
+        }
+      })
       throw new Error(
         `${generated - acknowledged} publishes never acknowledged; publishers ${JSON.stringify(state)}; ` +
           `broker ${(await metrics(brokerMetrics)).join(', ')}; ingest ${(await metrics(ingestMetrics)).join(', ')}\n` +
-          log.slice(-40).join('\n'),
+          log.slice(-80).join('\n'),
       )
     }
     await sleep(250)
   }
   await Promise.all(acks)
-  expect(failures).toEqual([])
+  note(`every publish acknowledged; ${republished} published again after mqtt.js failed them`)
   expect(acknowledged).toBe(generated)
-  expect(generated).toBe(RATE_PER_S * SECONDS)
+  expect(generated).toBeGreaterThanOrEqual(RATE_PER_S * SECONDS)
 
   const expected = { station: generated, connector: generated * CONNECTORS }
   // The faults leave a backlog (the broker's queue for ingest, ingest's spool) that drains at the
