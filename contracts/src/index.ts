@@ -1,5 +1,6 @@
 export * from './ids.ts'
 export * from './line-protocol.ts'
+export * from './stored-points.ts'
 export * from './ocpp.ts'
 export * from './schemas.ts'
 export * from './topics.ts'

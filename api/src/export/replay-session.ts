@@ -1,7 +1,6 @@
 import { Value } from '@sinclair/typebox/value'
-import { ReplayControl } from '@evmon/contracts'
+import { ReplayControl, type TimedMessage } from '@evmon/contracts'
 import type { StreamSocket } from '../live/live-stream.ts'
-import type { TimedMessage } from './stored-messages.ts'
 
 /** Longest pause between two frames: a gap in the data should not leave a client waiting for hours. */
 const MAX_WAIT_MS = 2_000
@@ -120,6 +119,6 @@ export class ReplaySession {
   }
 
   private send(frame: unknown): void {
-    if (this.socket.readyState === 1) this.socket.send(JSON.stringify(frame))
+    if (this.socket.readyState === 1) this.socket.send(Buffer.from(JSON.stringify(frame)), { binary: false })
   }
 }

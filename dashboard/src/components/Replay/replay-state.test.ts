@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest'
-import { applyReplayMessage, emptyStation, parseTopic, replayView } from './replay-state.ts'
+import { REPLAY_ROOT, stationTopic, type MessageKind } from '@evmon/contracts/topics'
+import { applyReplayMessage, emptyStation, replayView } from './replay-state.ts'
 
-const topic = (kind: string, station = 'zn-super') => `evmon/v1/beibei/${station}/${kind}`
+const topic = (kind: MessageKind, station = 'zn-super') => stationTopic('beibei', station, kind)
 
 describe('replay messages folded into a live station', () => {
   test('meta, status and telemetry build the same station a live frame would', () => {
@@ -72,6 +73,12 @@ describe('replay messages folded into a live station', () => {
     expect(
       applyReplayMessage(s, { topic: topic('online', 'kc-ac'), retain: true, payload: { online: true } }, 1),
     ).toBe(s)
-    expect(parseTopic('evmon/replay/v1/x')).toBeNull()
+    // Not a station topic of contract version 1: a replayed-telemetry topic, a topic with a bad kind.
+    for (const other of [`${REPLAY_ROOT}/beibei/zn-super/online`, 'evmon/v1/beibei/zn-super/nonsense']) {
+      expect(applyReplayMessage(s, { topic: other, retain: true, payload: { online: true } }, 1)).toBe(s)
+    }
+    expect(
+      applyReplayMessage(s, { topic: topic('online'), retain: true, payload: { online: true } }, 1),
+    ).toMatchObject({ online: true })
   })
 })

@@ -8,17 +8,11 @@ import type {
   Telemetry,
 } from '@evmon/contracts'
 import { stationLoadW } from '@evmon/contracts/live'
+import { parseStationTopic } from '@evmon/contracts/topics'
 import type { LiveState } from '../../stores/stream.ts'
 
 // Stored MQTT messages folded into the live view's shape, so that replay drives the same station card
 // and site-load chart as Live. Pure: one message in, a new station out.
-
-/** The station topic's parts (`evmon/v1/{site}/{station}/{kind}`), or null for any other topic. */
-export function parseTopic(topic: string): { site: string; station: string; kind: string } | null {
-  const parts = topic.split('/')
-  if (parts.length !== 5 || parts[0] !== 'evmon' || parts[1] !== 'v1') return null
-  return { site: parts[2]!, station: parts[3]!, kind: parts[4]! }
-}
 
 function emptyConnector(id: number, meta?: ConnectorMeta): LiveConnector {
   return {
@@ -70,8 +64,9 @@ function upsertConnector(
 
 /** The station after one stored message; messages of other stations or kinds leave it unchanged. */
 export function applyReplayMessage(station: LiveStation, message: ReplayMessage, t: number): LiveStation {
-  const topic = parseTopic(message.topic)
-  if (!topic || topic.station !== station.station) return station
+  const parsed = parseStationTopic(message.topic)
+  if (!parsed.ok || parsed.topic.station !== station.station) return station
+  const { topic } = parsed
   const payload = message.payload as Record<string, unknown> | null
   if (payload === null || typeof payload !== 'object') return station
   switch (topic.kind) {
