@@ -82,6 +82,14 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
     brokerError = ''
   })
   const out = new ContractOut(mqttClient, metrics, log)
+  // No charger is connected yet. One the gateway served before it stopped without saying goodbye (a
+  // crash, a power cut) would otherwise stay retained `online: true`; the gateway's one broker
+  // connection cannot carry a will per station, so it says it here.
+  const startedAt = Date.now()
+  for (const c of chargers.list()) {
+    if (state.boot(chargerKey(c.site, c.identity)))
+      out.publish(c.site, c.station, 'online', { online: false, ts: startedAt })
+  }
 
   const rpc = new RPCServer({
     protocols: [...PROTOCOLS],

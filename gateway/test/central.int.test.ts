@@ -277,3 +277,45 @@ test('a fresh reading is published at once and restarts its charger’s sample p
   expect(next.ts - previous.ts).toBeGreaterThanOrEqual(2_900)
   await cp.close()
 })
+
+test('after a crash, chargers the gateway served before are published offline at start, until they connect', async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const { Chargers } = await import('../src/chargers.ts')
+  const dir = mkdtempSync(join(tmpdir(), 'evmon-gateway-crash-'))
+  const chargersFile = join(dir, 'chargers.json')
+  const stateFile = join(dir, 'state.json')
+  const chargers = Chargers.empty()
+  const { password } = await chargers.add('beibei', 'CP-SEEN')
+  await chargers.add('beibei', 'CP-NEVER')
+  await chargers.save(chargersFile)
+  // What the previous run left: CP-SEEN booted; CP-NEVER never connected.
+  const boot = { protocol: 'ocpp1.6', vendor: 'V', model: 'M', ts: Date.now() - 60_000 }
+  writeFileSync(
+    stateFile,
+    JSON.stringify({ version: 1, nextTransactionId: 7, boots: { 'beibei/CP-SEEN': boot }, transactions: {} }),
+  )
+  stack = await Stack.start({ chargersFile, stateFile })
+  const offline = await stack.until('offline at start', () => stack?.of('cp-seen', 'online').at(0))
+  expect(offline.payload).toMatchObject({ online: false })
+  expect(stack.of('cp-never', 'online')).toEqual([])
+  // It connects again without booting (OCPP allows it): online, and its first transaction id continues the count.
+  const cp = stack.charger('beibei', 'CP-SEEN', password)
+  await cp.connect()
+  await stack.until('online', () =>
+    stack?.of('cp-seen', 'online').find((m) => (m.payload as { online: boolean }).online),
+  )
+  const started = (await cp.call('StartTransaction', {
+    connectorId: 1,
+    idTag: 'T',
+    meterStart: 0,
+    timestamp: iso(Date.now()),
+  })) as {
+    transactionId: number
+  }
+  expect(started.transactionId).toBe(7)
+  await cp.close()
+  const { rmSync } = await import('node:fs')
+  rmSync(dir, { recursive: true, force: true })
+})
