@@ -64,10 +64,13 @@ export function register(client: RPCClient, link: Link, handlers: Handlers): voi
   }
 }
 
-/** Counts and logs a value or time stamp that is not used. */
+/**
+ * Counts a value or time stamp that is not used, and logs it unless it is only a measurand the contract
+ * has no field for (a charger configured to sample Frequency would otherwise log it every few seconds).
+ */
 export function rejectValue(link: Link, reason: RejectReason, detail: string): void {
   link.metrics.inc('evmon_gateway_values_rejected_total', { reason })
-  link.log(`${link.key}: ${reason}: ${detail}`)
+  if (reason !== 'not_in_contract') link.log(`${link.key}: ${reason}: ${detail}`)
 }
 
 /**
