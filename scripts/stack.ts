@@ -20,6 +20,8 @@ export interface StackOptions {
   varDir: string
   /** Use this InfluxDB instead of starting a local influxd. */
   influxUrl?: string
+  /** The stack's database; absent: EVMON_INFLUX_DB as configured. Tests give each stack its own. */
+  influxDb?: string
   /** Port of the local influxd when one is started (0 = any free port). */
   influxPort: number
   /** Use this Redis for the broker's sessions instead of starting a local redis-server. */
@@ -220,7 +222,11 @@ export async function startStack(options: StackOptions): Promise<StackHandle> {
     const brokerMetrics = port(options.metricsPorts.broker)
     const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`
     const httpPort = port(options.httpPort)
-    const common = { EVMON_MQTT_URL: mqttUrl, EVMON_INFLUX_URL: influxUrl }
+    const common = {
+      EVMON_MQTT_URL: mqttUrl,
+      EVMON_INFLUX_URL: influxUrl,
+      ...(options.influxDb !== undefined && { EVMON_INFLUX_DB: options.influxDb }),
+    }
     const { file: credentialsFile, secrets } = await devCredentials(options.varDir)
     const api = devApiToken()
 
@@ -319,7 +325,7 @@ export async function startStack(options: StackOptions): Promise<StackHandle> {
         intervalS: 10,
         influx: {
           url: influxUrl,
-          database: influx.influxDb,
+          database: options.influxDb ?? influx.influxDb,
           ...(influx.influxUsername ? { username: influx.influxUsername } : {}),
           ...(influx.influxPassword ? { password: influx.influxPassword } : {}),
         },

@@ -83,7 +83,7 @@ test('telemetry reaches InfluxDB and comes back through the history route', asyn
   expect(Object.keys(body.series.connectors).sort()).toEqual(['1', '2', '3'])
   // The same data is in InfluxDB itself, written by ingest.
   const q = encodeURIComponent("SELECT count(power_w) FROM connector WHERE station = 'zn-super'")
-  const res = await fetch(`${inject('influxUrl')}/query?db=evmon&q=${q}`)
+  const res = await fetch(`${inject('influxUrl')}/query?db=${stack.influxDb}&q=${q}`)
   const json = (await res.json()) as { results: { series?: { values: [string, number][] }[] }[] }
   expect(json.results[0]?.series?.[0]?.values[0]?.[1]).toBeGreaterThan(0)
 })

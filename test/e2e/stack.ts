@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,10 +13,16 @@ export interface TestStack extends StackHandle {
   crashes: string[]
   /** The simulator's control API (inject faults, plug in cars), e.g. `http://127.0.0.1:PORT`. */
   simulatorUrl: string
+  /** This stack's own database in the test run's InfluxDB. */
+  influxDb: string
 }
 
-/** The whole stack as `npm start` runs it, on free ports, against the test run's InfluxDB. */
+/**
+ * The whole stack as `npm start` runs it, on free ports, against the test run's InfluxDB, in a
+ * database of its own (dropped when it stops): a test can never pass on another stack's data.
+ */
 export async function startTestStack(simSpeed = 1): Promise<TestStack> {
+  const influxDb = `evmon_e2e_${randomBytes(6).toString('hex')}`
   const varDir = mkdtempSync(join(tmpdir(), 'evmon-e2e-'))
   const logs: string[] = []
   const crashes: string[] = []
@@ -23,6 +30,7 @@ export async function startTestStack(simSpeed = 1): Promise<TestStack> {
   const stack = await startStack({
     varDir,
     influxUrl: inject('influxUrl'),
+    influxDb,
     influxPort: 0,
     httpHost: '127.0.0.1',
     httpPort: 0,
@@ -41,9 +49,18 @@ export async function startTestStack(simSpeed = 1): Promise<TestStack> {
     logs,
     crashes,
     simulatorUrl: `http://127.0.0.1:${simulatorPort}`,
+    influxDb,
     async stop() {
       await stack.stop()
       rmSync(varDir, { recursive: true, force: true })
+      const drop = await fetch(
+        `${stack.influxUrl}/query?q=${encodeURIComponent(`DROP DATABASE "${influxDb}"`)}`,
+        {
+          method: 'POST',
+        },
+      )
+      if (!drop.ok)
+        throw new Error(`dropping the stack's database ${influxDb}: HTTP ${drop.status} ${await drop.text()}`)
     },
   }
 }
