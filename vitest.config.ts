@@ -18,7 +18,10 @@ export default defineConfig({
       {
         test: {
           name: 'int',
-          include: ['{contracts,broker,ingest,api,simulator,gateway}/test/**/*.int.test.ts', 'test/*.int.test.ts'],
+          include: [
+            '{contracts,broker,ingest,api,simulator,gateway}/test/**/*.int.test.ts',
+            'test/*.int.test.ts',
+          ],
           globalSetup: ['test/setup/influx-global.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,

@@ -86,7 +86,11 @@ test('telemetry from two stations lands as exactly one station point and one poi
       ),
     )
   }
-  expect(ingest.stats()).toMatchObject({ messagesReceived: messages, pointsDeadLettered: { beyond_retention: 0, write_rejected: 0 }, writeErrors: 0 })
+  expect(ingest.stats()).toMatchObject({
+    messagesReceived: messages,
+    pointsDeadLettered: { beyond_retention: 0, write_rejected: 0 },
+    writeErrors: 0,
+  })
 })
 
 test('invalid messages are refused by reason and dead-lettered while every valid point is stored', async () => {
@@ -386,7 +390,10 @@ test('the malformed corpus is refused message by message with its reasons and le
   expect(await query(influxUrl, db, 'SHOW MEASUREMENTS')).toEqual([['connector'], ['station']])
   expect(await count(db, 'SELECT count(grid_power_w) FROM station')).toBe(1)
   expect(await count(db, 'SELECT count(power_w) FROM connector')).toBe(2)
-  expect(ingest.stats()).toMatchObject({ pointsWritten: 3, pointsDeadLettered: { beyond_retention: 0, write_rejected: 0 } })
+  expect(ingest.stats()).toMatchObject({
+    pointsWritten: 3,
+    pointsDeadLettered: { beyond_retention: 0, write_rejected: 0 },
+  })
 })
 
 test('session events become one session point with telemetry peak, and a restarted register an event', async () => {
