@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { influxEnv, readEnv } from '@evmon/contracts'
 import { inject } from 'vitest'
 import { freePort } from '../../scripts/ports.ts'
 import { startStack, type StackHandle } from '../../scripts/stack.ts'
@@ -53,12 +54,12 @@ export async function startTestStack(simSpeed = 1): Promise<TestStack> {
     async stop() {
       await stack.stop()
       rmSync(varDir, { recursive: true, force: true })
-      const drop = await fetch(
-        `${stack.influxUrl}/query?q=${encodeURIComponent(`DROP DATABASE "${influxDb}"`)}`,
-        {
-          method: 'POST',
-        },
-      )
+      // With the credentials the services were given (an external InfluxDB may require them).
+      const { influxUsername: user, influxPassword: password } = readEnv(influxEnv, process.env).values
+      const auth: Record<string, string> =
+        user === undefined ? {} : { authorization: `Basic ${btoa(`${user}:${password ?? ''}`)}` }
+      const q = encodeURIComponent(`DROP DATABASE "${influxDb}"`)
+      const drop = await fetch(`${stack.influxUrl}/query?q=${q}`, { method: 'POST', headers: auth })
       if (!drop.ok)
         throw new Error(`dropping the stack's database ${influxDb}: HTTP ${drop.status} ${await drop.text()}`)
     },
