@@ -6,6 +6,7 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY contracts/package.json contracts/
+COPY runtime/package.json runtime/
 COPY broker/package.json broker/
 COPY ingest/package.json ingest/
 COPY api/package.json api/
@@ -21,6 +22,7 @@ FROM node:20-bookworm-slim AS prod-deps
 WORKDIR /app
 COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/contracts/package.json contracts/
+COPY --from=build /app/runtime/package.json runtime/
 COPY --from=build /app/broker/package.json broker/
 COPY --from=build /app/ingest/package.json ingest/
 COPY --from=build /app/api/package.json api/
@@ -36,6 +38,7 @@ ENV NODE_ENV=production
 COPY --from=prod-deps /app/node_modules node_modules
 COPY --from=build /app/package.json ./
 COPY --from=build /app/contracts contracts
+COPY --from=build /app/runtime runtime
 COPY --from=build /app/broker broker
 COPY --from=build /app/ingest ingest
 COPY --from=build /app/api api

@@ -11,7 +11,7 @@ export default defineConfig({
         plugins: [vue()],
         test: {
           name: 'unit',
-          include: ['{contracts,broker,ingest,api,simulator,dashboard,gateway}/**/*.test.ts'],
+          include: ['{contracts,runtime,broker,ingest,api,simulator,dashboard,gateway}/**/*.test.ts'],
           exclude: ['**/node_modules/**', '**/*.int.test.ts'],
         },
       },
@@ -19,7 +19,7 @@ export default defineConfig({
         test: {
           name: 'int',
           include: [
-            '{contracts,broker,ingest,api,simulator,gateway}/test/**/*.int.test.ts',
+            '{contracts,runtime,broker,ingest,api,simulator,gateway}/test/**/*.int.test.ts',
             'test/*.int.test.ts',
           ],
           globalSetup: ['test/setup/influx-global.ts'],

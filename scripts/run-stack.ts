@@ -1,4 +1,4 @@
-import { assertNoProblems, ConfigError, readEnv } from '@evmon/contracts'
+import { assertNoProblems, ConfigError, readEnv } from '@evmon/runtime'
 import { resolve } from 'node:path'
 import { stackEnv } from './stack-env.ts'
 import { repoRoot, startStack } from './stack.ts'

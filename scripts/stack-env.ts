@@ -4,7 +4,7 @@
 // default, same rule, one row in the README.
 import { apiEnv } from '@evmon/api'
 import { brokerEnv } from '@evmon/broker'
-import { envVar } from '@evmon/contracts'
+import { envVar } from '@evmon/runtime'
 import { gatewayEnv } from '@evmon/gateway'
 import { ingestEnv } from '@evmon/ingest'
 import { simulatorEnv } from '@evmon/simulator'

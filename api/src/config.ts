@@ -1,11 +1,5 @@
-import {
-  assertNoProblems,
-  envVar,
-  influxEnv,
-  mqttClientEnv,
-  readEnv,
-  type ExcludedWindow,
-} from '@evmon/contracts'
+import { type ExcludedWindow } from '@evmon/contracts'
+import { assertNoProblems, envVar, influxEnv, mqttClientEnv, readEnv } from '@evmon/runtime'
 import { readFileSync, statSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -50,7 +44,7 @@ export interface ApiConfig {
   excludedTime: readonly ExcludedWindow[]
 }
 
-export { ConfigError } from '@evmon/contracts'
+export { ConfigError } from '@evmon/runtime'
 
 /**
  * `role:sha256hex` entries separated by commas or newlines (`#` starts a comment line). Only hashes

@@ -1,4 +1,4 @@
-import { assertNoProblems, envVar, readEnv } from '@evmon/contracts'
+import { assertNoProblems, envVar, readEnv } from '@evmon/runtime'
 import { defaultLimits, type SecurityLimits } from './security.ts'
 
 export interface BrokerConfig {

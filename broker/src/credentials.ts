@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { ID_PATTERN, isValidId } from '@evmon/contracts'
-import { newSecret, SCRYPT_PARAMS, SecretChecker, type ScryptParams } from '@evmon/contracts/secrets'
+import { newSecret, SCRYPT_PARAMS, SecretChecker, type ScryptParams } from '@evmon/runtime'
 
 /** Service roles; stations are identified by their site and station ids instead. */
 export const SERVICE_ROLES = ['ingest', 'api', 'simulator', 'replay', 'gateway'] as const
@@ -23,7 +23,7 @@ interface CredentialsFile {
   accounts: Account[]
 }
 
-// Secrets are checked with the shared SecretChecker (@evmon/contracts/secrets): salted scrypt, ~30 ms a
+// Secrets are checked with the shared SecretChecker (@evmon/runtime): salted scrypt, ~30 ms a
 // check, and a secret that passed once is remembered as a salted digest, so a reconnect storm after a
 // network blip does not pay scrypt again.
 

@@ -1,7 +1,7 @@
 import type { AedesOptions, AuthenticateError, Client } from 'aedes'
 import { canPublish, canSubscribe, requiredClientId } from './acl.ts'
 import type { Credentials, Identity } from './credentials.ts'
-import { FailureLimiter, TokenBucket } from '@evmon/contracts'
+import { FailureLimiter, TokenBucket } from '@evmon/runtime'
 import type { BrokerCounters } from './metrics.ts'
 
 export interface SecurityLimits {

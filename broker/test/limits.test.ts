@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { expect, test } from 'vitest'
-import { FailureLimiter, TokenBucket } from '@evmon/contracts'
+import { FailureLimiter, TokenBucket } from '@evmon/runtime'
 import { PacketSizeGuard } from '../src/limits.ts'
 
 /** An MQTT PUBLISH packet (QoS 0) with the given payload size. */

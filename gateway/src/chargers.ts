@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { isValidId, ID_PATTERN, OCPP_IDENTITY_PATTERN } from '@evmon/contracts'
-import { writeFileAtomically } from '@evmon/contracts/files'
-import { newSecret, SCRYPT_PARAMS, type SaltedHash, type ScryptParams } from '@evmon/contracts/secrets'
+import { writeFileAtomically } from '@evmon/runtime'
+import { newSecret, SCRYPT_PARAMS, type SaltedHash, type ScryptParams } from '@evmon/runtime'
 
 const identityRegExp = new RegExp(OCPP_IDENTITY_PATTERN)
 

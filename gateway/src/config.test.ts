@@ -1,4 +1,4 @@
-import { ConfigError } from '@evmon/contracts'
+import { ConfigError } from '@evmon/runtime'
 import { describe, expect, test } from 'vitest'
 import { loadConfig } from './config.ts'
 

@@ -1,4 +1,4 @@
-import { assertNoProblems, envVar, mqttClientEnv, readEnv } from '@evmon/contracts'
+import { assertNoProblems, envVar, mqttClientEnv, readEnv } from '@evmon/runtime'
 
 /** How the gateway answers Authorize and StartTransaction in central-system mode. */
 export type AuthorizePolicy = { kind: 'accept-all' } | { kind: 'id-tags'; idTags: ReadonlySet<string> }

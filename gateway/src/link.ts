@@ -1,4 +1,5 @@
-import { TokenBucket, type OcppProtocol } from '@evmon/contracts'
+import { type OcppProtocol } from '@evmon/contracts'
+import { TokenBucket } from '@evmon/runtime'
 import { createRPCError, type RPCClient } from 'ocpp-rpc'
 import type { AuthorizePolicy, GatewayConfig } from './config.ts'
 import {

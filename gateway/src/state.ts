@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs'
-import { writeFileAtomically } from '@evmon/contracts/files'
+import { writeFileAtomically } from '@evmon/runtime'
 import type { OcppProtocol } from '@evmon/contracts'
 
 /** What a charger said in its last accepted BootNotification. */

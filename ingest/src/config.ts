@@ -1,6 +1,6 @@
-import { assertNoProblems, envVar, influxEnv, mqttClientEnv, readEnv } from '@evmon/contracts'
+import { assertNoProblems, envVar, influxEnv, mqttClientEnv, readEnv } from '@evmon/runtime'
 
-export { ConfigError } from '@evmon/contracts'
+export { ConfigError } from '@evmon/runtime'
 
 /**
  * The ingest's variables and defaults (DESIGN.md "Defaults"); the README table and `.env.example` are

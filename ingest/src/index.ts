@@ -10,7 +10,7 @@ import { connectMqttSource } from './mqtt-source.ts'
 import { Pipeline } from './pipeline.ts'
 import { SessionTracker, type SessionState } from './sessions.ts'
 import { openSpool } from './spool.ts'
-import { writeFileAtomically } from '@evmon/contracts/files'
+import { writeFileAtomically } from '@evmon/runtime'
 import { readJsonFile } from './state-file.ts'
 import type { IngestConfig } from './config.ts'
 

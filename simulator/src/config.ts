@@ -1,6 +1,6 @@
 import { isValidId } from '@evmon/contracts'
 import { parseArgs } from 'node:util'
-import type { EnvVar } from '@evmon/contracts'
+import type { EnvVar } from '@evmon/runtime'
 import { DEFAULTS } from './defaults.ts'
 import { parseDurationS } from './duration.ts'
 import { simulatorEnv } from './env.ts'

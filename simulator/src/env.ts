@@ -1,4 +1,4 @@
-import { envVar, mqttClientEnv } from '@evmon/contracts'
+import { envVar, mqttClientEnv } from '@evmon/runtime'
 import { DEFAULTS } from './defaults.ts'
 import { ocppSimulatorEnv } from './ocpp/options.ts'
 

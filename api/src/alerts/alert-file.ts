@@ -1,5 +1,5 @@
 import { readFile, rename } from 'node:fs/promises'
-import { writeFileAtomically } from '@evmon/contracts/files'
+import { writeFileAtomically } from '@evmon/runtime'
 import { AlertEngine } from './alert-engine.ts'
 import { decodeAlertState, encodeAlertState } from './alert-state.ts'
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
-import { envVar, isValidId, OCPP_PROTOCOLS, type OcppProtocol } from '@evmon/contracts'
+import { isValidId, OCPP_PROTOCOLS, type OcppProtocol } from '@evmon/contracts'
+import { envVar } from '@evmon/runtime'
 
 /** How a simulated station reaches evmon: its own MQTT contract, or OCPP through the gateway. */
 export type StationProtocol = 'mqtt' | OcppProtocol

@@ -1,6 +1,5 @@
 // Node-only: salted scrypt hashes of the random secrets services hand out (the broker's station and
-// service accounts, the gateway's chargers), exported as `@evmon/contracts/secrets` so that the
-// browser bundle, which imports the package root, never pulls in node:crypto.
+// service accounts, the gateway's chargers).
 import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto'
 
 export interface ScryptParams {

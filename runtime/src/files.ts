@@ -1,5 +1,3 @@
-// Node-only helpers the services share, exported as `@evmon/contracts/files` so that the browser
-// bundle, which imports the package root, never pulls in node:fs.
 import { mkdir, open, rename } from 'node:fs/promises'
 import { dirname } from 'node:path'
 
