@@ -1,5 +1,13 @@
 import { type ExcludedWindow } from '@evmon/contracts'
-import { assertNoProblems, envVar, influxEnv, mqttClientEnv, readEnv } from '@evmon/runtime'
+import {
+  assertNoProblems,
+  envVar,
+  influxEnv,
+  logEnv,
+  mqttClientEnv,
+  readEnv,
+  type LogLevel,
+} from '@evmon/runtime'
 import { readFileSync, statSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -12,8 +20,6 @@ const absolute = (path: string): string => (isAbsolute(path) ? path : resolve(RE
 /** Roles a bearer token can carry; an engineer may do everything an operator may. */
 export const ROLES = ['operator', 'engineer'] as const
 export type Role = (typeof ROLES)[number]
-
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
 /** Validated, frozen API configuration; see {@link apiEnv} for the meaning of each entry. */
 export interface ApiConfig {
@@ -29,7 +35,7 @@ export interface ApiConfig {
   sampleIntervalMs: number
   /** Absolute path. */
   dashboardDir: string
-  logLevel: (typeof LOG_LEVELS)[number]
+  logLevel: LogLevel
   /** sha256 (hex) of each accepted bearer token → its role; from EVMON_API_TOKENS and EVMON_API_TOKEN_FILE. */
   tokens: ReadonlyMap<string, Role>
   corsOrigins: string[]
@@ -103,7 +109,7 @@ export const apiEnv = {
     3_600_000,
   ),
   dashboardDir: envVar.string('EVMON_DASHBOARD_DIR', 'dashboard/dist', 'built dashboard to serve at `/`'),
-  logLevel: envVar.oneOf('EVMON_LOG_LEVEL', 'info', 'Fastify (pino) log level', LOG_LEVELS),
+  ...logEnv,
   tokens: envVar.custom(
     'EVMON_API_TOKENS',
     undefined,

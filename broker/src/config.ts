@@ -1,4 +1,4 @@
-import { assertNoProblems, envVar, readEnv } from '@evmon/runtime'
+import { assertNoProblems, envVar, logEnv, readEnv } from '@evmon/runtime'
 import { defaultLimits, type SecurityLimits } from './security.ts'
 
 export interface BrokerConfig {
@@ -31,6 +31,7 @@ export interface BrokerConfig {
 
 /** The broker's variables (DESIGN.md "Defaults"); the README table is checked against this. */
 export const brokerEnv = {
+  ...logEnv,
   host: envVar.string(
     'EVMON_BROKER_HOST',
     '127.0.0.1',

@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { pino } from 'pino'
+import { createLogger } from '@evmon/runtime'
 import { runCli } from './cli.ts'
 import { loadConfig } from './config.ts'
 import { start } from './broker.ts'
@@ -11,21 +11,7 @@ if (args.length > 0) {
     process.env.EVMON_BROKER_CREDENTIALS || join(process.cwd(), 'var', 'broker', 'credentials.json')
   process.exit(await runCli(args, file, (line) => console.log(line)))
 }
-// Structured JSON logs; human-readable when a person is watching a terminal.
-const pretty = (() => {
-  try {
-    import.meta.resolve('pino-pretty') // a development dependency: absent from the production image
-    return process.stdout.isTTY
-  } catch {
-    return false
-  }
-})()
-const logger = pino({
-  name: 'broker',
-  level: process.env.EVMON_LOG_LEVEL || 'info',
-  formatters: { level: (label) => ({ level: label }) },
-  ...(pretty ? { transport: { target: 'pino-pretty' } } : {}),
-})
+const logger = createLogger('broker')
 const config = (() => {
   try {
     return loadConfig()

@@ -1,4 +1,4 @@
-import { assertNoProblems, envVar, mqttClientEnv, readEnv } from '@evmon/runtime'
+import { assertNoProblems, envVar, logEnv, mqttClientEnv, readEnv } from '@evmon/runtime'
 
 /** How the gateway answers Authorize and StartTransaction in central-system mode. */
 export type AuthorizePolicy = { kind: 'accept-all' } | { kind: 'id-tags'; idTags: ReadonlySet<string> }
@@ -40,6 +40,7 @@ export const DEFAULT_MAX_AUTH_FAILURES = 10
 
 /** The gateway's variables; the README table is generated from them (`npm run docs:env`). */
 export const gatewayEnv = {
+  ...logEnv,
   host: envVar.string(
     'EVMON_GATEWAY_HOST',
     '127.0.0.1',

@@ -1,4 +1,4 @@
-import { pino } from 'pino'
+import { createLogger } from '@evmon/runtime'
 import { runCli } from './cli.ts'
 import { gatewayEnv, loadConfig } from './config.ts'
 import { start } from './gateway.ts'
@@ -9,21 +9,7 @@ if (args.length > 0) {
   const file = process.env[gatewayEnv.chargers.name] || gatewayEnv.chargers.default
   process.exit(await runCli(args, file, (line) => console.log(line)))
 }
-// Structured JSON logs; human-readable when a person is watching a terminal.
-const pretty = (() => {
-  try {
-    import.meta.resolve('pino-pretty') // a development dependency: absent from the production image
-    return process.stdout.isTTY
-  } catch {
-    return false
-  }
-})()
-const logger = pino({
-  name: 'gateway',
-  level: process.env.EVMON_LOG_LEVEL || 'info',
-  formatters: { level: (label) => ({ level: label }) },
-  ...(pretty ? { transport: { target: 'pino-pretty' } } : {}),
-})
+const logger = createLogger('gateway')
 const config = (() => {
   try {
     return loadConfig()

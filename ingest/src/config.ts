@@ -1,4 +1,4 @@
-import { assertNoProblems, envVar, influxEnv, mqttClientEnv, readEnv } from '@evmon/runtime'
+import { assertNoProblems, envVar, influxEnv, logEnv, mqttClientEnv, readEnv } from '@evmon/runtime'
 
 export { ConfigError } from '@evmon/runtime'
 
@@ -7,6 +7,7 @@ export { ConfigError } from '@evmon/runtime'
  * generated from them (`npm run docs:env`). Keys are the {@link IngestConfig} fields they set.
  */
 export const ingestEnv = {
+  ...logEnv,
   ...mqttClientEnv,
   clientId: envVar.string(
     'EVMON_INGEST_CLIENT_ID',

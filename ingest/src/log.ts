@@ -1,4 +1,4 @@
-import { pino } from 'pino'
+import { createLogger } from '@evmon/runtime'
 
 /** Structured log sink; the service logs JSON lines, tests pass a silent or recording one. */
 export interface Logger {
@@ -7,36 +7,13 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void
 }
 
-/**
- * pino underneath: one JSON object per line on stdout (the shape log shippers expect), levels as words;
- * human-readable through pino-pretty when a person is watching a terminal and it is installed.
- */
+/** The shared pino logger (`@evmon/runtime`) behind ingest's narrower interface. */
 export function jsonLogger(name: string, write: ((line: string) => void) | undefined = undefined): Logger {
-  const options = {
-    name,
-    level: process.env.EVMON_LOG_LEVEL || 'info',
-    formatters: { level: (label: string) => ({ level: label }) },
-  }
-  const logger = write
-    ? pino(options, { write })
-    : pino({
-        ...options,
-        ...(process.stdout.isTTY && hasPretty() ? { transport: { target: 'pino-pretty' } } : {}),
-      })
+  const logger = createLogger(name, write ? { write } : {})
   return {
     info: (msg, fields) => logger.info(fields ?? {}, msg),
     warn: (msg, fields) => logger.warn(fields ?? {}, msg),
     error: (msg, fields) => logger.error(fields ?? {}, msg),
-  }
-}
-
-/** pino-pretty is a development dependency: absent from the production image. */
-function hasPretty(): boolean {
-  try {
-    import.meta.resolve('pino-pretty')
-    return true
-  } catch {
-    return false
   }
 }
 

@@ -1,4 +1,5 @@
 export * from './env.ts'
 export * from './files.ts'
 export * from './limits.ts'
+export * from './logger.ts'
 export * from './secrets.ts'

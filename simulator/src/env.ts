@@ -1,4 +1,4 @@
-import { envVar, mqttClientEnv } from '@evmon/runtime'
+import { envVar, logEnv, mqttClientEnv } from '@evmon/runtime'
 import { DEFAULTS } from './defaults.ts'
 import { ocppSimulatorEnv } from './ocpp/options.ts'
 
@@ -8,6 +8,7 @@ import { ocppSimulatorEnv } from './ocpp/options.ts'
  * `.env.example` are generated from these declarations (`npm run docs:env`).
  */
 export const simulatorEnv = {
+  ...logEnv,
   ...mqttClientEnv,
   ...ocppSimulatorEnv,
   seed: envVar.int(

@@ -1,4 +1,4 @@
-import { destination, pino } from 'pino'
+import { createLogger } from '@evmon/runtime'
 import { parseConfig, USAGE } from './config.ts'
 import { runDryRun } from './dry-run.ts'
 import { start } from './live.ts'
@@ -19,25 +19,8 @@ if (parsed.kind === 'invalid') {
   process.exit(2)
 }
 const config = parsed.config
-// Structured JSON logs (pino) on stderr, so a dry run's NDJSON on stdout stays clean; readable through
-// pino-pretty when a person watches a terminal and it is installed (not in the production image).
-const pretty = (() => {
-  try {
-    import.meta.resolve('pino-pretty')
-    return process.stderr.isTTY
-  } catch {
-    return false
-  }
-})()
-const logger = pino(
-  {
-    name: 'simulator',
-    level: process.env.EVMON_LOG_LEVEL || 'info',
-    formatters: { level: (label) => ({ level: label }) },
-    ...(pretty ? { transport: { target: 'pino-pretty', options: { destination: 2 } } } : {}),
-  },
-  ...(pretty ? [] : [destination(2)]),
-)
+// Logs on stderr, so a dry run's NDJSON on stdout stays clean.
+const logger = createLogger('simulator', { to: 'stderr' })
 const log = {
   info: (message: string) => logger.info(message),
   warn: (message: string) => logger.warn(message),
