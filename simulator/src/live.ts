@@ -140,6 +140,8 @@ export async function start(config: SimulatorConfig, options: StartOptions = {})
         steps,
         messages,
         acknowledged: publisher.acknowledged,
+        republished: mqttPublisher.republished,
+        abandoned: mqttPublisher.abandoned,
         inFlight: publisher.inFlight,
         paused: pausedAt !== undefined,
       }),

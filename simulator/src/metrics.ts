@@ -6,6 +6,10 @@ export interface RunCounters {
   /** Messages handed to the publisher (or written, in a dry run). */
   messages: number
   acknowledged: number
+  /** Publishes sent again after mqtt.js failed them on a lost connection. */
+  republished: number
+  /** Publishes given up unacknowledged at close. */
+  abandoned: number
   inFlight: number
   paused: boolean
 }
@@ -31,6 +35,18 @@ export function renderMetrics(site: Site, run: RunCounters): string {
       'QoS 1 publishes the broker acknowledged.',
       'counter',
       run.acknowledged,
+    ),
+    line(
+      'evmon_sim_messages_republished_total',
+      'QoS 1 publishes sent again after the connection they were queued on was lost.',
+      'counter',
+      run.republished,
+    ),
+    line(
+      'evmon_sim_messages_abandoned_total',
+      'QoS 1 publishes given up unacknowledged (only at shutdown, after its timeout).',
+      'counter',
+      run.abandoned,
     ),
     line('evmon_sim_publish_in_flight', 'Publishes awaiting PUBACK.', 'gauge', run.inFlight),
     line('evmon_sim_time_seconds', 'Simulated time, Unix seconds.', 'gauge', site.nowMs / 1000),

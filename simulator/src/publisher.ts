@@ -61,12 +61,22 @@ export interface Publisher {
   close(nowMs: number, timeoutMs: number): Promise<void>
 }
 
+/** The MQTT stations' publisher, with what it does about connections lost under its publishes. */
+export interface MqttPublisher extends Publisher {
+  /** Publishes mqtt.js failed (connection lost while it resent) and that were published again. */
+  readonly republished: number
+  /** Publishes given up unacknowledged: only `close` does that, once its timeout is over. */
+  readonly abandoned: number
+}
+
 /** Opens the stations' connections; they connect and reconnect in the background. */
-export function createPublisher(options: PublisherOptions): Publisher {
+export function createPublisher(options: PublisherOptions): MqttPublisher {
   const { site, log } = options
   let inFlight = 0
   let acknowledged = 0
   let closing = false
+  // Set once close() gave up on what is still in flight.
+  let closed = false
   let waiters: { count: number; resolve: () => void }[] = []
   const settle = () => {
     waiters = waiters.filter((w) => {
@@ -76,20 +86,34 @@ export function createPublisher(options: PublisherOptions): Publisher {
     })
   }
 
+  // mqtt.js sends its unacknowledged publishes again after a reconnect by itself, but fails those it
+  // had only queued while resending (`Connection closed` when the broker goes away again, as a broker
+  // restart does): a station keeps such a message and publishes it again, until the broker takes it.
+  // It stays counted in flight meanwhile, so the callers' cap on in-flight publishes bounds the memory
+  // this holds. A duplicate is harmless: its points land on the same series and timestamp.
+  let republished = 0
+  let abandoned = 0
   const send = (client: MqttClient, message: SimMessage) => {
     inFlight++
-    client.publish(
-      message.topic,
-      JSON.stringify(message.payload),
-      { qos: 1, retain: message.retain },
-      (err) => {
+    const payload = JSON.stringify(message.payload)
+    const attempt = () => {
+      // close() counted it as abandoned already.
+      if (closed) return
+      client.publish(message.topic, payload, { qos: 1, retain: message.retain }, (err) => {
+        if (closed) return
+        if (err && !closing) {
+          republished++
+          // After the reconnect period: the connection this failed on is gone, the next one is not up.
+          setTimeout(attempt, options.reconnectPeriodMs).unref()
+          return
+        }
         inFlight--
-        if (!err) acknowledged++
-        // While closing, close() reports what was dropped once instead of once per message.
-        if (err && !closing) log.warn(`${message.topic}: publish failed: ${err.message}`)
+        if (err) abandoned++
+        else acknowledged++
         settle()
-      },
-    )
+      })
+    }
+    attempt()
   }
 
   const inFlightAtMost = (count: number): Promise<void> =>
@@ -193,6 +217,12 @@ export function createPublisher(options: PublisherOptions): Publisher {
     get acknowledged() {
       return acknowledged
     },
+    get republished() {
+      return republished
+    },
+    get abandoned() {
+      return abandoned
+    },
     inFlightAtMost,
     allConnected: () => allConnected,
     dropConnection(station) {
@@ -222,7 +252,11 @@ export function createPublisher(options: PublisherOptions): Publisher {
       const connected = [...clients.values()].some((c) => c.connected)
       const gaveUp = connected ? await Promise.race([drained, timedOut]) : inFlight > 0
       clearTimeout(timer)
-      if (gaveUp) log.warn(`closing with ${inFlight} publishes unacknowledged`)
+      if (gaveUp) log.warn(`closing with ${inFlight} publishes unacknowledged, given up`)
+      // mqtt.js does not fail the publishes of a connection ended by force: count them here.
+      closed = true
+      abandoned += inFlight
+      inFlight = 0
       // A station the ramp never opened has no connection to end (and mqtt.js cannot end one).
       const opened = [...clients.values()].filter((c) => c.stream)
       await Promise.all(opened.map((c) => c.endAsync(gaveUp || !c.connected)))
