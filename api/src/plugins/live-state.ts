@@ -46,11 +46,11 @@ export function setupLiveState(app: FastifyInstance, options: LiveStateOptions):
     }
     const result = decodeMessage(topic, payload, receivedAt, LIVE_DECODE_LIMITS)
     if (!result.ok) {
-      metrics.mqttRejected.inc({ reason: result.reason })
+      metrics.mqttRejected(result.reason).inc()
       app.log.debug({ topic, reason: result.reason, detail: result.detail }, 'mqtt message rejected')
       return
     }
-    metrics.mqttMessages.inc({ kind: result.message.kind })
+    metrics.mqttMessages(result.message.kind).inc()
     state.apply(result.message, receivedAt)
     options.onDecoded?.(result.message, receivedAt)
   }

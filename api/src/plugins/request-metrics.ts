@@ -7,21 +7,17 @@ import type { ApiMetrics } from '../metrics.ts'
  * HTTP (a WebSocket route refusing it, or any other route: only the WebSocket routes take upgrades).
  */
 export function setupRequestMetrics(app: FastifyInstance, metrics: ApiMetrics): void {
-  // One increment function per series, found by a plain string key rather than formatting labels each time.
-  const series = new Map<string, () => void>()
+  // One counter child per series, found by a plain string key rather than hashing labels each time.
+  const series = new Map<string, { inc(): void }>()
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched'
     const key = `${request.method} ${reply.statusCode} ${route}`
-    let inc = series.get(key)
-    if (inc === undefined) {
-      inc = metrics.httpRequests.incrementer({
-        method: request.method,
-        route,
-        status: String(reply.statusCode),
-      })
-      series.set(key, inc)
+    let child = series.get(key)
+    if (child === undefined) {
+      child = metrics.httpRequests.labels(request.method, route, String(reply.statusCode))
+      series.set(key, child)
     }
-    inc()
+    child.inc()
     // Node sets `upgrade` on requests it handed to the server's 'upgrade' listeners (absent from its types).
     if ((request.raw as { upgrade?: boolean }).upgrade === true) request.raw.socket.destroy()
     done()

@@ -1,0 +1,51 @@
+// Prometheus metrics through prom-client, set up one way in every service: one registry per service
+// instance (tests run several instances in one process, where the global registry would mix them) and
+// no default process collectors (the services never exposed them, so a scrape keeps its size).
+import { Gauge, Registry, type Counter } from 'prom-client'
+
+export { Counter, Gauge, Registry } from 'prom-client'
+
+/** The content type of the text format `Registry.metrics()` renders (0.0.4). */
+export const METRICS_CONTENT_TYPE: string = Registry.PROMETHEUS_CONTENT_TYPE
+
+/** A gauge whose value `read` returns at each scrape, so it can never drift from the state it reports. */
+export function readGauge(registry: Registry, name: string, help: string, read: () => number): Gauge {
+  return new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read())
+    },
+  })
+}
+
+/**
+ * The child of a one-label counter for each label value, made once: a per-message increment then
+ * costs a Map lookup instead of building and hashing a label set each time.
+ */
+export function childrenBy(counter: Counter<string>): (value: string) => Counter.Internal {
+  const children = new Map<string, Counter.Internal>()
+  return (value) => {
+    let child = children.get(value)
+    if (child === undefined) {
+      child = counter.labels(value)
+      children.set(value, child)
+    }
+    return child
+  }
+}
+
+/** The current value of one series of a counter (0 when never counted): for tests and status pages. */
+export async function counterValue(
+  counter: Counter<string>,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const keys = Object.keys(labels)
+  const series = (await counter.get()).values.find(
+    (v) =>
+      Object.keys(v.labels).length === keys.length &&
+      keys.every((k) => String(v.labels[k as keyof typeof v.labels]) === labels[k]),
+  )
+  return series?.value ?? 0
+}

@@ -1,0 +1,38 @@
+import { expect, test } from 'vitest'
+import { childrenBy, Counter, counterValue, readGauge, Registry } from '../src/index.ts'
+
+test('a registry renders counters, labelled children and read gauges in the text format', async () => {
+  const registry = new Registry()
+  const plain = new Counter({ name: 'x_total', help: 'Plain.', registers: [registry] })
+  const byKind = new Counter({
+    name: 'y_total',
+    help: 'By kind.',
+    labelNames: ['kind'],
+    registers: [registry],
+  })
+  let size = 3
+  readGauge(registry, 'x_size', 'Read at scrape.', () => size)
+  const kind = childrenBy(byKind)
+  kind('a').inc()
+  kind('a').inc()
+  kind('b"\n').inc()
+  expect(kind('a')).toBe(kind('a'))
+  size = 5
+  const text = await registry.metrics()
+  expect(text).toContain('# HELP x_total Plain.\n# TYPE x_total counter\nx_total 0\n')
+  expect(text).toContain('y_total{kind="a"} 2')
+  expect(text).toContain('y_total{kind="b\\"\\n"} 1')
+  expect(text).toContain('# TYPE x_size gauge\nx_size 5')
+  expect(await counterValue(byKind, { kind: 'a' })).toBe(2)
+  expect(await counterValue(byKind, { kind: 'c' })).toBe(0)
+  expect(await counterValue(plain)).toBe(0)
+})
+
+test('two registries keep their own values (several service instances in one process)', async () => {
+  const [one, two] = [new Registry(), new Registry()]
+  const a = new Counter({ name: 'z_total', help: 'Z.', registers: [one] })
+  new Counter({ name: 'z_total', help: 'Z.', registers: [two] })
+  a.inc(4)
+  expect(await one.metrics()).toContain('z_total 4')
+  expect(await two.metrics()).toContain('z_total 0')
+})
