@@ -9,8 +9,7 @@ import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import { basename, dirname } from 'node:path'
 import { isValidId, OCPP_PROTOCOLS, type OcppProtocol } from '@evmon/contracts'
-import { FailureLimiter } from '@evmon/runtime'
-import { SecretChecker } from '@evmon/runtime'
+import { FailureLimiter, METRICS_CONTENT_TYPE, SecretChecker } from '@evmon/runtime'
 import mqtt from 'mqtt'
 import { RPCServer, type RPCClient } from 'ocpp-rpc'
 import { chargerKey, Chargers, isOcppIdentity, stationIdFor, type Charger } from './chargers.ts'
@@ -58,13 +57,13 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
   const checker = new SecretChecker(chargers.scrypt)
 
   const stations = new Map<string, Station>()
-  const metrics = new Metrics(() => ({
-    evmon_gateway_chargers_connected: { help: 'Chargers connected now.', value: live.size },
+  const metrics = new Metrics({
+    evmon_gateway_chargers_connected: { help: 'Chargers connected now.', read: () => live.size },
     evmon_gateway_mqtt_connected: {
       help: '1 while the broker connection is up.',
-      value: mqttClient.connected ? 1 : 0,
+      read: () => (mqttClient.connected ? 1 : 0),
     },
-  }))
+  })
 
   const mqttClient = mqtt.connect(config.mqttUrl, {
     clientId: `evmon-gateway-${process.pid}-${Date.now().toString(36)}`,
@@ -422,8 +421,16 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
       res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' })
       res.end(JSON.stringify({ status: ok ? 'ok' : 'broker unreachable', chargers: live.size }))
     } else if (req.method === 'GET' && req.url === '/metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' })
-      res.end(metrics.render())
+      metrics.render().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE })
+          res.end(text)
+        },
+        (err: Error) => {
+          res.writeHead(500, { 'content-type': 'text/plain' })
+          res.end(`metrics: ${err.message}\n`)
+        },
+      )
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' })
       res.end('not found: OCPP chargers connect to /ocpp/{site}/{identity}\n')

@@ -1,57 +1,78 @@
-/** Every counter the gateway keeps, with its Prometheus help text; labels are given per increment. */
+import { childrenBy, Counter, counterValue, readGauge, Registry } from '@evmon/runtime'
+
+/** Every counter the gateway keeps: its Prometheus help text and, for counters split by one, its label. */
 const COUNTERS = {
-  evmon_gateway_upgrades_refused_total: 'WebSocket upgrades refused, by reason.',
-  evmon_gateway_connections_total: 'Charger connections accepted, by OCPP version.',
-  evmon_gateway_connections_replaced_total: 'Connections closed because the same charger connected again.',
-  evmon_gateway_calls_total: 'Calls received from chargers, by action.',
-  evmon_gateway_call_errors_total: 'CALLERRORs sent to chargers, by error code.',
-  evmon_gateway_bad_frames_total: 'Frames that were not OCPP-J messages (bad JSON, not an array, ...).',
-  evmon_gateway_oversized_frames_total: 'Connections closed for a frame above EVMON_GATEWAY_MAX_FRAME_BYTES.',
-  evmon_gateway_rate_limited_total: 'Calls refused because the charger called faster than its limit.',
-  evmon_gateway_before_boot_total: 'Calls refused because the charger had no BootNotification accepted.',
-  evmon_gateway_values_rejected_total: 'Meter values and time stamps not used, by reason.',
-  evmon_gateway_unknown_transactions_total: 'Messages naming a transaction the gateway does not know.',
-  evmon_gateway_published_total: 'MQTT messages published, by kind.',
-  evmon_gateway_publish_invalid_total: 'Messages not published because they failed the contract, by kind.',
-  evmon_gateway_publish_failed_total: 'MQTT publishes the broker did not acknowledge.',
-  evmon_gateway_events_total: 'Charger notifications kept as log events (firmware, diagnostics, security).',
-} as const
+  evmon_gateway_upgrades_refused_total: ['WebSocket upgrades refused, by reason.', 'reason'],
+  evmon_gateway_connections_total: ['Charger connections accepted, by OCPP version.', 'protocol'],
+  evmon_gateway_connections_replaced_total: ['Connections closed because the same charger connected again.'],
+  evmon_gateway_calls_total: ['Calls received from chargers, by action.', 'action'],
+  evmon_gateway_call_errors_total: ['CALLERRORs sent to chargers, by error code.', 'code'],
+  evmon_gateway_bad_frames_total: ['Frames that were not OCPP-J messages (bad JSON, not an array, ...).'],
+  evmon_gateway_oversized_frames_total: [
+    'Connections closed for a frame above EVMON_GATEWAY_MAX_FRAME_BYTES.',
+  ],
+  evmon_gateway_rate_limited_total: ['Calls refused because the charger called faster than its limit.'],
+  evmon_gateway_before_boot_total: ['Calls refused because the charger had no BootNotification accepted.'],
+  evmon_gateway_values_rejected_total: ['Meter values and time stamps not used, by reason.', 'reason'],
+  evmon_gateway_unknown_transactions_total: ['Messages naming a transaction the gateway does not know.'],
+  evmon_gateway_published_total: ['MQTT messages published, by kind.', 'kind'],
+  evmon_gateway_publish_invalid_total: [
+    'Messages not published because they failed the contract, by kind.',
+    'kind',
+  ],
+  evmon_gateway_publish_failed_total: ['MQTT publishes the broker did not acknowledge.'],
+  evmon_gateway_events_total: [
+    'Charger notifications kept as log events (firmware, diagnostics, security).',
+    'type',
+  ],
+} as const satisfies Record<string, readonly [string, string?]>
 
 export type CounterName = keyof typeof COUNTERS
 
-/** The gateway's counters and gauges, rendered in the Prometheus text format at /metrics. */
-export class Metrics {
-  private readonly values = new Map<string, number>()
-  constructor(private readonly gauges: () => Record<string, { help: string; value: number }>) {}
+interface Series {
+  counter: Counter<string>
+  /** The counter's child for one label value, made once. */
+  child: (value: string) => Counter.Internal
+}
 
+/** The gateway's counters and gauges (prom-client), rendered in the Prometheus text format at /metrics. */
+export class Metrics {
+  readonly registry = new Registry()
+  private readonly series = new Map<CounterName, Series>()
+
+  /** `gauges`: each gauge's help and the function that reads its value at each scrape. */
+  constructor(gauges: Record<string, { help: string; read: () => number }>) {
+    for (const [name, { help, read }] of Object.entries(gauges)) readGauge(this.registry, name, help, read)
+    for (const [name, [help, label]] of Object.entries(COUNTERS) as [
+      CounterName,
+      readonly [string, string?],
+    ][]) {
+      const counter = new Counter({
+        name,
+        help,
+        labelNames: label === undefined ? [] : [label],
+        registers: [this.registry],
+      })
+      this.series.set(name, { counter, child: childrenBy(counter) })
+    }
+  }
+
+  /** Counts one (or `by`) for `name`; `labels` holds the counter's one label, if it has one. */
   inc(name: CounterName, labels: Record<string, string> = {}, by = 1): void {
-    const key = `${name}${labelText(labels)}`
-    this.values.set(key, (this.values.get(key) ?? 0) + by)
+    const series = this.series.get(name) as Series
+    for (const key in labels) {
+      series.child(labels[key] as string).inc(by)
+      return
+    }
+    series.counter.inc(by)
   }
 
   /** The value of one counter with exactly these labels (0 if never counted). */
-  get(name: CounterName, labels: Record<string, string> = {}): number {
-    return this.values.get(`${name}${labelText(labels)}`) ?? 0
+  get(name: CounterName, labels: Record<string, string> = {}): Promise<number> {
+    return counterValue((this.series.get(name) as Series).counter, labels)
   }
 
-  render(): string {
-    const lines: string[] = []
-    for (const [name, { help, value }] of Object.entries(this.gauges())) {
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${value}`)
-    }
-    for (const [name, help] of Object.entries(COUNTERS)) {
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`)
-      const samples = [...this.values].filter(([key]) => key === name || key.startsWith(`${name}{`))
-      if (samples.length === 0) lines.push(`${name} 0`)
-      for (const [key, value] of samples) lines.push(`${key} ${value}`)
-    }
-    return `${lines.join('\n')}\n`
+  render(): Promise<string> {
+    return this.registry.metrics()
   }
-}
-
-const escape = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
-
-function labelText(labels: Record<string, string>): string {
-  const entries = Object.entries(labels)
-  return entries.length === 0 ? '' : `{${entries.map(([k, v]) => `${k}="${escape(v)}"`).join(',')}}`
 }

@@ -97,7 +97,7 @@ describe('frames that are not OCPP', () => {
     expect(head(await cp.send('{"not json'))).toEqual([4, '-1', 'RpcFrameworkError'])
     expect(head(await cp.send('{"an":"object"}'))).toEqual([4, '-1', 'RpcFrameworkError'])
     expect(head(await cp.send('[2]'))).toEqual([4, '-1', 'RpcFrameworkError'])
-    expect(counter('evmon_gateway_bad_frames_total')).toBe(3)
+    expect(await counter('evmon_gateway_bad_frames_total')).toBe(3)
     // The connection still works.
     expect(await cp.call('hb', 'Heartbeat', {})).toMatchObject([3, 'hb', { currentTime: expect.any(String) }])
     cp.close()
@@ -106,7 +106,7 @@ describe('frames that are not OCPP', () => {
   test('an unknown action is NotImplemented', async () => {
     const cp = await booted()
     expect(head(await cp.call('x', 'MakeCoffee', {}))).toEqual([4, 'x', 'NotImplemented'])
-    expect(counter('evmon_gateway_call_errors_total', { code: 'NotImplemented' })).toBe(1)
+    expect(await counter('evmon_gateway_call_errors_total', { code: 'NotImplemented' })).toBe(1)
     cp.close()
   })
 
@@ -126,8 +126,8 @@ describe('frames that are not OCPP', () => {
     expect(head(badEnum)).toEqual([4, 'e', 'FormationViolation'])
     const tooLong = await cp.call('l', 'Authorize', { idTag: 'X'.repeat(21) })
     expect(head(tooLong)).toEqual([4, 'l', 'FormationViolation'])
-    expect(counter('evmon_gateway_call_errors_total', { code: 'TypeConstraintViolation' })).toBe(1)
-    expect(counter('evmon_gateway_call_errors_total', { code: 'FormationViolation' })).toBe(2)
+    expect(await counter('evmon_gateway_call_errors_total', { code: 'TypeConstraintViolation' })).toBe(1)
+    expect(await counter('evmon_gateway_call_errors_total', { code: 'FormationViolation' })).toBe(2)
     expect(stack.messages.filter((m) => m.kind === 'status')).toEqual([])
     cp.close()
   })
@@ -137,7 +137,7 @@ describe('frames that are not OCPP', () => {
     cp.ws.send(JSON.stringify([2, 'big', 'DataTransfer', { vendorId: 'v', data: 'x'.repeat(10_000) }]))
     await stack.until('close', () => cp.closed)
     expect(cp.closed?.code).toBe(1009)
-    expect(counter('evmon_gateway_oversized_frames_total')).toBe(1)
+    expect(await counter('evmon_gateway_oversized_frames_total')).toBe(1)
     await stack.until('offline', () =>
       stack.of('cs-1', 'online').find((m) => !(m.payload as { online: boolean }).online),
     )
@@ -155,7 +155,7 @@ describe('calls out of order or too many', () => {
       status: 'Available',
     })
     expect(head(answer)).toEqual([4, 's', 'SecurityError'])
-    expect(counter('evmon_gateway_before_boot_total')).toBe(1)
+    expect(await counter('evmon_gateway_before_boot_total')).toBe(1)
     expect(stack.messages.filter((m) => m.kind === 'status')).toEqual([])
     // Booting makes the same call work.
     await cp.call('b', 'BootNotification', { chargePointVendor: 'V', chargePointModel: 'M' })
@@ -178,7 +178,7 @@ describe('calls out of order or too many', () => {
     const refused = answers.filter((a) => a[0] === 4)
     expect(refused.length).toBeGreaterThanOrEqual(15)
     expect(refused[0]?.slice(2, 4)).toEqual(['GenericError', expect.stringContaining('calls/s')])
-    expect(counter('evmon_gateway_rate_limited_total')).toBe(refused.length)
+    expect(await counter('evmon_gateway_rate_limited_total')).toBe(refused.length)
     cp.close()
   })
 })
@@ -210,9 +210,9 @@ describe('values and ids that make no sense', () => {
         .find((s) => s.connectors[0]?.current_a !== undefined),
     )
     expect(sample.connectors[0]).toEqual({ id: 1, status: 'Charging', current_a: 101.5, measured_at: t })
-    expect(counter('evmon_gateway_values_rejected_total', { reason: 'unit' })).toBe(1)
-    expect(counter('evmon_gateway_values_rejected_total', { reason: 'absurd' })).toBe(2)
-    expect(counter('evmon_gateway_values_rejected_total', { reason: 'not_a_number' })).toBe(1)
+    expect(await counter('evmon_gateway_values_rejected_total', { reason: 'unit' })).toBe(1)
+    expect(await counter('evmon_gateway_values_rejected_total', { reason: 'absurd' })).toBe(2)
+    expect(await counter('evmon_gateway_values_rejected_total', { reason: 'not_a_number' })).toBe(1)
     cp.close()
   })
 
@@ -229,7 +229,7 @@ describe('values and ids that make no sense', () => {
       transactionId: 987654,
       meterValue: [{ timestamp: iso(Date.now()), sampledValue: [{ value: '5' }] }],
     })
-    expect(counter('evmon_gateway_unknown_transactions_total')).toBe(2)
+    expect(await counter('evmon_gateway_unknown_transactions_total')).toBe(2)
     expect(stack.messages.filter((m) => m.kind === 'session')).toEqual([])
     cp.close()
   })
@@ -254,8 +254,8 @@ describe('values and ids that make no sense', () => {
         { timestamp: '2019-06-01T00:00:00Z', sampledValue: [{ value: '90' }] },
       ],
     })
-    expect(counter('evmon_gateway_values_rejected_total', { reason: 'ts_past' })).toBe(2)
-    expect(counter('evmon_gateway_values_rejected_total', { reason: 'ts_future' })).toBe(1)
+    expect(await counter('evmon_gateway_values_rejected_total', { reason: 'ts_past' })).toBe(2)
+    expect(await counter('evmon_gateway_values_rejected_total', { reason: 'ts_future' })).toBe(1)
     await new Promise((r) => setTimeout(r, 500))
     const carried = stack
       .of('cs-1', 'telemetry')
@@ -295,7 +295,7 @@ test('a charger reconnecting mid-transaction sends its queued messages: the sess
       meterValue: [{ timestamp: iso(t0 + 4_000), sampledValue: [{ value: '50.7', unit: 'kWh' }] }],
     }),
   ).toEqual([3, 'q1', {}])
-  expect(counter('evmon_gateway_values_rejected_total', { reason: 'late' })).toBe(1)
+  expect(await counter('evmon_gateway_values_rejected_total', { reason: 'late' })).toBe(1)
   const t1 = t0 + 9_000
   await again.call('q2', 'StopTransaction', {
     transactionId,

@@ -218,7 +218,7 @@ test('a 2.0.1 charger is asked for its EVSEs’ rated power (GetReport); the Pow
   )
   // 240 kW for EVSE 1; EVSE 2's 9 MW is beyond any gun and is not carried.
   expect(meta.payload).toMatchObject({ connectors: [{ id: 1, max_power_w: 240_000 }] })
-  expect(stack.gateway.metrics.get('evmon_gateway_values_rejected_total', { reason: 'absurd' })).toBe(1)
+  expect(await stack.gateway.metrics.get('evmon_gateway_values_rejected_total', { reason: 'absurd' })).toBe(1)
   await cs.close()
   expect(stack.rejected).toEqual([])
 })

@@ -47,10 +47,12 @@ describe('OCPP 1.6J charger, central-system mode', () => {
     await cp.call('FirmwareStatusNotification', { status: 'Installed' })
     await cp.call('DiagnosticsStatusNotification', { status: 'Uploaded' })
     expect(
-      stack.gateway.metrics.get('evmon_gateway_events_total', { type: 'FirmwareStatusNotification' }),
+      await stack.gateway.metrics.get('evmon_gateway_events_total', { type: 'FirmwareStatusNotification' }),
     ).toBe(1)
     expect(
-      stack.gateway.metrics.get('evmon_gateway_events_total', { type: 'DiagnosticsStatusNotification' }),
+      await stack.gateway.metrics.get('evmon_gateway_events_total', {
+        type: 'DiagnosticsStatusNotification',
+      }),
     ).toBe(1)
     expect(stack.logs).toContain('beibei/CS-ABB-00001: firmware Installed')
     await cp.close()

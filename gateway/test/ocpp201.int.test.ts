@@ -190,9 +190,9 @@ test('OCPP 2.0.1: boot, status, a whole transaction with meter values, stop', as
     return last?.status === 'Available' && last.error_code === 'NoError'
   })
   await cs.call('SecurityEventNotification', { type: 'FirmwareUpdated', timestamp: iso(Date.now()) })
-  expect(stack.gateway.metrics.get('evmon_gateway_events_total', { type: 'SecurityEventNotification' })).toBe(
-    1,
-  )
+  expect(
+    await stack.gateway.metrics.get('evmon_gateway_events_total', { type: 'SecurityEventNotification' }),
+  ).toBe(1)
   const meta = await stack.until('meta', () => stack.of('kc-fast-2', 'meta').at(-1))
   expect(meta.payload).toMatchObject({
     ocpp: {

@@ -187,7 +187,9 @@ test('proxy mode: the upstream decides who connects; upstream down refuses or cl
   expect((await closed).code).toBeGreaterThanOrEqual(1000)
   expect(await refusal(stack.charger('depot', 'CP-1', UPSTREAM_PASSWORD))).toBe(502)
   expect(
-    stack.gateway.metrics.get('evmon_gateway_upgrades_refused_total', { reason: 'upstream_unreachable' }),
+    await stack.gateway.metrics.get('evmon_gateway_upgrades_refused_total', {
+      reason: 'upstream_unreachable',
+    }),
   ).toBe(1)
   await stack.until('offline', () =>
     stack?.of('cp-1', 'online').find((m) => !(m.payload as { online: boolean }).online),
