@@ -1,6 +1,10 @@
 import { createServer, type Server } from 'node:http'
+import { METRICS_CONTENT_TYPE, readCounter, readGauge, Registry } from '@evmon/runtime'
 
-/** Everything the broker counts; exposed at /metrics. */
+/**
+ * Everything the broker counts, in plain fields (a per-packet increment stays a field increment);
+ * exposed at /metrics through prom-client, read at each scrape.
+ */
 export interface BrokerCounters {
   connected: number
   messagesIn: [number, number, number] // by QoS 0, 1, 2
@@ -47,93 +51,87 @@ export function newCounters(): BrokerCounters {
   }
 }
 
-type Sample = [labels: string, value: number]
-const metric = (name: string, type: 'gauge' | 'counter', help: string, samples: Sample[]) =>
-  [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...samples.map(([l, v]) => `${name}${l} ${v}`)].join(
-    '\n',
-  )
-const byQos = (values: number[]): Sample[] => values.map((v, qos) => [`{qos="${qos}"}`, v])
+const byQos = (values: readonly number[]): Record<string, number> => Object.fromEntries(values.entries())
 
-/** Prometheus text exposition of the broker's counters. */
-export function renderMetrics(c: BrokerCounters): string {
-  return `${[
-    metric('evmon_broker_clients_connected', 'gauge', 'MQTT clients connected now.', [['', c.connected]]),
-    metric(
-      'evmon_broker_messages_in_total',
-      'counter',
-      'Messages published by clients.',
-      byQos(c.messagesIn),
-    ),
-    metric(
-      'evmon_broker_messages_out_total',
-      'counter',
-      'Messages delivered to subscribers.',
-      byQos(c.messagesOut),
-    ),
-    metric('evmon_broker_bytes_in_total', 'counter', 'Bytes received from clients.', [['', c.bytesIn]]),
-    metric('evmon_broker_bytes_out_total', 'counter', 'Bytes sent to closed connections.', [
-      ['', c.bytesOut],
-    ]),
-    metric('evmon_broker_auth_failures_total', 'counter', 'Refused logins.', [['', c.authFailures]]),
-    metric(
-      'evmon_broker_auth_scrypt_checks_total',
-      'counter',
-      'Logins that paid the scrypt check (a secret verified once is remembered).',
-      [['', c.authScryptChecks]],
-    ),
-    metric('evmon_broker_auth_throttled_total', 'counter', 'Logins refused by the guessing limit.', [
-      ['', c.authThrottled],
-    ]),
-    metric(
-      'evmon_broker_acl_denials_total',
-      'counter',
-      'Publishes, subscriptions and wills refused by ACL.',
-      [['', c.aclDenials]],
-    ),
-    metric(
-      'evmon_broker_sessions_revoked_total',
-      'counter',
-      'Sessions closed because their account was removed or rotated.',
-      [['', c.sessionsRevoked]],
-    ),
-    metric(
-      'evmon_broker_credential_reloads_total',
-      'counter',
-      'Reloads of the credentials file, by result (a refused file leaves the old one in force).',
-      [
-        ['{result="ok"}', c.credentialReloads],
-        ['{result="error"}', c.credentialReloadErrors],
-      ],
-    ),
-    metric(
-      'evmon_broker_connection_limit_total',
-      'counter',
-      'Connections refused by the per-identity limit.',
-      [['', c.connectionLimit]],
-    ),
-    metric('evmon_broker_dropped_total', 'counter', 'Messages dropped by a limit.', [
-      ['{reason="oversize"}', c.oversize],
-      ['{reason="rate"}', c.rateLimited],
-    ]),
-    metric('evmon_broker_client_errors_total', 'counter', 'Client protocol and connection errors.', [
-      ['', c.clientErrors],
-    ]),
-    metric(
-      'evmon_broker_persistence_writes_pending',
-      'gauge',
-      'Writes to Redis that clients wait on (a publish is acknowledged once its write is done).',
-      [['', c.persistenceWritesPending]],
-    ),
-  ].join('\n')}\n`
+/** A prom-client registry reading the broker's counters at each scrape. */
+export function brokerRegistry(counters: () => BrokerCounters): Registry {
+  const registry = new Registry()
+  const gauge = (name: string, help: string, read: (c: BrokerCounters) => number) =>
+    readGauge(registry, name, help, () => read(counters()))
+  const counter = (name: string, help: string, read: (c: BrokerCounters) => number) =>
+    readCounter(registry, name, help, () => read(counters()))
+  const counterBy = (
+    name: string,
+    help: string,
+    label: string,
+    read: (c: BrokerCounters) => Record<string, number>,
+  ) => readCounter(registry, name, help, () => read(counters()), label)
+
+  gauge('evmon_broker_clients_connected', 'MQTT clients connected now.', (c) => c.connected)
+  counterBy('evmon_broker_messages_in_total', 'Messages published by clients.', 'qos', (c) =>
+    byQos(c.messagesIn),
+  )
+  counterBy('evmon_broker_messages_out_total', 'Messages delivered to subscribers.', 'qos', (c) =>
+    byQos(c.messagesOut),
+  )
+  counter('evmon_broker_bytes_in_total', 'Bytes received from clients.', (c) => c.bytesIn)
+  counter('evmon_broker_bytes_out_total', 'Bytes sent to closed connections.', (c) => c.bytesOut)
+  counter('evmon_broker_auth_failures_total', 'Refused logins.', (c) => c.authFailures)
+  counter(
+    'evmon_broker_auth_scrypt_checks_total',
+    'Logins that paid the scrypt check (a secret verified once is remembered).',
+    (c) => c.authScryptChecks,
+  )
+  counter(
+    'evmon_broker_auth_throttled_total',
+    'Logins refused by the guessing limit.',
+    (c) => c.authThrottled,
+  )
+  counter(
+    'evmon_broker_acl_denials_total',
+    'Publishes, subscriptions and wills refused by ACL.',
+    (c) => c.aclDenials,
+  )
+  counter(
+    'evmon_broker_sessions_revoked_total',
+    'Sessions closed because their account was removed or rotated.',
+    (c) => c.sessionsRevoked,
+  )
+  counterBy(
+    'evmon_broker_credential_reloads_total',
+    'Reloads of the credentials file, by result (a refused file leaves the old one in force).',
+    'result',
+    (c) => ({ ok: c.credentialReloads, error: c.credentialReloadErrors }),
+  )
+  counter(
+    'evmon_broker_connection_limit_total',
+    'Connections refused by the per-identity limit.',
+    (c) => c.connectionLimit,
+  )
+  counterBy('evmon_broker_dropped_total', 'Messages dropped by a limit.', 'reason', (c) => ({
+    oversize: c.oversize,
+    rate: c.rateLimited,
+  }))
+  counter('evmon_broker_client_errors_total', 'Client protocol and connection errors.', (c) => c.clientErrors)
+  gauge(
+    'evmon_broker_persistence_writes_pending',
+    'Writes to Redis that clients wait on (a publish is acknowledged once its write is done).',
+    (c) => c.persistenceWritesPending,
+  )
+  return registry
 }
 
 /** `/healthz` and `/metrics` for the broker; anything else is 404. */
 export function createMetricsServer(counters: () => BrokerCounters): Server {
+  const registry = brokerRegistry(counters)
   return createServer((req, res) => {
     if (req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}')
     } else if (req.url === '/metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(renderMetrics(counters()))
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE }).end(text),
+        (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics: ${err.message}\n`),
+      )
     } else {
       res.writeHead(404).end()
     }

@@ -1,7 +1,7 @@
 // Prometheus metrics through prom-client, set up one way in every service: one registry per service
 // instance (tests run several instances in one process, where the global registry would mix them) and
 // no default process collectors (the services never exposed them, so a scrape keeps its size).
-import { Gauge, Registry, type Counter } from 'prom-client'
+import { Counter, Gauge, Registry } from 'prom-client'
 
 export { Counter, Gauge, Registry } from 'prom-client'
 
@@ -16,6 +16,40 @@ export function readGauge(registry: Registry, name: string, help: string, read: 
     registers: [registry],
     collect() {
       this.set(read())
+    },
+  })
+}
+
+/**
+ * A counter the service keeps in a plain field and `read` returns at each scrape: an increment on a
+ * per-packet path stays a field increment. With `label`, `read` returns one value per label value.
+ */
+export function readCounter(registry: Registry, name: string, help: string, read: () => number): Counter
+export function readCounter(
+  registry: Registry,
+  name: string,
+  help: string,
+  read: () => Record<string, number>,
+  label: string,
+): Counter
+export function readCounter(
+  registry: Registry,
+  name: string,
+  help: string,
+  read: () => number | Record<string, number>,
+  label?: string,
+): Counter {
+  return new Counter({
+    name,
+    help,
+    labelNames: label === undefined ? [] : [label],
+    registers: [registry],
+    collect() {
+      // A counter cannot be set: start from zero and add what the service counted.
+      this.reset()
+      const value = read()
+      if (typeof value === 'number') this.inc(value)
+      else for (const [labelValue, n] of Object.entries(value)) this.labels(labelValue).inc(n)
     },
   })
 }

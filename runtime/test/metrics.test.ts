@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest'
-import { childrenBy, Counter, counterValue, readGauge, Registry } from '../src/index.ts'
+import { childrenBy, Counter, counterValue, readCounter, readGauge, Registry } from '../src/index.ts'
 
 test('a registry renders counters, labelled children and read gauges in the text format', async () => {
   const registry = new Registry()
@@ -35,4 +35,17 @@ test('two registries keep their own values (several service instances in one pro
   a.inc(4)
   expect(await one.metrics()).toContain('z_total 4')
   expect(await two.metrics()).toContain('z_total 0')
+})
+
+test('a read counter reports the value the service kept, per label value, zeros included', async () => {
+  const registry = new Registry()
+  const counts = { total: 2, byQos: [5, 0, 1] }
+  readCounter(registry, 'r_total', 'Read.', () => counts.total)
+  readCounter(registry, 'q_total', 'By QoS.', () => Object.fromEntries(counts.byQos.entries()), 'qos')
+  expect(await registry.metrics()).toContain('r_total 2')
+  counts.total = 7
+  counts.byQos[2] = 3
+  const text = await registry.metrics()
+  expect(text).toContain('# TYPE r_total counter\nr_total 7')
+  expect(text).toContain('q_total{qos="0"} 5\nq_total{qos="1"} 0\nq_total{qos="2"} 3')
 })
