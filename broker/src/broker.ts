@@ -14,6 +14,7 @@ import { createWebSocketStream, WebSocketServer } from 'ws'
 import { brokerEnv, type BrokerConfig } from './config.ts'
 import { Credentials } from './credentials.ts'
 import { PacketSizeGuard } from './limits.ts'
+import { PubackGate } from './puback-gate.ts'
 import { redisBackends } from './redis.ts'
 import { createMetricsServer, newCounters, type BrokerCounters } from './metrics.ts'
 import { indexOutgoing, type OutgoingMethods } from './outgoing.ts'
@@ -129,7 +130,7 @@ function closeServer(server: NetServer | HttpServer): Promise<void> {
  * per packet here and a read per packet at the other end. Back-pressure is kept: a chunk the socket
  * cannot take completes only on its 'drain'.
  */
-function coalescedWrites(raw: Duplex): Writable {
+function coalescedWrites(raw: Duplex, gate: PubackGate): Writable {
   let corked = false
   return new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -141,7 +142,8 @@ function coalescedWrites(raw: Duplex): Writable {
           raw.uncork()
         })
       }
-      if (raw.write(chunk)) done()
+      const now = gate.filter(chunk)
+      if (now.length === 0 || raw.write(now)) done()
       else raw.once('drain', () => done())
     },
     final(done) {
@@ -203,8 +205,13 @@ export async function start(config: BrokerConfig): Promise<BrokerHandle> {
     counters.connected--
     security?.onDisconnect(client)
   })
+  // Connections by the stream aedes was handed, to release their PUBACKs.
+  const gates = new WeakMap<object, PubackGate>()
   aedes.on('publish', (packet, client) => {
-    if (client) counters.messagesIn[packet.qos]++
+    if (!client) return
+    counters.messagesIn[packet.qos]++
+    if (packet.qos === 1 && packet.messageId !== undefined)
+      gates.get(client.conn)?.published(packet.messageId)
   })
   // A misbehaving client must never take the broker down: aedes reports it here and carries on.
   aedes.on('clientError', () => counters.clientErrors++)
@@ -220,7 +227,12 @@ export async function start(config: BrokerConfig): Promise<BrokerHandle> {
     })
     guard.on('data', (chunk: Buffer) => (counters.bytesIn += chunk.length))
     raw.pipe(guard)
-    const conn = Duplex.from({ readable: guard, writable: coalescedWrites(raw) })
+    // PUBACKs wait until the publish is in the subscribers' queues (see PubackGate).
+    const gate = new PubackGate((bytes) => {
+      if (!raw.destroyed) raw.write(bytes)
+    })
+    const conn = Duplex.from({ readable: guard, writable: coalescedWrites(raw, gate) })
+    gates.set(conn, gate)
     guard.on('error', () => raw.destroy())
     raw.on('error', () => conn.destroy())
     raw.once('close', () => {
