@@ -1,3 +1,4 @@
+import { DEFAULT_TIME_ZONE } from '@evmon/contracts/site'
 import fastifyWebsocket from '@fastify/websocket'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
@@ -31,7 +32,7 @@ import { availabilityRoutes } from './routes/availability/index.ts'
 import { exportRoutes } from './routes/export/index.ts'
 import { sessionRoutes } from './routes/sessions/index.ts'
 import { siteRoutes } from './routes/sites/index.ts'
-import { DEFAULT_TIMEZONE, loadCatalogue } from './sites/site-catalogue.ts'
+import { loadCatalogue } from './sites/site-catalogue.ts'
 import type { Services } from './services.ts'
 
 /** Stand-ins for the app's upstreams; unit tests pass in-memory ones, the service uses the defaults. */
@@ -104,7 +105,7 @@ export async function buildApp(config: Readonly<ApiConfig>, deps: AppDeps = {}):
   const gridLimitW = (site: string): number | null => catalogue.sites.get(site)?.gridLimitW ?? null
   const auxLoadW = auxLoadByHour(
     (site) => catalogue.sites.get(site)?.auxKwByHour ?? null,
-    (site) => catalogue.sites.get(site)?.timezone ?? DEFAULT_TIMEZONE,
+    (site) => catalogue.sites.get(site)?.timezone ?? DEFAULT_TIME_ZONE,
   )
   const views = createLiveViews(live, clock, gridLimitW, LIVE_PERIOD_MS, auxLoadW)
   const influx = setupInflux(

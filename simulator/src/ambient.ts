@@ -1,4 +1,4 @@
-import type { LocalTime } from './local-time.ts'
+import type { LocalTime } from '@evmon/contracts/site'
 import type { SiteConfig } from './site-config-schema.ts'
 
 /**

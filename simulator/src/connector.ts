@@ -256,7 +256,7 @@ export class Connector {
     const gun = this.config
     let gunCurrentA = gun.maxCurrentA
     if (gun.liquidCooling && this.temperatures) {
-      gunCurrentA = deratedCurrentA(gun.liquidCooling, gun.maxCurrentA, this.temperatures.contactC)
+      gunCurrentA = deratedCurrentA(gun.maxCurrentA, this.temperatures.contactC)
     }
     const dc = gun.kind === 'dc' ? vehicle.profile.dc : undefined
     let gunLimitW: number

@@ -32,9 +32,6 @@ const LiquidCooling = obj({
   coolantToAmbientKPerW: positive(),
   contactTimeConstantS: positive(),
   coolantTimeConstantS: positive(),
-  /** Contact temperature where the current limit starts to fall, reaching 0 A at `derateZeroC`. */
-  derateStartC: Type.Number(),
-  derateZeroC: Type.Number(),
   /** Coolant temperature that trips the gun (Faulted, HighTemperature); it resets below `coolantResetC`. */
   coolantTripC: Type.Number(),
   coolantResetC: Type.Number(),

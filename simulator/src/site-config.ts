@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path'
 import { ID_PATTERN, isValidId } from '@evmon/contracts'
 import { Value } from '@sinclair/typebox/value'
 import { canCharge, chargingProfile } from './charging-curve.ts'
-import { isKnownTimeZone } from './local-time.ts'
+import { isKnownTimeZone } from '@evmon/contracts/site'
 import { DEFAULTS } from './defaults.ts'
 import { SiteConfigSchema, TariffFileSchema, type SiteConfig, type TariffFile } from './site-config-schema.ts'
 
@@ -134,9 +134,6 @@ function crossCheck(config: SiteConfig): string[] {
         problem(`${cpath}/nominalVoltageV`, 'applies to AC connectors only (DC follows the pack voltage)')
       }
       const cooling = connector.liquidCooling
-      if (cooling && cooling.derateStartC >= cooling.derateZeroC) {
-        problem(`${cpath}/liquidCooling`, 'derateStartC must be below derateZeroC')
-      }
       if (cooling && cooling.coolantResetC >= cooling.coolantTripC) {
         problem(`${cpath}/liquidCooling`, 'coolantResetC must be below coolantTripC')
       }

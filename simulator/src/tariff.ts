@@ -1,4 +1,4 @@
-import type { LocalTime } from './local-time.ts'
+import type { LocalTime } from '@evmon/contracts/site'
 import type { TariffFile } from './site-config-schema.ts'
 
 /** What a kilowatt-hour costs the driver at a given local time. */

@@ -1,3 +1,4 @@
+import { derateShare } from '@evmon/contracts/site'
 import type { LiquidCooling } from './site-config-schema.ts'
 
 /**
@@ -36,8 +37,7 @@ export function stepLiquidGun(
   return { contactC, coolantC }
 }
 
-/** Current a hot gun may still carry: full up to `derateStartC`, falling linearly to 0 A at `derateZeroC`. */
-export function deratedCurrentA(cooling: LiquidCooling, maxCurrentA: number, contactC: number): number {
-  const share = (cooling.derateZeroC - contactC) / (cooling.derateZeroC - cooling.derateStartC)
-  return maxCurrentA * Math.min(1, Math.max(0, share))
+/** Current a hot gun may still carry under the site's derating limits. */
+export function deratedCurrentA(maxCurrentA: number, contactC: number): number {
+  return maxCurrentA * derateShare(contactC)
 }

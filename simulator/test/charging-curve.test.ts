@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { canCharge, chargingProfile, voltageAtCurrentV, voltageAtPowerV } from '../src/charging-curve.ts'
-import { createLocalTime } from '../src/local-time.ts'
+import { createLocalTime } from '@evmon/contracts/site'
 import { interpolate } from '../src/piecewise-linear.ts'
 import { beibei } from './fixtures.ts'
 

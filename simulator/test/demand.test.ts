@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { createLocalTime } from '../src/local-time.ts'
+import { createLocalTime } from '@evmon/contracts/site'
 import { createSite } from '../src/site.ts'
 import { beibei, JULY_NOON, quietBeibei } from './fixtures.ts'
 

@@ -1,4 +1,5 @@
 import type { ConnectorSample } from '@evmon/contracts'
+import { DERATE_START_C, DERATE_ZERO_C } from '@evmon/contracts/site'
 import { describe, expect, test } from 'vitest'
 import { createSite } from '../src/site.ts'
 import { beibeiJson, connectorSamples, JULY_NOON, quietBeibei } from './fixtures.ts'
@@ -46,11 +47,11 @@ describe('thermal derating of the liquid-cooled gun', () => {
     const samples = sustainedSession(40, 40 * 60)
     const temps = samples.map((c) => c.temp_c ?? Number.NaN)
     expect(samples[0]?.current_a ?? 0).toBeCloseTo(gun.maxCurrentA, 0)
-    expect(Math.max(...temps)).toBeGreaterThanOrEqual(cooling.derateStartC)
-    expect(Math.max(...temps)).toBeLessThan(cooling.derateZeroC)
+    expect(Math.max(...temps)).toBeGreaterThanOrEqual(DERATE_START_C)
+    expect(Math.max(...temps)).toBeLessThan(DERATE_ZERO_C)
     samples.slice(1).forEach((c, i) => {
       const contactC = temps[i] as number
-      const share = (cooling.derateZeroC - contactC) / (cooling.derateZeroC - cooling.derateStartC)
+      const share = (DERATE_ZERO_C - contactC) / (DERATE_ZERO_C - DERATE_START_C)
       // The limit follows the contact temperature at the start of the sample (rounded to 0.1 °C).
       expect(c.current_a ?? 0).toBeLessThanOrEqual(gun.maxCurrentA * Math.min(1, share) + 5)
     })
@@ -60,7 +61,7 @@ describe('thermal derating of the liquid-cooled gun', () => {
 
   test('the same session on a 25 °C day never reaches it and keeps its 670 A', () => {
     const samples = sustainedSession(25, 40 * 60)
-    expect(Math.max(...samples.map((c) => c.temp_c ?? Number.NaN))).toBeLessThan(cooling.derateStartC)
+    expect(Math.max(...samples.map((c) => c.temp_c ?? Number.NaN))).toBeLessThan(DERATE_START_C)
     expect(samples.every((c) => Math.abs((c.current_a ?? 0) - gun.maxCurrentA) < 1)).toBe(true)
   })
 })

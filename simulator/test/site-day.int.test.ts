@@ -6,7 +6,7 @@ import {
 } from '@evmon/contracts'
 import { beforeAll, describe, expect, test } from 'vitest'
 import { dryRunMessages } from '../src/dry-run.ts'
-import { createLocalTime } from '../src/local-time.ts'
+import { createLocalTime } from '@evmon/contracts/site'
 import { createSite } from '../src/site.ts'
 import { beibei, complete, type CompleteTelemetry } from './fixtures.ts'
 

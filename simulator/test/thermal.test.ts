@@ -30,10 +30,10 @@ describe('thermal model', () => {
   })
 
   test('the current limit falls linearly from 80 °C to zero at 90 °C', () => {
-    expect(deratedCurrentA(cooling, 670, 60)).toBe(670)
-    expect(deratedCurrentA(cooling, 670, 80)).toBe(670)
-    expect(deratedCurrentA(cooling, 670, 85)).toBeCloseTo(335, 9)
-    expect(deratedCurrentA(cooling, 670, 90)).toBe(0)
-    expect(deratedCurrentA(cooling, 670, 120)).toBe(0)
+    expect(deratedCurrentA(670, 60)).toBe(670)
+    expect(deratedCurrentA(670, 80)).toBe(670)
+    expect(deratedCurrentA(670, 85)).toBeCloseTo(335, 9)
+    expect(deratedCurrentA(670, 90)).toBe(0)
+    expect(deratedCurrentA(670, 120)).toBe(0)
   })
 })

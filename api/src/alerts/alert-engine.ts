@@ -1,9 +1,10 @@
 import type { Alert, AlertType, DecodedMessage } from '@evmon/contracts'
+import { DERATE_START_C } from '@evmon/contracts/site'
 
 /** Thresholds of the alert rules, each a documented ASSUMPTION to tune. */
 export const alertRules = {
-  highTempC: 80, // liquid-cooled guns start derating at 80 °C contact temperature (calibration.md)
-  highTempClearC: 78, // hysteresis, so a gun hovering at 80 °C does not flap
+  highTempC: DERATE_START_C, // where the site's liquid-cooled guns start derating
+  highTempClearC: DERATE_START_C - 2, // hysteresis, so a gun hovering at the threshold does not flap
   siteLoadNearPct: 90, // of the grid limit
   siteLoadClearPct: 85,
   maxKept: 5_000, // alerts kept in memory, oldest dropped first

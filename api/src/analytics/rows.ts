@@ -1,4 +1,4 @@
-import { localParts } from '@evmon/contracts'
+import { localParts } from '@evmon/contracts/site'
 import type { InfluxStatementResult } from '../plugins/influx.ts'
 import type { Group } from './scope.ts'
 

@@ -2,10 +2,10 @@ import {
   CHARGING_STATUS,
   isDown,
   isOccupied,
-  localParts,
   type ConnectorStatus,
   type ExcludedWindow,
 } from '@evmon/contracts'
+import { localParts } from '@evmon/contracts/site'
 import type { Group } from './scope.ts'
 
 // Time-weighted connector states: what occupancy, time utilisation and uptime are computed from. A

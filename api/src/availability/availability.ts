@@ -1,3 +1,4 @@
+import { DEFAULT_TIME_ZONE } from '@evmon/contracts/site'
 import {
   minutesToTarget,
   nextCheaper,
@@ -10,7 +11,7 @@ import {
 } from '@evmon/contracts'
 import type { RunningSession } from '../live/live-state.ts'
 import { auxLoadByHour, siteTotals } from '../live/site-totals.ts'
-import { DEFAULT_TIMEZONE, type CatalogueSite, type SiteCatalogue } from '../sites/site-catalogue.ts'
+import type { CatalogueSite, SiteCatalogue } from '../sites/site-catalogue.ts'
 
 /** Most drivers stop at 80% (calibration.md); one already past it is assumed to go to full. */
 const assumedTargetPct = (socPct: number): number => (socPct < 80 ? 80 : 100)
@@ -32,7 +33,7 @@ export interface AvailabilityInput {
  */
 export function availability(input: AvailabilityInput): AvailabilityResponse {
   const site: CatalogueSite | undefined = input.catalogue.sites.get(input.site)
-  const timezone = site?.timezone ?? DEFAULT_TIMEZONE
+  const timezone = site?.timezone ?? DEFAULT_TIME_ZONE
   // The same load as the live site totals: stale stations at their last known load, plus the lounge.
   const totals = siteTotals(input.stations, () => site?.gridLimitW ?? null, {
     loadW: auxLoadByHour(

@@ -1,4 +1,5 @@
-import { localParts, stationLoadW, type LiveSiteTotals, type LiveStation } from '@evmon/contracts'
+import { stationLoadW, type LiveSiteTotals, type LiveStation } from '@evmon/contracts'
+import { localParts } from '@evmon/contracts/site'
 
 /** Loads on a site's grid connection that no station meters (the Beibei drivers' lounge), W at `now`. */
 export type AuxLoadW = (site: string, now: number) => number

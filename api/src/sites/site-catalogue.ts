@@ -1,3 +1,4 @@
+import { DEFAULT_TIME_ZONE } from '@evmon/contracts/site'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { isValidId, type Tariff, type VehicleCurve } from '@evmon/contracts'
@@ -44,7 +45,6 @@ export interface SiteCatalogue {
   tariff: Tariff | null
 }
 
-export const DEFAULT_TIMEZONE = 'Asia/Shanghai'
 const DEFAULT_ARRIVAL_SOC_PCT = 25
 
 type Json = Record<string, unknown>
@@ -104,7 +104,7 @@ export function parseSite(text: string, name: string): CatalogueSite {
   const kva = num(grid.transformerKva, NaN)
   return {
     id: raw.id,
-    timezone: typeof raw.timezone === 'string' ? raw.timezone : DEFAULT_TIMEZONE,
+    timezone: typeof raw.timezone === 'string' ? raw.timezone : DEFAULT_TIME_ZONE,
     gridLimitW: Number.isFinite(kva) ? Math.round(kva * num(grid.powerFactor, 1) * 1000) : null,
     arrivalSocPct: num(obj(obj(raw.sessions).arrivalSocPct).mode, DEFAULT_ARRIVAL_SOC_PCT),
     auxKwByHour:

@@ -1,3 +1,4 @@
+import { localParts } from '../site/local-time.ts'
 import type { NextCheaper, Price } from './availability.ts'
 
 /** A time-of-use tariff: periods by local hour, an optional critical-peak uplift, and a service fee. */
@@ -10,31 +11,6 @@ export interface Tariff {
   /** Critical peak: these local hours in these months (1–12) cost peak × (1 + upliftPct/100). */
   criticalPeak?: { months: readonly number[]; hours: readonly number[]; upliftPct: number }
   servicePerKwh: number
-}
-
-const partsFormatters = new Map<string, Intl.DateTimeFormat>()
-
-/** Local calendar fields of `ms` in `timeZone`. */
-export function localParts(
-  ms: number,
-  timeZone: string,
-): { year: number; month: number; day: number; hour: number; minute: number } {
-  let f = partsFormatters.get(timeZone)
-  if (f === undefined) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-    })
-    partsFormatters.set(timeZone, f)
-  }
-  const out: Record<string, number> = {}
-  for (const p of f.formatToParts(ms)) if (p.type !== 'literal') out[p.type] = Number(p.value)
-  return out as { year: number; month: number; day: number; hour: number; minute: number }
 }
 
 function periodAt(tariff: Tariff, month: number, hour: number): Price['period'] {

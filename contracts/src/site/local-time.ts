@@ -1,3 +1,9 @@
+/**
+ * The time zone of the site a deployment monitors when its site file names none: the API prices and
+ * buckets by it and the dashboard shows clock times in it.
+ */
+export const DEFAULT_TIME_ZONE = 'Asia/Shanghai'
+
 /** Wall-clock position of an instant at the site: what demand and weather depend on. */
 export interface LocalTime {
   /** Hour of the day, fractional: 13.5 is half past one in the afternoon. */
@@ -81,4 +87,53 @@ export function isKnownTimeZone(timeZone: string): boolean {
   } catch {
     return false
   }
+}
+
+const partsFormatters = new Map<string, Intl.DateTimeFormat>()
+
+/** Local calendar fields of `ms` in `timeZone`, to the minute. */
+export function localParts(
+  ms: number,
+  timeZone: string,
+): { year: number; month: number; day: number; hour: number; minute: number } {
+  let f = partsFormatters.get(timeZone)
+  if (f === undefined) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+    })
+    partsFormatters.set(timeZone, f)
+  }
+  const out: Record<string, number> = {}
+  for (const p of f.formatToParts(ms)) if (p.type !== 'literal') out[p.type] = Number(p.value)
+  return out as { year: number; month: number; day: number; hour: number; minute: number }
+}
+
+/** How far wall time in `timeZone` runs ahead of UTC at `ms`, in milliseconds. */
+export function zoneOffsetMs(ms: number, timeZone: string): number {
+  const p = localParts(ms, timeZone)
+  return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute) - (ms - (((ms % 60_000) + 60_000) % 60_000))
+}
+
+/** UTC ms as a `YYYY-MM-DDTHH:mm:ss` wall time in `timeZone` (the form of a datetime-local input). */
+export function toWallTime(ms: number, timeZone: string): string {
+  return new Date(ms + zoneOffsetMs(ms, timeZone)).toISOString().slice(0, 19)
+}
+
+/**
+ * A wall time in `timeZone` (`YYYY-MM-DD`, `…THH:mm` or `…THH:mm:ss`, no offset) as UTC ms; NaN when it
+ * does not parse. The offset is taken at the instant itself, re-checked once for a change in between.
+ */
+export function fromWallTime(wall: string, timeZone: string): number {
+  const asUtc = Date.parse(
+    wall.length === 10 ? `${wall}T00:00:00Z` : `${wall.length === 16 ? `${wall}:00` : wall}Z`,
+  )
+  if (Number.isNaN(asUtc)) return Number.NaN
+  const guess = asUtc - zoneOffsetMs(asUtc, timeZone)
+  return asUtc - zoneOffsetMs(guess, timeZone)
 }

@@ -1,3 +1,4 @@
+import { DEFAULT_TIME_ZONE } from '@evmon/contracts/site'
 import { computed, type ComputedRef } from 'vue'
 import * as format from '../format.ts'
 import { locale, type Locale } from '../prefs.ts'
@@ -9,8 +10,8 @@ import { MESSAGES, type MessageKey } from './messages.ts'
 export type { MessageKey } from './messages.ts'
 export type Params = Readonly<Record<string, string | number>>
 
-/** The site's time zone: every time on screen is Beibei's wall-clock time, wherever the viewer is. */
-export const SITE_TIME_ZONE = 'Asia/Shanghai'
+// Every time on screen is the site's wall-clock time, wherever the viewer is.
+const SITE_TIME_ZONE = DEFAULT_TIME_ZONE
 
 /** BCP 47 tag for Intl: plain `en` would leave number and date details to the engine. */
 export function intlLocale(value: Locale): string {

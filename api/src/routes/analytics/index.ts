@@ -1,3 +1,4 @@
+import { DEFAULT_TIME_ZONE } from '@evmon/contracts/site'
 import {
   AnalyticsQuery,
   EXCLUSION_REASONS,
@@ -18,7 +19,6 @@ import { SessionSpeedCache } from '../../analytics/speed.ts'
 import { badRequest } from '../../errors.ts'
 import { resolveHistoryRequest } from '../../history/history-request.ts'
 import { parseTime } from '../../history/history-window.ts'
-import { DEFAULT_TIMEZONE } from '../../sites/site-catalogue.ts'
 import type { Services } from '../../services.ts'
 import { ErrorResponse } from '../schemas.ts'
 
@@ -84,7 +84,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
   }
 
   const request = (query: AnalyticsQuery): AnalyticsRequest => {
-    const tz = (query.site !== undefined && catalogue.sites.get(query.site)?.timezone) || DEFAULT_TIMEZONE
+    const tz = (query.site !== undefined && catalogue.sites.get(query.site)?.timezone) || DEFAULT_TIME_ZONE
     const nowMs = clock()
     const req = resolveHistoryRequest(query, nowMs, tz, {
       defaultRangeMs: DEFAULT_RANGE_MS,

@@ -1,8 +1,8 @@
+import { DEFAULT_TIME_ZONE } from '@evmon/contracts/site'
 import { SessionDetail, SessionParams, SessionsQuery, SessionsResponse } from '@evmon/contracts'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { resolveWindow } from '../../history/history-window.ts'
 import { listSessions, readSession } from '../../sessions/sessions.ts'
-import { DEFAULT_TIMEZONE } from '../../sites/site-catalogue.ts'
 import type { Services } from '../../services.ts'
 import { ErrorResponse } from '../schemas.ts'
 
@@ -54,7 +54,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       },
     },
     async (request) => {
-      const timeZoneOf = (site: string) => catalogue.sites.get(site)?.timezone ?? DEFAULT_TIMEZONE
+      const timeZoneOf = (site: string) => catalogue.sites.get(site)?.timezone ?? DEFAULT_TIME_ZONE
       return readSession(influx, request.params.id, clock(), catalogue.tariff, timeZoneOf)
     },
   )

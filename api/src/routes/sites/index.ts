@@ -1,3 +1,4 @@
+import { DEFAULT_TIME_ZONE } from '@evmon/contracts/site'
 import { Type } from '@fastify/type-provider-typebox'
 import { Id, SiteLoadResponse, TelemetryQuery } from '@evmon/contracts'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
@@ -5,7 +6,6 @@ import { rowsOf } from '../../analytics/rows.ts'
 import { whereClause } from '../../analytics/scope.ts'
 import { resolveHistoryRequest } from '../../history/history-request.ts'
 import { quoteIdentifier, tzClause } from '../../history/influxql.ts'
-import { DEFAULT_TIMEZONE } from '../../sites/site-catalogue.ts'
 import type { Services } from '../../services.ts'
 import { ErrorResponse } from '../schemas.ts'
 
@@ -29,7 +29,7 @@ export const siteRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
     async (request) => {
       const site = request.params.id
       const known = catalogue.sites.get(site)
-      const req = resolveHistoryRequest(request.query, clock(), known?.timezone ?? DEFAULT_TIMEZONE)
+      const req = resolveHistoryRequest(request.query, clock(), known?.timezone ?? DEFAULT_TIME_ZONE)
       const peak = req.resolution === 'raw' ? 'grid_power_w' : 'peak_grid_power_w'
       const [result] = await influx.query(
         `SELECT mean("grid_power_w") AS p, max(${quoteIdentifier(peak)}) AS peak FROM ${req.sources.station} WHERE ${whereClause({ site }, req.fromMs, req.toMs)} GROUP BY time(${req.everyMs}ms), "station" fill(none)${tzClause(req.tz)}`,

@@ -1,3 +1,4 @@
+import { DEFAULT_TIME_ZONE } from '@evmon/contracts/site'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ambiguousStation, stationNotFound } from '../../errors.ts'
 import { selectFields } from '../../history/history-fields.ts'
@@ -8,7 +9,6 @@ import type { Services } from '../../services.ts'
 import { ErrorResponse } from '../schemas.ts'
 import { TelemetryQuery, TelemetryResponse } from '@evmon/contracts'
 import { RAW_ONLY_FIELDS } from '../../history/history-fields.ts'
-import { DEFAULT_TIMEZONE } from '../../sites/site-catalogue.ts'
 import { StationParams, StationsQuery, StationsResponse, type StationView } from './schemas.ts'
 
 const toView = ({ site, id, meta, online }: StationSummary): StationView => ({
@@ -66,7 +66,7 @@ export const stationRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       const { id } = request.params
       // Parameters first: a bad request never costs an InfluxDB round trip.
       const site0 = request.query.site
-      const tz = (site0 !== undefined && catalogue.sites.get(site0)?.timezone) || DEFAULT_TIMEZONE
+      const tz = (site0 !== undefined && catalogue.sites.get(site0)?.timezone) || DEFAULT_TIME_ZONE
       const req = resolveHistoryRequest(request.query, clock(), tz)
       const fields = selectFields(request.query.fields)
       if (req.resolution === 'rollup') fields.station = fields.station.filter((f) => !RAW_ONLY_FIELDS.has(f))

@@ -1,4 +1,5 @@
 import type { EfficiencyRow, UtilisationRow } from '@evmon/contracts'
+import { DEFAULT_TIME_ZONE, fromWallTime } from '@evmon/contracts/site'
 
 // Analytics answers shaped for the heatmap and the charts: pure functions, tested without a browser.
 
@@ -81,7 +82,7 @@ export function toDailySeries(
   }
 }
 
-/** A `YYYY-MM-DD` day as UTC ms of its noon at the site (UTC+8, no DST): any formatting keeps the date. */
+/** A `YYYY-MM-DD` day as UTC ms of its noon at the site: any formatting in site time keeps the date. */
 export function dayToMs(day: string): number {
-  return Date.parse(`${day}T12:00:00+08:00`)
+  return fromWallTime(`${day}T12:00`, DEFAULT_TIME_ZONE)
 }

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest'
-import { DERATE_START_C, gaugePct, gunThermal } from './thermal.ts'
+import { DERATE_START_C } from '@evmon/contracts/site'
+import { gaugePct, gunThermal } from './thermal.ts'
 
 describe('gunThermal', () => {
   test('warns within 10 K of the threshold and derates from 80 °C', () => {

@@ -1,8 +1,4 @@
-// The liquid-cooled gun's thermal limits. The site's equipment derates the gun linearly from 80 °C
-// contact temperature to zero current at 90 °C (Phoenix Contact's scheme, site-beibei calibration);
-// the live contract carries readings, not limits, so the dashboard holds the published values.
-export const DERATE_START_C = 80
-export const DERATE_ZERO_C = 90
+import { DERATE_START_C, derateShare } from '@evmon/contracts/site'
 /** Within this many kelvin of the threshold the gauge warns before the gun starts derating. */
 const WARN_MARGIN_K = 10
 /** The gauge spans ambient to beyond the zero-current point. */
@@ -24,8 +20,7 @@ export function gunThermal(tempC: number | null | undefined): GunThermal | null 
   if (tempC == null || !Number.isFinite(tempC)) return null
   const state: ThermalState =
     tempC >= DERATE_START_C ? 'derating' : tempC >= DERATE_START_C - WARN_MARGIN_K ? 'warm' : 'normal'
-  const currentFactor = Math.min(1, Math.max(0, (DERATE_ZERO_C - tempC) / (DERATE_ZERO_C - DERATE_START_C)))
-  return { state, pct: gaugePct(tempC), currentFactor }
+  return { state, pct: gaugePct(tempC), currentFactor: derateShare(tempC) }
 }
 
 /** A temperature's position on the gauge, clamped to 0–100. */

@@ -1,0 +1,3 @@
+// The site description and its pure arithmetic, free of the schema compiler so the browser may import it.
+export * from './local-time.ts'
+export * from './thermal.ts'
