@@ -1,5 +1,7 @@
 /**
- * A Prometheus histogram with fixed upper bounds (seconds): cumulative bucket counts, sum and count.
+ * A histogram with fixed upper bounds (seconds): per-bucket counts, sum and count. Kept here rather
+ * than in prom-client because the write path records a whole batch (one value, n points) at once;
+ * exposed through runtime's `readHistogram`.
  */
 export class Histogram {
   readonly counts: number[]
@@ -16,21 +18,6 @@ export class Histogram {
     this.count += times
     const i = this.bounds.findIndex((b) => value <= b)
     if (i >= 0) this.counts[i] = (this.counts[i] as number) + times
-  }
-
-  /** Prometheus text samples: cumulative `_bucket{le}`, `_sum`, `_count`. */
-  render(name: string): string[] {
-    let cumulative = 0
-    const lines = this.bounds.map((b, i) => {
-      cumulative += this.counts[i] as number
-      return `${name}_bucket{le="${b}"} ${cumulative}`
-    })
-    lines.push(
-      `${name}_bucket{le="+Inf"} ${this.count}`,
-      `${name}_sum ${this.sum}`,
-      `${name}_count ${this.count}`,
-    )
-    return lines
   }
 }
 

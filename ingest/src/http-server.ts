@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { isHealthy, renderMetrics, type IngestStats } from './metrics.ts'
+import { METRICS_CONTENT_TYPE } from '@evmon/runtime'
+import { ingestRegistry, isHealthy, type IngestStats } from './metrics.ts'
 
 export interface StatusServer {
   /** `http://host:port` actually bound (port 0 becomes a real port). */
@@ -9,6 +10,7 @@ export interface StatusServer {
 }
 
 function handler(stats: () => IngestStats): Parameters<typeof createServer>[1] {
+  const registry = ingestRegistry(stats)
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0]
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -26,7 +28,10 @@ function handler(stats: () => IngestStats): Parameters<typeof createServer>[1] {
       }
       res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body))
     } else if (path === '/metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(renderMetrics(stats()))
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE }).end(text),
+        (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics: ${err.message}\n`),
+      )
     } else {
       res.writeHead(404).end()
     }

@@ -1,4 +1,5 @@
 import type { RejectReason } from '@evmon/contracts'
+import { readCounter, readGauge, readHistogram, Registry } from '@evmon/runtime'
 import type { Histogram } from './histogram.ts'
 
 /** Why ingest refused a message: the contract's reasons, plus a point the line protocol cannot carry. */
@@ -89,105 +90,89 @@ export function isHealthy(stats: IngestStats): boolean {
   return stats.mqttConnected && stats.lastWriteOk !== false && !stats.spoolFull
 }
 
-/** A label value as the Prometheus text format needs it (a station id from a bad topic may be anything). */
-function escapeLabel(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
-}
-
-function metric(name: string, type: 'counter' | 'gauge', help: string, samples: [string, number][]): string {
-  return [
-    `# HELP ${name} ${help}`,
-    `# TYPE ${name} ${type}`,
-    ...samples.map(([l, v]) => `${name}${l} ${v}`),
-  ].join('\n')
-}
-
-function histogram(name: string, help: string, h: Histogram): string {
-  return [`# HELP ${name} ${help}`, `# TYPE ${name} histogram`, ...h.render(name)].join('\n')
-}
-
-/** Prometheus text exposition (format 0.0.4) of the ingest's counters. */
-export function renderMetrics(stats: IngestStats): string {
+/** A prom-client registry reading ingest's counters and state at each scrape (format 0.0.4). */
+export function ingestRegistry(stats: () => IngestStats): Registry {
+  const registry = new Registry()
   const p = 'evmon_ingest_'
-  return `${[
-    metric(`${p}messages_received_total`, 'counter', 'MQTT messages received.', [
-      ['', stats.messagesReceived],
-    ]),
-    metric(
-      `${p}messages_rejected_total`,
-      'counter',
-      'Messages rejected, by reason.',
-      REJECT_REASONS.map((r) => [`{reason="${r}"}`, stats.messagesRejected[r]]),
-    ),
-    metric(`${p}points_written_total`, 'counter', 'Points stored in InfluxDB.', [['', stats.pointsWritten]]),
-    metric(
-      `${p}points_dead_lettered_total`,
-      'counter',
-      'Points InfluxDB refused, by reason (beyond_retention, write_rejected).',
-      LINE_REJECT_REASONS.map((r) => [`{reason="${r}"}`, stats.pointsDeadLettered[r]]),
-    ),
-    metric(`${p}write_errors_total`, 'counter', 'Failed write requests, retries included.', [
-      ['', stats.writeErrors],
-    ]),
-    metric(`${p}batches_total`, 'counter', 'Batches handled.', [['', stats.batchesWritten]]),
-    metric(`${p}pending_points`, 'gauge', 'Points accepted, not yet written.', [['', stats.pendingPoints]]),
-    metric(`${p}unacked_messages`, 'gauge', 'Messages not yet acknowledged to the broker.', [
-      ['', stats.unackedMessages],
-    ]),
-    metric(`${p}mqtt_connected`, 'gauge', '1 when connected to the broker with the subscription in place.', [
-      ['', stats.mqttConnected ? 1 : 0],
-    ]),
-    metric(`${p}last_write_ok`, 'gauge', '1 when the last write succeeded (or none was needed).', [
-      ['', stats.lastWriteOk === false ? 0 : 1],
-    ]),
-    metric(`${p}dead_letter_entries_total`, 'counter', "Records fsync'd into the dead-letter store.", [
-      ['', stats.deadLetterEntries],
-    ]),
-    metric(`${p}dead_letter_bytes`, 'gauge', 'Size of the dead-letter store.', [['', stats.deadLetterBytes]]),
-    metric(`${p}dead_letter_max_bytes`, 'gauge', 'Dead-letter store quota.', [
-      ['', stats.deadLetterMaxBytes],
-    ]),
-    metric(
-      `${p}dead_letter_quota_warning`,
-      'gauge',
-      '1 when the dead-letter store is at 80% of its quota or more.',
-      [['', stats.deadLetterWarning ? 1 : 0]],
-    ),
-    metric(
-      `${p}dead_letter_full`,
-      'gauge',
-      '1 when the dead-letter store is full and rejected messages are held unacknowledged.',
-      [['', stats.deadLetterFull ? 1 : 0]],
-    ),
-    metric(`${p}dead_letter_write_errors_total`, 'counter', 'Dead-letter appends the disk refused.', [
-      ['', stats.deadLetterWriteErrors],
-    ]),
-    metric(
-      `${p}held_messages`,
-      'gauge',
-      'Rejected messages held unacknowledged for want of dead-letter room, by station.',
-      [...stats.heldMessages].map(([station, n]) => [`{station="${escapeLabel(station)}"}`, n]),
-    ),
-    metric(`${p}points_spooled_total`, 'counter', "Points fsync'd into the on-disk spool.", [
-      ['', stats.pointsSpooled],
-    ]),
-    metric(`${p}spool_records`, 'gauge', 'Batches waiting in the spool.', [['', stats.spoolRecords]]),
-    metric(`${p}spool_bytes`, 'gauge', 'Bytes of spool segment files.', [['', stats.spoolBytes]]),
-    metric(`${p}spool_max_bytes`, 'gauge', 'Spool disk quota.', [['', stats.spoolMaxBytes]]),
-    metric(`${p}spool_full`, 'gauge', '1 when the spool is full and messages are no longer acknowledged.', [
-      ['', stats.spoolFull ? 1 : 0],
-    ]),
-    metric(`${p}register_resets_total`, 'counter', 'Energy registers accepted as restarted.', [
-      ['', stats.registerResets],
-    ]),
-    metric(`${p}sessions_active`, 'gauge', 'Charging sessions started and not stopped.', [
-      ['', stats.sessionsActive],
-    ]),
-    histogram(
-      `${p}batch_latency_seconds`,
-      'From hand-over to the writer until written or spooled.',
-      stats.batchLatency,
-    ),
-    histogram(`${p}write_lag_seconds`, 'From sample time to write into InfluxDB.', stats.writeLag),
-  ].join('\n')}\n`
+  const counter = (name: string, help: string, read: (s: IngestStats) => number) =>
+    readCounter(registry, `${p}${name}`, help, () => read(stats()))
+  const gauge = (name: string, help: string, read: (s: IngestStats) => number) =>
+    readGauge(registry, `${p}${name}`, help, () => read(stats()))
+  const flag = (value: boolean) => (value ? 1 : 0)
+
+  counter('messages_received_total', 'MQTT messages received.', (s) => s.messagesReceived)
+  readCounter(
+    registry,
+    `${p}messages_rejected_total`,
+    'Messages rejected, by reason.',
+    () => stats().messagesRejected,
+    'reason',
+  )
+  counter('points_written_total', 'Points stored in InfluxDB.', (s) => s.pointsWritten)
+  readCounter(
+    registry,
+    `${p}points_dead_lettered_total`,
+    'Points InfluxDB refused, by reason (beyond_retention, write_rejected).',
+    () => stats().pointsDeadLettered,
+    'reason',
+  )
+  counter('write_errors_total', 'Failed write requests, retries included.', (s) => s.writeErrors)
+  counter('batches_total', 'Batches handled.', (s) => s.batchesWritten)
+  gauge('pending_points', 'Points accepted, not yet written.', (s) => s.pendingPoints)
+  gauge('unacked_messages', 'Messages not yet acknowledged to the broker.', (s) => s.unackedMessages)
+  gauge('mqtt_connected', '1 when connected to the broker with the subscription in place.', (s) =>
+    flag(s.mqttConnected),
+  )
+  gauge('last_write_ok', '1 when the last write succeeded (or none was needed).', (s) =>
+    flag(s.lastWriteOk !== false),
+  )
+  counter(
+    'dead_letter_entries_total',
+    "Records fsync'd into the dead-letter store.",
+    (s) => s.deadLetterEntries,
+  )
+  gauge('dead_letter_bytes', 'Size of the dead-letter store.', (s) => s.deadLetterBytes)
+  gauge('dead_letter_max_bytes', 'Dead-letter store quota.', (s) => s.deadLetterMaxBytes)
+  gauge('dead_letter_quota_warning', '1 when the dead-letter store is at 80% of its quota or more.', (s) =>
+    flag(s.deadLetterWarning),
+  )
+  gauge(
+    'dead_letter_full',
+    '1 when the dead-letter store is full and rejected messages are held unacknowledged.',
+    (s) => flag(s.deadLetterFull),
+  )
+  counter(
+    'dead_letter_write_errors_total',
+    'Dead-letter appends the disk refused.',
+    (s) => s.deadLetterWriteErrors,
+  )
+  readGauge(
+    registry,
+    `${p}held_messages`,
+    'Rejected messages held unacknowledged for want of dead-letter room, by station.',
+    () => stats().heldMessages,
+    'station',
+  )
+  counter('points_spooled_total', "Points fsync'd into the on-disk spool.", (s) => s.pointsSpooled)
+  gauge('spool_records', 'Batches waiting in the spool.', (s) => s.spoolRecords)
+  gauge('spool_bytes', 'Bytes of spool segment files.', (s) => s.spoolBytes)
+  gauge('spool_max_bytes', 'Spool disk quota.', (s) => s.spoolMaxBytes)
+  gauge('spool_full', '1 when the spool is full and messages are no longer acknowledged.', (s) =>
+    flag(s.spoolFull),
+  )
+  counter('register_resets_total', 'Energy registers accepted as restarted.', (s) => s.registerResets)
+  gauge('sessions_active', 'Charging sessions started and not stopped.', (s) => s.sessionsActive)
+  readHistogram(
+    registry,
+    `${p}batch_latency_seconds`,
+    'From hand-over to the writer until written or spooled.',
+    () => stats().batchLatency,
+  )
+  readHistogram(
+    registry,
+    `${p}write_lag_seconds`,
+    'From sample time to write into InfluxDB.',
+    () => stats().writeLag,
+  )
+  return registry
 }

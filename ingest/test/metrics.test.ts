@@ -1,6 +1,8 @@
 import { expect, test } from 'vitest'
 import { Histogram } from '../src/histogram.ts'
-import { isHealthy, REJECT_REASONS, renderMetrics, zeroRejects, type IngestStats } from '../src/metrics.ts'
+import { ingestRegistry, isHealthy, REJECT_REASONS, zeroRejects, type IngestStats } from '../src/metrics.ts'
+
+const render = (s: IngestStats) => ingestRegistry(() => s).metrics()
 
 const stats = (overrides: Partial<IngestStats> = {}): IngestStats => ({
   messagesReceived: 12,
@@ -32,8 +34,8 @@ const stats = (overrides: Partial<IngestStats> = {}): IngestStats => ({
   ...overrides,
 })
 
-test('the exposition has one sample per counter and one per reject reason', () => {
-  const text = renderMetrics(stats())
+test('the exposition has one sample per counter and one per reject reason', async () => {
+  const text = await render(stats())
   expect(text).toContain(
     '# TYPE evmon_ingest_messages_received_total counter\nevmon_ingest_messages_received_total 12\n',
   )
@@ -46,19 +48,19 @@ test('the exposition has one sample per counter and one per reject reason', () =
   expect(text).toContain('evmon_ingest_batches_total 4\n')
   expect(text).toContain('evmon_ingest_mqtt_connected 1\n')
   expect(text.endsWith('\n')).toBe(true)
-  // Every sample line is "name{labels} value" and every metric is declared before its samples.
+  // Every sample line is "name{labels} value" (blank lines between metrics are allowed by the format).
   for (const line of text
     .trim()
     .split('\n')
-    .filter((l) => !l.startsWith('#'))) {
+    .filter((l) => l !== '' && !l.startsWith('#'))) {
     expect(line).toMatch(
       /^evmon_ingest_[a-z_]+(\{(reason="[a-z_]+"|le="[0-9.+Inf]+"|station="(\\.|[^"\\])*")\})? [\d.]+$/,
     )
   }
 })
 
-test('the dead-letter store shows its size, quota, 80% warning and the messages held per station', () => {
-  const text = renderMetrics(stats())
+test('the dead-letter store shows its size, quota, 80% warning and the messages held per station', async () => {
+  const text = await render(stats())
   expect(text).toContain('evmon_ingest_dead_letter_bytes 850\n')
   expect(text).toContain('evmon_ingest_dead_letter_max_bytes 1000\n')
   expect(text).toContain('evmon_ingest_dead_letter_quota_warning 1\n')
@@ -68,12 +70,12 @@ test('the dead-letter store shows its size, quota, 80% warning and the messages 
   expect(text).toContain('evmon_ingest_points_dead_lettered_total{reason="write_rejected"} 1\n')
 })
 
-test('spool and latency figures are exposed, histograms with cumulative buckets', () => {
+test('spool and latency figures are exposed, histograms with cumulative buckets', async () => {
   const lag = new Histogram([1, 10])
   lag.observe(0.5, 3)
   lag.observe(5)
   lag.observe(60)
-  const text = renderMetrics(stats({ writeLag: lag, spoolFull: true }))
+  const text = await render(stats({ writeLag: lag, spoolFull: true }))
   expect(text).toContain('evmon_ingest_points_spooled_total 40\n')
   expect(text).toContain('evmon_ingest_spool_bytes 8192\n')
   expect(text).toContain('evmon_ingest_spool_full 1\n')

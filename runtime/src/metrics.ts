@@ -8,16 +8,86 @@ export { Counter, Gauge, Registry } from 'prom-client'
 /** The content type of the text format `Registry.metrics()` renders (0.0.4). */
 export const METRICS_CONTENT_TYPE: string = Registry.PROMETHEUS_CONTENT_TYPE
 
-/** A gauge whose value `read` returns at each scrape, so it can never drift from the state it reports. */
-export function readGauge(registry: Registry, name: string, help: string, read: () => number): Gauge {
+/**
+ * A gauge whose value `read` returns at each scrape, so it can never drift from the state it reports.
+ * With `label`, `read` returns one value per label value (and only those are exposed).
+ */
+export function readGauge(registry: Registry, name: string, help: string, read: () => number): Gauge
+export function readGauge(
+  registry: Registry,
+  name: string,
+  help: string,
+  read: () => Iterable<readonly [string, number]>,
+  label: string,
+): Gauge
+export function readGauge(
+  registry: Registry,
+  name: string,
+  help: string,
+  read: () => number | Iterable<readonly [string, number]>,
+  label?: string,
+): Gauge {
   return new Gauge({
     name,
     help,
+    labelNames: label === undefined ? [] : [label],
     registers: [registry],
     collect() {
-      this.set(read())
+      const value = read()
+      if (typeof value === 'number') return this.set(value)
+      this.reset()
+      for (const [labelValue, n] of value) this.labels(labelValue).set(n)
     },
   })
+}
+
+/** What {@link readHistogram} reads: fixed upper bounds, the count in each bucket (not cumulative), sum and count. */
+export interface HistogramState {
+  readonly bounds: readonly number[]
+  readonly counts: readonly number[]
+  readonly sum: number
+  readonly count: number
+}
+
+/**
+ * A histogram the service keeps itself and `read` returns at each scrape. prom-client's own histogram
+ * takes one observation per call; a write path that records a whole batch at once (one value, n
+ * points) keeps its own buckets instead, and this exposes them in the same format.
+ */
+export function readHistogram(
+  registry: Registry,
+  name: string,
+  help: string,
+  read: () => HistogramState,
+): void {
+  const metric = {
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    get() {
+      const h = read()
+      let cumulative = 0
+      const buckets = h.bounds.map((b, i) => {
+        cumulative += h.counts[i] ?? 0
+        return { metricName: `${name}_bucket`, labels: { le: String(b) }, value: cumulative }
+      })
+      return Promise.resolve({
+        name,
+        help,
+        type: 'histogram',
+        aggregator: 'sum',
+        values: [
+          ...buckets,
+          { metricName: `${name}_bucket`, labels: { le: '+Inf' }, value: h.count },
+          { metricName: `${name}_sum`, labels: {}, value: h.sum },
+          { metricName: `${name}_count`, labels: {}, value: h.count },
+        ],
+      })
+    },
+  }
+  // prom-client's registry takes any object with a name and get(); its type names only its own classes.
+  registry.registerMetric(metric as unknown as Gauge)
 }
 
 /**

@@ -1,5 +1,13 @@
 import { expect, test } from 'vitest'
-import { childrenBy, Counter, counterValue, readCounter, readGauge, Registry } from '../src/index.ts'
+import {
+  childrenBy,
+  Counter,
+  counterValue,
+  readCounter,
+  readGauge,
+  readHistogram,
+  Registry,
+} from '../src/index.ts'
 
 test('a registry renders counters, labelled children and read gauges in the text format', async () => {
   const registry = new Registry()
@@ -48,4 +56,31 @@ test('a read counter reports the value the service kept, per label value, zeros 
   const text = await registry.metrics()
   expect(text).toContain('# TYPE r_total counter\nr_total 7')
   expect(text).toContain('q_total{qos="0"} 5\nq_total{qos="1"} 0\nq_total{qos="2"} 3')
+})
+
+test('read gauges per label value and a read histogram with cumulative buckets', async () => {
+  const registry = new Registry()
+  const held = new Map([['kc-"ac"', 3]])
+  readGauge(registry, 'held', 'By station.', () => held, 'station')
+  readHistogram(registry, 'lag_seconds', 'Lag.', () => ({
+    bounds: [1, 10],
+    counts: [3, 1],
+    sum: 66.5,
+    count: 5,
+  }))
+  let text = await registry.metrics()
+  expect(text).toContain('held{station="kc-\\"ac\\""} 3\n')
+  expect(text).toContain(
+    [
+      '# TYPE lag_seconds histogram',
+      'lag_seconds_bucket{le="1"} 3',
+      'lag_seconds_bucket{le="10"} 4',
+      'lag_seconds_bucket{le="+Inf"} 5',
+      'lag_seconds_sum 66.5',
+      'lag_seconds_count 5',
+    ].join('\n'),
+  )
+  held.clear()
+  text = await registry.metrics()
+  expect(text).not.toContain('held{')
 })
