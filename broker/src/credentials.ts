@@ -1,7 +1,12 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { ID_PATTERN, isValidId } from '@evmon/contracts'
-import { newSecret, SCRYPT_PARAMS, SecretChecker, type ScryptParams } from '@evmon/runtime'
+import {
+  newSecret,
+  SCRYPT_PARAMS,
+  SecretChecker,
+  writeFileAtomicallySync,
+  type ScryptParams,
+} from '@evmon/runtime'
 
 /** Service roles; stations are identified by their site and station ids instead. */
 export const SERVICE_ROLES = ['ingest', 'api', 'simulator', 'replay', 'gateway'] as const
@@ -142,10 +147,7 @@ export class Credentials {
 
   /** Writes the file atomically with owner-only permissions. */
   save(path: string): void {
-    mkdirSync(dirname(path), { recursive: true })
-    const tmp = `${path}.${process.pid}.tmp`
     const accounts = this.file.accounts.map(({ username, salt, hash }) => ({ username, salt, hash }))
-    writeFileSync(tmp, `${JSON.stringify({ ...this.file, accounts }, null, 2)}\n`, { mode: 0o600 })
-    renameSync(tmp, path)
+    writeFileAtomicallySync(path, `${JSON.stringify({ ...this.file, accounts }, null, 2)}\n`, 0o600)
   }
 }

@@ -1,5 +1,5 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { writeFileAtomicallySync } from '@evmon/runtime'
 import type { SiteRegisters } from './site.ts'
 
 /** Where a site keeps its state: `{site}` in the configured path becomes the site's id. */
@@ -48,11 +48,8 @@ export function loadState(path: string, site: string): SiteRegisters | undefined
   return state.registers
 }
 
-/** Writes the registers atomically (temporary file, then rename), so a crash never leaves half a file. */
+/** Writes the registers atomically and durably, so a crash never leaves half a file. */
 export function saveState(path: string, site: string, savedAtMs: number, registers: SiteRegisters): void {
-  mkdirSync(dirname(path), { recursive: true })
   const state: StateFile = { v: 1, site, savedAtMs, registers }
-  const temporary = `${path}.${process.pid}.tmp`
-  writeFileSync(temporary, JSON.stringify(state))
-  renameSync(temporary, path)
+  writeFileAtomicallySync(path, JSON.stringify(state))
 }
