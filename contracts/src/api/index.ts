@@ -9,4 +9,5 @@ export * from './metrics.ts'
 export * from './params.ts'
 export * from './replay.ts'
 export * from './sessions.ts'
-export * from './tariff.ts'
+// The tariff engine belongs to the site description; the API's routes price with it.
+export * from '../site/tariff.ts'

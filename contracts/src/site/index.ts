@@ -1,3 +1,4 @@
 // The site description and its pure arithmetic, free of the schema compiler so the browser may import it.
 export * from './local-time.ts'
 export * from './thermal.ts'
+export * from './tariff.ts'

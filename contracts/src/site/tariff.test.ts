@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
-import { curvePowerW, deliverablePowerW, minutesToTarget, type VehicleCurve } from './charging.ts'
-import { energyCost, nextCheaper, priceAt, type Tariff } from './tariff.ts'
+import { curvePowerW, deliverablePowerW, minutesToTarget, type VehicleCurve } from '../api/charging.ts'
+import { energyCost, hourlyPrices, nextCheaper, priceAt, type Tariff } from './tariff.ts'
 
 const tariff: Tariff = {
   currency: 'CNY',
@@ -98,5 +98,26 @@ describe('charging', () => {
     // 70 kWh at a mean of ≈290 kW (harmonic mean of 400→200) ≈ 14.6 min.
     expect(minutesToTarget(car, gun, 10, 80)).toBeCloseTo(14.6, 0)
     expect(minutesToTarget(car, { ...gun, maxVoltageV: 500 }, 10, 80)).toBeNull()
+  })
+})
+
+describe('hourly price tables', () => {
+  test('each hour of each table costs what priceAt charges at that local hour', () => {
+    const chongqing: Tariff = {
+      currency: 'CNY',
+      energyPerKwh: { valley: 0.3, flat: 0.6, peak: 0.9 },
+      hours: Array.from({ length: 24 }, (_, h) => (h < 8 ? 'valley' : h < 17 ? 'flat' : 'peak')),
+      criticalPeak: { months: [7, 8], hours: [20, 21], upliftPct: 20 },
+      servicePerKwh: 0.8,
+    }
+    const { ordinary, criticalPeak, criticalMonths } = hourlyPrices(chongqing)
+    expect([...criticalMonths]).toEqual([7, 8])
+    for (let hour = 0; hour < 24; hour++) {
+      const march = Date.parse(`2025-03-10T${String(hour).padStart(2, '0')}:30:00+08:00`)
+      const july = Date.parse(`2025-07-10T${String(hour).padStart(2, '0')}:30:00+08:00`)
+      expect(ordinary[hour]).toBeCloseTo(priceAt(chongqing, march, 'Asia/Shanghai').total_per_kwh, 4)
+      expect(criticalPeak[hour]).toBeCloseTo(priceAt(chongqing, july, 'Asia/Shanghai').total_per_kwh, 4)
+    }
+    expect(criticalPeak[20]).toBeCloseTo(0.9 * 1.2 + 0.8, 12)
   })
 })

@@ -1,5 +1,5 @@
-import { localParts } from '../site/local-time.ts'
-import type { NextCheaper, Price } from './availability.ts'
+import type { NextCheaper, Price } from '../api/availability.ts'
+import { localParts } from './local-time.ts'
 
 /** A time-of-use tariff: periods by local hour, an optional critical-peak uplift, and a service fee. */
 export interface Tariff {
@@ -24,6 +24,24 @@ function energyPrice(tariff: Tariff, period: Price['period']): number {
     return tariff.energyPerKwh.peak * (1 + (tariff.criticalPeak?.upliftPct ?? 0) / 100)
   }
   return tariff.energyPerKwh[period]
+}
+
+/**
+ * Total price per kWh (energy plus service fee) of each local hour 0–23, for ordinary months and for
+ * critical-peak months: what the simulator looks up at every sample instead of searching the tariff.
+ */
+export function hourlyPrices(tariff: Tariff): {
+  ordinary: number[]
+  criticalPeak: number[]
+  criticalMonths: Set<number>
+} {
+  const table = (month: number | undefined) =>
+    Array.from({ length: 24 }, (_, hour) => {
+      const period = month === undefined ? (tariff.hours[hour] ?? 'flat') : periodAt(tariff, month, hour)
+      return energyPrice(tariff, period) + tariff.servicePerKwh
+    })
+  const months = tariff.criticalPeak?.months ?? []
+  return { ordinary: table(undefined), criticalPeak: table(months[0]), criticalMonths: new Set(months) }
 }
 
 const round4 = (x: number): number => Math.round(x * 10_000) / 10_000
