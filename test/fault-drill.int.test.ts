@@ -215,7 +215,7 @@ test('fault drill: InfluxDB down 30 s, ingest SIGKILL, broker SIGTERM and SIGKIL
     (await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), String))
       .split('\n')
       .filter((l) =>
-        /^evmon_(broker_(messages_(in|out)_total\{qos="1"|clients_connected|persistence)|ingest_(unacked|mqtt_connected|pending_points|messages_received|batches|spool_records|write_errors|points_(written|spooled)))/.test(
+        /^evmon_(broker_(messages_(in|out)_total\{qos="1"|clients_connected|persistence|pubacks_held)|ingest_(unacked|mqtt_connected|pending_points|messages_received|batches|spool_records|write_errors|points_(written|spooled)))/.test(
           l,
         ),
       )

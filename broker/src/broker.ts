@@ -206,7 +206,7 @@ export async function start(config: BrokerConfig): Promise<BrokerHandle> {
     security?.onDisconnect(client)
   })
   // Connections by the stream aedes was handed, to release their PUBACKs.
-  const gates = new WeakMap<object, PubackGate>()
+  const gates = new Map<object, PubackGate>()
   aedes.on('publish', (packet, client) => {
     if (!client) return
     counters.messagesIn[packet.qos]++
@@ -238,6 +238,7 @@ export async function start(config: BrokerConfig): Promise<BrokerHandle> {
     raw.once('close', () => {
       counters.bytesOut += counted.bytesWritten
       sockets.delete(counted)
+      gates.delete(conn)
       conn.destroy()
     })
     remoteAddresses.set(conn, address)
@@ -269,7 +270,11 @@ export async function start(config: BrokerConfig): Promise<BrokerHandle> {
   const metrics =
     config.metricsPort == null
       ? null
-      : createMetricsServer(() => ({ ...counters, persistenceWritesPending: pendingWrites.size }))
+      : createMetricsServer(() => ({
+          ...counters,
+          persistenceWritesPending: pendingWrites.size,
+          pubacksHeld: [...gates.values()].reduce((n, g) => n + g.holding, 0),
+        }))
 
   const reloadCredentials = () => {
     if (!security || !credentialsFile) return

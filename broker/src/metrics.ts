@@ -27,6 +27,8 @@ export interface BrokerCounters {
   clientErrors: number
   /** Writes to Redis a client is waiting on (a publish not yet acknowledged, …); 0 in memory. */
   persistenceWritesPending: number
+  /** PUBACKs held until their publish is in the subscribers' queues. */
+  pubacksHeld: number
 }
 
 export function newCounters(): BrokerCounters {
@@ -48,6 +50,7 @@ export function newCounters(): BrokerCounters {
     rateLimited: 0,
     clientErrors: 0,
     persistenceWritesPending: 0,
+    pubacksHeld: 0,
   }
 }
 
@@ -117,6 +120,11 @@ export function brokerRegistry(counters: () => BrokerCounters): Registry {
     'evmon_broker_persistence_writes_pending',
     'Writes to Redis that clients wait on (a publish is acknowledged once its write is done).',
     (c) => c.persistenceWritesPending,
+  )
+  gauge(
+    'evmon_broker_pubacks_held',
+    'QoS 1 PUBACKs held until aedes has queued their message for every persistent subscriber.',
+    (c) => c.pubacksHeld,
   )
   return registry
 }
