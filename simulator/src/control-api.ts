@@ -10,7 +10,7 @@ export interface ControlTarget {
   pause(): void
   resume(): void
   /** Prometheus text exposition of the run's metrics. */
-  metrics(): string
+  metrics(): Promise<string>
 }
 
 export interface ControlApi {

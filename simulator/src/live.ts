@@ -4,7 +4,7 @@ import type { SimulatorConfig } from './config.ts'
 import { startControlApi } from './control-api.ts'
 import { DEFAULTS, PUBLISHER_DEFAULTS } from './defaults.ts'
 import { onlineMessage, type SimMessage } from './messages.ts'
-import { renderMetrics } from './metrics.ts'
+import { simulatorRegistry } from './metrics.ts'
 import { openSite } from './open-site.ts'
 import { progressLine } from './progress.ts'
 import { createOcppPublisher, routePublisher } from './ocpp/publisher.ts'
@@ -120,6 +120,18 @@ export async function start(config: SimulatorConfig, options: StartOptions = {})
   let pausedAt: number | undefined
   let wake: (() => void) | undefined
 
+  const registry = simulatorRegistry(() => ({
+    site,
+    run: {
+      steps,
+      messages,
+      acknowledged: publisher.acknowledged,
+      republished: mqttPublisher.republished,
+      abandoned: mqttPublisher.abandoned,
+      inFlight: publisher.inFlight,
+      paused: pausedAt !== undefined,
+    },
+  }))
   const control = {
     site,
     get paused() {
@@ -135,16 +147,7 @@ export async function start(config: SimulatorConfig, options: StartOptions = {})
       pausedAt = undefined
       wake?.()
     },
-    metrics: () =>
-      renderMetrics(site, {
-        steps,
-        messages,
-        acknowledged: publisher.acknowledged,
-        republished: mqttPublisher.republished,
-        abandoned: mqttPublisher.abandoned,
-        inFlight: publisher.inFlight,
-        paused: pausedAt !== undefined,
-      }),
+    metrics: () => registry.metrics(),
   }
   const api = await startControlApi(control, config.host, config.port)
   log.info(
