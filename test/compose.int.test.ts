@@ -35,7 +35,7 @@ function sources(dir: string): string[] {
     return /\.(ts|mjs)$/.test(name) && !name.endsWith('.test.ts') ? [readFileSync(path, 'utf8')] : []
   })
 }
-const code = ['contracts', 'broker', 'ingest', 'api', 'simulator', 'gateway', 'scripts']
+const code = ['contracts', 'runtime', 'broker', 'ingest', 'api', 'simulator', 'gateway', 'scripts']
   .flatMap((d) => sources(join(repoRoot, d)))
   .join('\n')
 
