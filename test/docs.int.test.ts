@@ -10,7 +10,7 @@ import { repoRoot } from '../scripts/stack.ts'
 // variable the code reads must be declared: a variable read outside the declarations is a setting
 // nobody can find.
 const sources = [
-  ...['broker', 'ingest', 'api', 'simulator'].flatMap((ws) =>
+  ...['runtime', 'broker', 'ingest', 'api', 'simulator'].flatMap((ws) =>
     readdirSync(join(repoRoot, ws, 'src'))
       .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && f !== 'errors.ts')
       .map((f) => join(ws, 'src', f)),
