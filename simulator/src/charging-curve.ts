@@ -1,4 +1,4 @@
-import { interpolate, type Breakpoints } from './piecewise-linear.ts'
+import { interpolate, type Breakpoints } from '@evmon/contracts/site'
 import type { ConnectorConfig, SiteConfig, VehicleModel } from './site-config-schema.ts'
 
 /** What a vehicle's battery accepts over DC. */

@@ -1,7 +1,7 @@
 import type { StationMeta, Telemetry } from '@evmon/contracts'
 import type { Grant, PowerRequest } from './allocation.ts'
 import { Connector, type ConnectorEvent } from './connector.ts'
-import { interpolate, type Breakpoints } from './piecewise-linear.ts'
+import { interpolate, type Breakpoints } from '@evmon/contracts/site'
 import { createRng, type Rng } from './rng.ts'
 import type { SessionLedger } from './session-ledger.ts'
 import type { ArrivalClass, SiteConfig, StationConfig } from './site-config-schema.ts'

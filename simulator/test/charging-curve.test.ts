@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import { canCharge, chargingProfile, voltageAtCurrentV, voltageAtPowerV } from '../src/charging-curve.ts'
 import { createLocalTime } from '@evmon/contracts/site'
-import { interpolate } from '../src/piecewise-linear.ts'
+import { interpolate } from '@evmon/contracts/site'
 import { beibei } from './fixtures.ts'
 
 const config = beibei()

@@ -1,6 +1,8 @@
+import { interpolate, type Breakpoints } from '../site/piecewise-linear.ts'
+
 // What a car gets from a connector: the tightest of the car's curve and current, the gun's power and
-// current, and the power left in the cabinet and at the site. The same arithmetic drives the
-// simulator; here it answers drivers ("how fast would my car charge here now?").
+// current, and the power left in the cabinet and at the site. The curve is read with the simulator's
+// interpolation; here it answers drivers ("how fast would my car charge here now?").
 
 /** A vehicle model's DC capability, as the site file describes it (kW curve by SoC). */
 export interface VehicleCurve {
@@ -23,20 +25,19 @@ export interface ConnectorLimits {
   availableW: number
 }
 
+// Each curve as breakpoints, built once per curve: minutesToTarget reads it hundreds of times.
+const breakpoints = new WeakMap<VehicleCurve['curve'], Breakpoints>()
+
 /** The car's curve at `socPct`, W; linear between points, flat outside. */
 export function curvePowerW(vehicle: VehicleCurve, socPct: number): number {
   const c = vehicle.curve
-  const first = c[0]
-  if (first === undefined) return 0
-  if (socPct <= first.socPct) return first.powerKw * 1000
-  for (let i = 1; i < c.length; i++) {
-    const b = c[i] as { socPct: number; powerKw: number }
-    if (socPct <= b.socPct) {
-      const a = c[i - 1] as { socPct: number; powerKw: number }
-      return (a.powerKw + ((b.powerKw - a.powerKw) * (socPct - a.socPct)) / (b.socPct - a.socPct)) * 1000
-    }
+  if (c.length === 0) return 0
+  let kw = breakpoints.get(c)
+  if (kw === undefined) {
+    kw = c.map((p) => [p.socPct, p.powerKw] as const)
+    breakpoints.set(c, kw)
   }
-  return (c.at(-1) as { powerKw: number }).powerKw * 1000
+  return interpolate(kw, socPct) * 1000
 }
 
 /** Power a DC car at `socPct` gets on a connector, W; 0 when its pack voltage is out of the gun's range. */

@@ -2,3 +2,4 @@
 export * from './local-time.ts'
 export * from './thermal.ts'
 export * from './tariff.ts'
+export * from './piecewise-linear.ts'
