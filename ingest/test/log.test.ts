@@ -22,15 +22,12 @@ test('one line per key per interval, then the number suppressed meanwhile', () =
   ])
 })
 
-test('the JSON logger writes one parseable object per line', () => {
+test("ingest's logger hands message and fields to the shared JSON logger", () => {
   const out: string[] = []
-  jsonLogger('ingest', (l) => out.push(l)).warn('write failed', { status: 500 })
-  expect(out).toHaveLength(1)
-  expect(out[0]?.endsWith('\n')).toBe(true)
-  expect(JSON.parse(out[0] as string)).toMatchObject({
-    level: 'warn',
-    name: 'ingest',
-    msg: 'write failed',
-    status: 500,
-  })
+  const logger = jsonLogger('ingest', (l) => out.push(l))
+  logger.error('write failed', { status: 500 })
+  logger.info('started')
+  const [failed, started] = out.map((l) => JSON.parse(l) as Record<string, unknown>)
+  expect(failed).toMatchObject({ level: 'error', name: 'ingest', msg: 'write failed', status: 500 })
+  expect(started).toMatchObject({ level: 'info', msg: 'started' })
 })
