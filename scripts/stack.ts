@@ -240,11 +240,7 @@ export async function startStack(options: StackOptions): Promise<StackHandle> {
           EVMON_MQTT_WS_PORT: port(options.mqttWsPort),
           EVMON_BROKER_METRICS_PORT: brokerMetrics,
           EVMON_BROKER_CREDENTIALS: credentialsFile,
-          // Not on Redis yet: with aedes-persistence-redis behind it, retained updates published after
-          // start-up (a connector's new status) never reached the API or ingest in the e2e stack
-          // (test/e2e/dashboard.e2e.test.ts, alert acknowledgement). Redis still runs for the next step;
-          // the fault drill covers the broker on Redis on its own.
-          EVMON_REDIS_URL: options.redisUrl ? redisUrl : '',
+          EVMON_REDIS_URL: redisUrl,
         },
         options,
       ),

@@ -59,6 +59,9 @@ const ACKNOWLEDGED_WRITES = [
   'putWill',
 ] as const
 
+/** A `duplicates` table that never remembers: see the 'client' handler in start(). */
+const ignoreWrites = new Proxy({}, { set: () => true })
+
 /**
  * Tracks those writes in progress, so a closing broker can wait for them: the Redis persistence drops
  * its connection on destroy, and a write still on the wire would be lost with it.
@@ -198,6 +201,12 @@ export async function start(config: BrokerConfig): Promise<BrokerHandle> {
     ? null
     : indexOutgoing((aedes as unknown as { persistence: OutgoingMethods }).persistence)
   aedes.on('client', (client) => {
+    // aedes drops a message for a client when its brokerCounter is not above the last one delivered
+    // to it (lib/client.js dedupe), which assumes messages reach subscribers in the order they were
+    // numbered. With Redis they do not: a retained publish waits for its HSET (and queue writes)
+    // while later messages overtake it, so it was never delivered. Overlapping subscriptions may
+    // therefore deliver a message twice, which MQTT allows.
+    if (redis) (client as unknown as { duplicates: object }).duplicates = ignoreWrites
     counters.connected++
     security?.onConnect(client)
   })
