@@ -89,3 +89,36 @@ test('two brokers sharing Redis as a cluster act as one broker', async () => {
   expect(await retained).toBe('{"online":true}')
   await Promise.all([sub.endAsync(), pub.endAsync(), late.endAsync()])
 })
+
+test('a retained update overtaken by later publishes on its way through Redis still reaches every subscriber', async () => {
+  // On Redis a retained publish waits for its HSET before delivery, so messages published after it
+  // are delivered first; aedes' per-client dedupe would then drop it as already seen.
+  const handle = await broker()
+  const live = await mqtt.connectAsync(handle.mqttUrl, { clientId: 'evmon-api-dedupe', clean: true })
+  const persistent = await mqtt.connectAsync(handle.mqttUrl, {
+    clientId: 'evmon-ingest-dedupe',
+    clean: false,
+  })
+  await live.subscribeAsync('evmon/v1/#', { qos: 0 })
+  await persistent.subscribeAsync('evmon/v1/#', { qos: 1 })
+  const statuses = { live: [] as string[], persistent: [] as string[] }
+  live.on('message', (topic, p) => topic.endsWith('/status') && statuses.live.push(p.toString()))
+  persistent.on('message', (topic, p) => topic.endsWith('/status') && statuses.persistent.push(p.toString()))
+
+  const faulted = await mqtt.connectAsync(handle.mqttUrl, { clientId: 'beibei.zn-super' })
+  const busy = await mqtt.connectAsync(handle.mqttUrl, { clientId: 'beibei.kc-ac' })
+  const rounds = 5
+  for (let i = 0; i < rounds; i++) {
+    const burst = [
+      faulted.publishAsync('evmon/v1/beibei/zn-super/status', `fault-${i}`, { qos: 1, retain: true }),
+      ...Array.from({ length: 20 }, (_, n) =>
+        busy.publishAsync('evmon/v1/beibei/kc-ac/telemetry', `t-${i}-${n}`, { qos: 1 }),
+      ),
+    ]
+    await Promise.all(burst)
+  }
+  const expected = Array.from({ length: rounds }, (_, i) => `fault-${i}`)
+  await expect.poll(() => statuses.live, { timeout: 10_000 }).toEqual(expected)
+  await expect.poll(() => statuses.persistent, { timeout: 10_000 }).toEqual(expected)
+  await Promise.all([live, persistent, faulted, busy].map((c) => c.endAsync()))
+})

@@ -15,10 +15,11 @@ const entry = (i: number, station = 'zn-super'): DeadLetterEntry & { kind: 'mess
   payload: Buffer.from(JSON.stringify({ v: 1, i, pad: 'x'.repeat(200) })),
 })
 
+// Complete records only: another append may be half-way through writing the last line.
 const lines = async (path: string) =>
   (await readFile(path, 'utf8').catch(() => ''))
     .split('\n')
-    .filter(Boolean)
+    .slice(0, -1)
     .map((l) => JSON.parse(l) as { receivedAt: number; id: string })
 
 const tmpPath = () => join(mkdtempSync(join(tmpdir(), 'evmon-dl-')), 'nested', 'dead-letter.ndjson')
