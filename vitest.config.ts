@@ -1,7 +1,7 @@
 import vue from '@vitejs/plugin-vue'
 import { defineConfig } from 'vitest/config'
 
-// Test tiers by file name (CONVENTIONS.md §10): unit tests do no I/O; integration tests start real
+// Test tiers by file name: unit tests do no I/O; integration tests start real
 // services (aedes on port 0, a real influxd); e2e tests run the whole stack and a real browser.
 export default defineConfig({
   test: {

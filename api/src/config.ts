@@ -87,7 +87,7 @@ function alertsFileProblem(path: string): string | undefined {
 }
 
 /**
- * The API's variables and defaults (DESIGN.md "Defaults"); the README table and `.env.example` are
+ * The API's variables and defaults (docs/design.md "Defaults"); the README table and `.env.example` are
  * generated from them (`npm run docs:env`). Relative paths resolve against the repository root.
  */
 export const apiEnv = {

@@ -38,7 +38,7 @@ export async function writeDay(influxUrl: string, database: string, lines: reado
   }
   const batches: string[] = []
   for (let i = 0; i < protocol.length; i += 20_000) batches.push(protocol.slice(i, i + 20_000).join('\n'))
-  // A few batches in flight: InfluxDB 1.x stalls on many small concurrent writes (DESIGN.md pitfalls).
+  // A few batches in flight: InfluxDB 1.x stalls on many small concurrent writes (docs/design.md pitfalls).
   const next = async (): Promise<void> => {
     for (let batch = batches.shift(); batch !== undefined; batch = batches.shift()) {
       const response = await fetch(`${influxUrl}/write?db=${database}&precision=ms`, {

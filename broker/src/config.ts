@@ -29,7 +29,7 @@ export interface BrokerConfig {
   log?: (line: string) => void
 }
 
-/** The broker's variables (DESIGN.md "Defaults"); the README table is checked against this. */
+/** The broker's variables (docs/design.md "Defaults"); the README table is checked against this. */
 export const brokerEnv = {
   ...logEnv,
   host: envVar.string(

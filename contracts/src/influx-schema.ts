@@ -1,6 +1,6 @@
 import { MEASUREMENTS } from './line-protocol.ts'
 
-// The InfluxDB 1.x schema lifecycle (DESIGN.md "InfluxDB schema"), shared by ingest, which creates it,
+// The InfluxDB 1.x schema lifecycle (docs/design.md "InfluxDB schema"), shared by ingest, which creates it,
 // and the api, which picks raw data or rollups by the requested range. Everything here is idempotent
 // InfluxQL: CREATE ... on an existing policy or query is a no-op (or is dropped and recreated by ingest
 // when its definition changed).

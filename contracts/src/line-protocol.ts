@@ -106,7 +106,7 @@ export function toLine(point: Point): string {
   return parts.join('')
 }
 
-/** Measurements of the evmon schema (DESIGN.md "InfluxDB schema"). */
+/** Measurements of the evmon schema (docs/design.md "InfluxDB schema"). */
 export const MEASUREMENTS = {
   connector: 'connector',
   station: 'station',

@@ -35,7 +35,7 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number]
 
-/** Statuses that count as occupied for occupancy (time utilisation), per DESIGN.md. */
+/** Statuses that count as occupied for occupancy (time utilisation), per docs/design.md. */
 export const OCCUPIED_STATUSES: ReadonlySet<ConnectorStatus> = new Set([
   'Preparing',
   'Charging',
@@ -44,7 +44,7 @@ export const OCCUPIED_STATUSES: ReadonlySet<ConnectorStatus> = new Set([
   'Finishing',
 ])
 
-/** Statuses in which a connector cannot serve a driver at all (availability, per DESIGN.md). */
+/** Statuses in which a connector cannot serve a driver at all (availability, per docs/design.md). */
 export const UNAVAILABLE_STATUSES: ReadonlySet<ConnectorStatus> = new Set(['Faulted', 'Unavailable'])
 
 /**

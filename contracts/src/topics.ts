@@ -3,7 +3,7 @@ import { assertId, isValidId } from './ids.ts'
 /** Contract version 1 topic root: `evmon/v1/{site}/{station}/{kind}`. */
 export const TOPIC_ROOT = 'evmon/v1'
 
-/** Every message kind a station publishes, and how (DESIGN.md "MQTT contract"). */
+/** Every message kind a station publishes, and how (docs/design.md "MQTT contract"). */
 export const MESSAGE_KINDS = {
   meta: { qos: 1, retain: true },
   online: { qos: 1, retain: true },

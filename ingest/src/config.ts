@@ -3,7 +3,7 @@ import { assertNoProblems, envVar, influxEnv, logEnv, mqttClientEnv, readEnv } f
 export { ConfigError } from '@evmon/runtime'
 
 /**
- * The ingest's variables and defaults (DESIGN.md "Defaults"); the README table and `.env.example` are
+ * The ingest's variables and defaults (docs/design.md "Defaults"); the README table and `.env.example` are
  * generated from them (`npm run docs:env`). Keys are the {@link IngestConfig} fields they set.
  */
 export const ingestEnv = {

@@ -21,7 +21,7 @@ async function must(run: RunStatement, statement: string): Promise<StatementResu
 }
 
 /**
- * Creates or updates the InfluxDB 1.x schema (DESIGN.md, `@evmon/contracts` influx-schema): the
+ * Creates or updates the InfluxDB 1.x schema (docs/design.md, `@evmon/contracts` influx-schema): the
  * database, the `raw` (default) and `rollup` retention policies, and one continuous query per rollup
  * measurement. Safe to run at every start and concurrently from several instances: CREATE of an
  * identical policy is a no-op, a policy whose duration changed is ALTERed, and a continuous query is

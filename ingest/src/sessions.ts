@@ -30,7 +30,7 @@ function definedFields(fields: Record<string, FieldValue | undefined>): Record<s
 }
 
 /**
- * Turns session events into `session` points (DESIGN.md): one per session, at the session's start
+ * Turns session events into `session` points (docs/design.md): one per session, at the session's start
  * time, so the `started` point (session, started_at, soc_start, vehicle) is completed in place by the
  * `stopped` one (duration_s, energy_wh, soc_end, peak_power_w, reason) and redelivery overwrites
  * instead of duplicating. Telemetry of the session's connector feeds the peak power, the SoC when the

@@ -28,7 +28,7 @@ async function startMosquitto() {
       `listener ${port} 127.0.0.1`,
       'allow_anonymous true',
       'persistence false',
-      // The default of 1,000 silently drops QoS 1 messages for a slow subscriber (DESIGN.md pitfalls).
+      // The default of 1,000 silently drops QoS 1 messages for a slow subscriber (docs/design.md pitfalls).
       'max_queued_messages 0',
       'max_inflight_messages 0',
       '',

@@ -6,7 +6,7 @@ export const CHROMIUM = '/usr/bin/chromium'
 export const artifactsDir = join(import.meta.dirname, 'artifacts')
 
 /**
- * Debian's Chromium, headless, with the flags this closed network needs (DESIGN.md pitfalls);
+ * Debian's Chromium, headless, with the flags this closed network needs (docs/design.md pitfalls);
  * Playwright gives each launch a fresh temporary profile.
  */
 export async function launchChromium(): Promise<Browser> {

@@ -13,7 +13,7 @@ import type { RunningSession } from '../live/live-state.ts'
 import { auxLoadByHour, siteTotals } from '../live/site-totals.ts'
 import type { CatalogueSite, SiteCatalogue } from '../sites/site-catalogue.ts'
 
-/** Most drivers stop at 80% (calibration.md); one already past it is assumed to go to full. */
+/** Most drivers stop at 80%; one already past it is assumed to go to full. */
 const assumedTargetPct = (socPct: number): number => (socPct < 80 ? 80 : 100)
 
 /** What the availability answer is computed from: the site's live stations and the running sessions. */

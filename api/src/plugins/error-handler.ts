@@ -17,7 +17,7 @@ const errorBody = (statusCode: number, code: string, message: string): ErrorBody
 })
 
 /**
- * The one edge handler (CONVENTIONS.md §6): 4xx messages pass through, since they tell the client what
+ * The one edge handler: 4xx messages pass through, since they tell the client what
  * to fix; 5xx are logged with the request's context and masked, since they may carry internals
  * (query text, host names, stack traces).
  */

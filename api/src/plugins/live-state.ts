@@ -10,7 +10,7 @@ import { LiveState } from '../live/live-state.ts'
 import type { MessageFeed } from '../live/mqtt-feed.ts'
 import type { ApiMetrics } from '../metrics.ts'
 
-/** Telemetry older than this many sample periods marks a station stale (DESIGN.md, live view). */
+/** Telemetry older than this many sample periods marks a station stale (docs/design.md, live view). */
 const STALE_AFTER_PERIODS = 3
 
 // Retained state (online, status) is as old as its last change: a station online for 40 days must
