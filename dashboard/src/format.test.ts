@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import {
   formatCelsius,
+  formatClock,
   formatDuration,
   formatKw,
   formatKwh,
@@ -66,6 +67,14 @@ describe('formatTime', () => {
 
   test('shows a dash when unknown', () => {
     expect(formatTime(null)).toBe('—')
+  })
+})
+
+describe('formatClock', () => {
+  test('drops the seconds and keeps the 24-hour clock after midnight', () => {
+    expect(formatClock(Date.UTC(2025, 2, 25, 2, 30, 5), 'Asia/Shanghai')).toBe('10:30')
+    expect(formatClock(Date.UTC(2025, 2, 25, 16, 5, 59), 'Asia/Shanghai')).toBe('00:05')
+    expect(formatClock(undefined)).toBe('—')
   })
 })
 

@@ -115,22 +115,21 @@ function dateTimeFormat(
  * locale gets the same 24-hour clock: it is what both the site's staff and the logs use.
  */
 export function formatTime(ts: number | null | undefined, timeZone?: string): string {
-  if (!known(ts)) return EMPTY
-  // hourCycle h23, not hour12: false, which some engines render as "24:05:00" after midnight.
-  return dateTimeFormat('en-GB', timeZone, 'time', {
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-  }).format(ts)
+  return clock24(ts, timeZone, true)
 }
 
 /** "HH:MM" in `timeZone`, for tariff changes and axis labels where seconds are noise. */
 export function formatClock(ts: number | null | undefined, timeZone?: string): string {
+  return clock24(ts, timeZone, false)
+}
+
+function clock24(ts: number | null | undefined, timeZone: string | undefined, seconds: boolean): string {
   if (!known(ts)) return EMPTY
-  return dateTimeFormat('en-GB', timeZone, 'clock', {
+  // hourCycle h23, not hour12: false, which some engines render as "24:05:00" after midnight.
+  return dateTimeFormat('en-GB', timeZone, seconds ? 'time' : 'clock', {
     hour: '2-digit',
     minute: '2-digit',
+    second: seconds ? '2-digit' : undefined,
     hourCycle: 'h23',
   }).format(ts)
 }

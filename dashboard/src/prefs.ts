@@ -1,5 +1,6 @@
 import { ref, watch, type Ref } from 'vue'
 import type { Locale } from './i18n/messages.ts'
+import { readStored, writeStored } from './storage.ts'
 
 // The viewer's choices of language and theme, kept in localStorage so that a wall screen comes back
 // the way it was set up after a power cut.
@@ -14,23 +15,6 @@ export const DEFAULT_LOCALE: Locale = 'zh-CN'
 const LOCALE_KEY = 'evmon.locale'
 const THEME_KEY = 'evmon.theme'
 
-function stored(key: string): string | null {
-  try {
-    return globalThis.localStorage?.getItem(key) ?? null
-  } catch {
-    // Storage can be disabled (private mode, kiosk policies): the defaults still work.
-    return null
-  }
-}
-
-function store(key: string, value: string): void {
-  try {
-    globalThis.localStorage?.setItem(key, value)
-  } catch {
-    // See stored().
-  }
-}
-
 /** The stored locale if it is one we have, else the site default. */
 export function initialLocale(saved: string | null): Locale {
   return LOCALES.includes(saved as Locale) ? (saved as Locale) : DEFAULT_LOCALE
@@ -42,10 +26,13 @@ export function initialTheme(saved: string | null, prefersLight: boolean): Theme
   return prefersLight ? 'light' : 'dark'
 }
 
-export const locale: Ref<Locale> = ref(initialLocale(stored(LOCALE_KEY)))
+export const locale: Ref<Locale> = ref(initialLocale(readStored(LOCALE_KEY)))
 export const theme: Ref<Theme> = ref(
-  initialTheme(stored(THEME_KEY), globalThis.matchMedia?.('(prefers-color-scheme: light)').matches ?? false),
+  initialTheme(
+    readStored(THEME_KEY),
+    globalThis.matchMedia?.('(prefers-color-scheme: light)').matches ?? false,
+  ),
 )
 
-watch(locale, (value) => store(LOCALE_KEY, value))
-watch(theme, (value) => store(THEME_KEY, value))
+watch(locale, (value) => writeStored(LOCALE_KEY, value))
+watch(theme, (value) => writeStored(THEME_KEY, value))

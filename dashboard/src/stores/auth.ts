@@ -1,4 +1,5 @@
 import { computed, ref } from 'vue'
+import { readStored, writeStored } from '../storage.ts'
 
 // The API token that opens the operator and engineer views. It is kept in localStorage so that a wall
 // screen stays signed in across reloads; the API stays the judge of every request, so a token that has
@@ -10,29 +11,12 @@ export type Role = 'operator' | 'engineer'
 const TOKEN_KEY = 'evmon.token'
 const ROLE_KEY = 'evmon.role'
 
-function read(key: string): string | null {
-  try {
-    return globalThis.localStorage?.getItem(key) ?? null
-  } catch {
-    return null
-  }
-}
-
-function write(key: string, value: string | null): void {
-  try {
-    if (value === null) globalThis.localStorage?.removeItem(key)
-    else globalThis.localStorage?.setItem(key, value)
-  } catch {
-    // Without storage the sign-in lasts for this page only.
-  }
-}
-
 function asRole(value: string | null): Role | null {
   return value === 'operator' || value === 'engineer' ? value : null
 }
 
-export const token = ref<string | null>(read(TOKEN_KEY))
-export const role = ref<Role | null>(token.value ? asRole(read(ROLE_KEY)) : null)
+export const token = ref<string | null>(readStored(TOKEN_KEY))
+export const role = ref<Role | null>(token.value ? asRole(readStored(ROLE_KEY)) : null)
 export const signedIn = computed(() => token.value !== null && role.value !== null)
 
 /** True when a session with role `held` may open a view that needs `needed`. */
@@ -44,15 +28,15 @@ export function roleAllows(held: Role | null, needed: Role): boolean {
 export function signIn(newToken: string, newRole: Role): void {
   token.value = newToken
   role.value = newRole
-  write(TOKEN_KEY, newToken)
-  write(ROLE_KEY, newRole)
+  writeStored(TOKEN_KEY, newToken)
+  writeStored(ROLE_KEY, newRole)
 }
 
 export function signOut(): void {
   token.value = null
   role.value = null
-  write(TOKEN_KEY, null)
-  write(ROLE_KEY, null)
+  writeStored(TOKEN_KEY, null)
+  writeStored(ROLE_KEY, null)
 }
 
 /** The Authorization header for API requests, empty when signed out. */
