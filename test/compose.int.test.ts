@@ -71,7 +71,7 @@ test('by default compose runs InfluxDB 1.x, Redis, broker, ingest, api and simul
   expect(defaultServices.sort()).toEqual(['api', 'broker', 'influxdb', 'ingest', 'redis', 'simulator'])
   expect(compose.services.influxdb?.image).toMatch(/^influxdb:1\./)
   const profiles = new Set(Object.values(compose.services).flatMap((s) => s.profiles ?? []))
-  expect([...profiles].sort()).toEqual(['grafana', 'ocpp', 'scale'])
+  expect([...profiles].sort()).toEqual(['grafana', 'monitoring', 'ocpp', 'scale'])
 })
 
 test('the broker keeps its sessions in the Redis of the default set, which keeps an append-only file', () => {
@@ -83,6 +83,13 @@ test('the broker keeps its sessions in the Redis of the default set, which keeps
     '--appendonly',
     'yes',
   ])
+})
+
+test('every file compose bind-mounts from the repository exists', () => {
+  const mounts = Object.values(compose.services).flatMap((s) => (s as { volumes?: string[] }).volumes ?? [])
+  const fromRepo = mounts.map((m) => m.split(':')[0] as string).filter((host) => host.startsWith('./deploy/'))
+  expect(fromRepo.length).toBeGreaterThan(4)
+  for (const host of fromRepo) expect(existsSync(join(repoRoot, host)), host).toBe(true)
 })
 
 test('the build context has a Dockerfile and every entrypoint exists in the repository', () => {
