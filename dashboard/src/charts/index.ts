@@ -12,7 +12,7 @@ import {
   PointElement,
   Tooltip,
 } from 'chart.js'
-import { watch } from 'vue'
+import { onBeforeUnmount, onMounted, watch } from 'vue'
 import { theme, type Theme } from '../prefs.ts'
 
 // The one place that touches Chart.js globals: registering only what the charts use keeps the bundle
@@ -69,14 +69,29 @@ function applyTheme(value: Theme): void {
 applyTheme(theme.value)
 
 /**
- * Redraws `chart()` in the new colours whenever the theme changes; call from a component's setup.
- * Defaults are read when a chart resolves its options, so an update is all a switch needs.
+ * A component's one chart: built by `create` on the mounted canvas, redrawn in the new colours when the
+ * theme changes (defaults are read when a chart resolves its options, so an update is all a switch
+ * needs) and destroyed on unmount. Call from a component's setup; the getter gives null before mount.
  */
-export function followTheme(chart: () => Chart | null): void {
+export function useChart<TChart extends Chart>(
+  canvas: { readonly value: HTMLCanvasElement | null },
+  create: (canvas: HTMLCanvasElement) => TChart,
+): () => TChart | null {
+  // Outside Vue's reactivity: Chart.js mutates its own objects on every draw, and a reactive proxy
+  // around them would make each update far slower.
+  let chart: TChart | null = null
+  onMounted(() => {
+    if (canvas.value) chart = create(canvas.value)
+  })
   watch(theme, (value) => {
     applyTheme(value)
-    chart()?.update('none')
+    chart?.update('none')
   })
+  onBeforeUnmount(() => {
+    chart?.destroy()
+    chart = null
+  })
+  return () => chart
 }
 
 /** Station series colours in order of appearance (MAX_SERIES of them); "other stations" is grey. */
