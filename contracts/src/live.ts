@@ -52,10 +52,6 @@ export const LiveSnapshot = Type.Object({
 })
 export type LiveSnapshot = Static<typeof LiveSnapshot>
 
-/** Messages on the live stream (WebSocket `/api/v1/live/ws`), one JSON text frame each. */
-export const LiveStreamMessage = Type.Object({ type: Type.Literal('snapshot'), data: LiveSnapshot })
-export type LiveStreamMessage = Static<typeof LiveStreamMessage>
-
 /**
  * The power a station draws, for site totals and headroom: its grid meter, or, for a station without
  * one (an OCPP charger), what its connectors deliver: a lower bound, without conversion losses and

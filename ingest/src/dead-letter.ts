@@ -5,6 +5,7 @@ import { dirname } from 'node:path'
 import { createInterface } from 'node:readline'
 import { isUtf8 } from 'node:buffer'
 import { DEFAULT_DECODE_LIMITS } from '@evmon/contracts'
+import { fsyncDirectory } from '@evmon/runtime'
 import type { Logger } from './log.ts'
 
 /** Something ingest refused, kept for an engineer to look at and, once the cause is fixed, redrive. */
@@ -205,15 +206,6 @@ async function cutTornTail(path: string, logger: Logger): Promise<number> {
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-}
-
 interface Pending {
   text: string
   bytes: number
@@ -310,7 +302,7 @@ export async function openDeadLetter(options: DeadLetterOptions): Promise<DeadLe
         }
         // A file this write created holds only this chunk; its directory entry must be durable too, or
         // a crash could lose the whole file.
-        if (after === bytes) await fsyncDir(dirname(path))
+        if (after === bytes) await fsyncDirectory(dirname(path))
         size = after
         reserved -= bytes
         stats.written += batch.length

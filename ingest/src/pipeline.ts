@@ -9,9 +9,8 @@ import type { LineWriter } from './line-writer.ts'
 import type { Spool } from './spool.ts'
 import { Histogram, LAG_BUCKETS_S, LATENCY_BUCKETS_S } from './histogram.ts'
 import { rateLimited, type Logger } from './log.ts'
-import { zeroRejects, type IngestRejectReason, type LineRejectReason } from './metrics.ts'
+import { zeroRejects, type IngestRejectReason, type IngestStats, type LineRejectReason } from './metrics.ts'
 import { RegisterGuard, type RegisterReset } from './register-guard.ts'
-import type { SessionTracker } from './sessions.ts'
 
 /** InfluxDB's words (1.x and 2.x alike) for points older than the retention policy keeps. */
 const BEYOND_RETENTION = /points beyond retention policy/
@@ -30,9 +29,6 @@ export interface PipelineOptions {
   /** Rejected messages kept unacknowledged while the dead-letter store is full; above this, reading stops. */
   maxHeldMessages: number
   logger: Logger
-  sessions: SessionTracker
-  /** Persists the session state; called before acknowledging a batch when it changed. */
-  saveSessions(): Promise<void>
   registerResetGapMs: number
   batchSizePoints: number
   flushIntervalMs: number
@@ -41,17 +37,18 @@ export interface PipelineOptions {
 }
 
 /** Counters the pipeline itself keeps (see `IngestStats` for their meaning). */
-export interface PipelineCounters {
-  messagesReceived: number
-  messagesRejected: Record<IngestRejectReason, number>
-  pointsWritten: number
-  pointsDeadLettered: Record<LineRejectReason, number>
-  writeErrors: number
-  batchesWritten: number
-  lastWriteOk: boolean | null
-  pointsSpooled: number
-  registerResets: number
-}
+export type PipelineCounters = Pick<
+  IngestStats,
+  | 'messagesReceived'
+  | 'messagesRejected'
+  | 'pointsWritten'
+  | 'pointsDeadLettered'
+  | 'writeErrors'
+  | 'batchesWritten'
+  | 'lastWriteOk'
+  | 'pointsSpooled'
+  | 'registerResets'
+>
 
 interface Entry {
   lines: string[]
@@ -68,10 +65,10 @@ function resetEvent(site: string, station: string, ts: number, reset: RegisterRe
 
 /**
  * From one MQTT message to acknowledged points: decode and validate against the contract, refuse
- * backwards energy registers (accepting restarts as `register_reset` events), add `session` points,
- * serialise with `toLine`, batch, make durable (InfluxDB or the spool), and only then ack. Every
- * refusal is counted by reason, logged (rate-limited), fsync'd into the dead-letter store and only then
- * acked (redelivering it would not make it valid); while the store is full it is held unacknowledged.
+ * backwards energy registers (accepting restarts as `register_reset` events), serialise with `toLine`,
+ * batch, make durable (InfluxDB or the spool), and only then ack. Every refusal is counted by reason,
+ * logged (rate-limited), fsync'd into the dead-letter store and only then acked (redelivering it
+ * would not make it valid); while the store is full it is held unacknowledged.
  */
 export class Pipeline {
   readonly counters: PipelineCounters = {
@@ -175,8 +172,6 @@ export class Pipeline {
       lines.push(toLine(resetEvent(message.site, message.station, sampleTs, reset)))
       this.options.logger.warn('energy register reset accepted', { topic, reason: reset.reason })
     }
-    // Ids and numbers here were validated by the schema, so these points serialise without error.
-    for (const point of this.options.sessions.observe(message)) lines.push(toLine(point))
     if (lines.length === 0) return ticket.ack()
     this.batcher.add({ lines, ticket, sampleTs }, lines.length)
   }
@@ -335,8 +330,6 @@ export class Pipeline {
     }
     await this.deadLetterLines(outcome.rejected)
     this.counters.batchesWritten++
-    // The state must cover every acknowledged message: a redelivery would not bring those back.
-    if (this.options.sessions.dirty) await this.options.saveSessions()
     for (const entry of entries) entry.ticket.ack()
   }
 }

@@ -1,5 +1,6 @@
 import { mkdir, open, readdir, readFile, truncate, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
+import { fsyncDirectory } from '@evmon/runtime'
 import { acquireDirLock, type DirLock } from './dir-lock.ts'
 import {
   decodeBody,
@@ -67,15 +68,6 @@ interface Segment {
 const SEGMENT_SUFFIX = '.seg'
 const segmentName = (seq: number) => `${String(seq).padStart(12, '0')}${SEGMENT_SUFFIX}`
 
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-}
-
 /** Reads every segment left by an earlier run, cutting the torn tail of an interrupted append. */
 async function recover(dir: string, logger: Logger): Promise<Segment[]> {
   const names = (await readdir(dir)).filter((n) => /^\d{12}\.seg$/.test(n)).sort()
@@ -133,7 +125,7 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
     if (!last.writer) {
       last.writer = await open(last.path, 'a')
       // The new file's directory entry must survive a crash too, not only its contents.
-      await fsyncDir(dir)
+      await fsyncDirectory(dir)
     }
     return last
   }

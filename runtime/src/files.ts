@@ -23,6 +23,14 @@ export async function writeFileAtomically(path: string, text: string, mode = 0o6
     await file.close()
   }
   await rename(temporary, path)
+  await fsyncDirectory(dir)
+}
+
+/**
+ * Fsyncs a directory, so that a file created, renamed or deleted in it is still there (or gone) after
+ * a power cut: fsyncing a file makes its content durable, not its directory entry.
+ */
+export async function fsyncDirectory(dir: string): Promise<void> {
   const directory = await open(dir, 'r')
   try {
     await directory.sync()

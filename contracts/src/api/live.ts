@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { LiveStation } from '../live.ts'
-import { Id, Timestamp } from '../schemas.ts'
+import { LiveSnapshot } from '../live.ts'
+import { Id } from '../schemas.ts'
 
 /** Totals of one site in the live view, aggregated on the server. */
 export const LiveSiteTotals = Type.Object({
@@ -34,21 +34,15 @@ export const LiveQuery = Type.Object({
 })
 export type LiveQuery = Static<typeof LiveQuery>
 
+const { ts, site_power_w, stations } = LiveSnapshot.properties
+
 /** `GET /api/v1/live`: a `LiveSnapshot` plus site totals; `stations` is empty with `detail=sites`. */
-export const LiveView = Type.Object({
-  ts: Timestamp,
-  site_power_w: Type.Number(),
-  sites: Type.Array(LiveSiteTotals),
-  stations: Type.Array(LiveStation),
-})
+export const LiveView = Type.Object({ ts, site_power_w, sites: Type.Array(LiveSiteTotals), stations })
 export type LiveView = Static<typeof LiveView>
 
 /** What changed since the previous frame: whole stations that changed, and stations that disappeared. */
 export const LiveDelta = Type.Object({
-  ts: Timestamp,
-  site_power_w: Type.Number(),
-  sites: Type.Array(LiveSiteTotals),
-  stations: Type.Array(LiveStation),
+  ...LiveView.properties,
   removed: Type.Array(Type.Object({ site: Id, station: Id })),
 })
 export type LiveDelta = Static<typeof LiveDelta>

@@ -24,12 +24,9 @@ const MS_PER_DAY = 86_400_000
 // lookup serves a whole quarter-hour bucket.
 const OFFSET_BUCKET_MS = 900_000
 
-/**
- * Converts UTC milliseconds to the local time of an IANA time zone. Formatting a date with Intl is
- * slow next to one simulation step, so the zone offset is cached per quarter hour.
- */
-export function createLocalTime(timeZone: string): (utcMs: number) => LocalTime {
-  const format = new Intl.DateTimeFormat('en-US', {
+/** Numeric calendar fields in `timeZone`, 24-hour clock, to the minute or to the second. */
+function calendarFormat(timeZone: string, withSeconds: boolean): Intl.DateTimeFormat {
+  return new Intl.DateTimeFormat('en-US', {
     timeZone,
     hourCycle: 'h23',
     year: 'numeric',
@@ -37,8 +34,23 @@ export function createLocalTime(timeZone: string): (utcMs: number) => LocalTime 
     day: 'numeric',
     hour: 'numeric',
     minute: 'numeric',
-    second: 'numeric',
+    ...(withSeconds ? { second: 'numeric' } : {}),
   })
+}
+
+/** The fields `format` renders for `ms`, by part type (year, month, …), as numbers. */
+function numericParts(format: Intl.DateTimeFormat, ms: number): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const p of format.formatToParts(ms)) if (p.type !== 'literal') out[p.type] = Number(p.value)
+  return out
+}
+
+/**
+ * Converts UTC milliseconds to the local time of an IANA time zone. Formatting a date with Intl is
+ * slow next to one simulation step, so the zone offset is cached per quarter hour.
+ */
+export function createLocalTime(timeZone: string): (utcMs: number) => LocalTime {
+  const format = calendarFormat(timeZone, true)
   let cachedBucket = Number.NaN
   let cachedOffsetMs = 0
 
@@ -46,8 +58,7 @@ export function createLocalTime(timeZone: string): (utcMs: number) => LocalTime 
     const bucket = Math.floor(utcMs / OFFSET_BUCKET_MS)
     if (bucket !== cachedBucket) {
       const probe = bucket * OFFSET_BUCKET_MS
-      const parts: Record<string, number> = {}
-      for (const part of format.formatToParts(probe)) parts[part.type] = Number(part.value)
+      const parts = numericParts(format, probe)
       const wall = Date.UTC(
         parts.year ?? 1970,
         (parts.month ?? 1) - 1,
@@ -98,20 +109,10 @@ export function localParts(
 ): { year: number; month: number; day: number; hour: number; minute: number } {
   let f = partsFormatters.get(timeZone)
   if (f === undefined) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-    })
+    f = calendarFormat(timeZone, false)
     partsFormatters.set(timeZone, f)
   }
-  const out: Record<string, number> = {}
-  for (const p of f.formatToParts(ms)) if (p.type !== 'literal') out[p.type] = Number(p.value)
-  return out as { year: number; month: number; day: number; hour: number; minute: number }
+  return numericParts(f, ms) as { year: number; month: number; day: number; hour: number; minute: number }
 }
 
 /** How far wall time in `timeZone` runs ahead of UTC at `ms`, in milliseconds. */
