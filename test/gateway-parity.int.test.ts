@@ -412,13 +412,13 @@ describe.each([
   beforeAll(async () => {
     story = await chargeOverOcpp(identity, protocol)
     await chargeOverMqtt(twin, story)
-    // Both sessions stored (ingest writes a session point on the stop) and the readings flushed.
+    // Both sessions stopped (their stop events stored) and the readings flushed.
     await until(
-      'both session points',
+      'both session stops',
       async () =>
         (
           await influxQuery(
-            `SELECT count("energy_wh") FROM "session" WHERE "station" = '${station}' OR "station" = '${twin}'`,
+            `SELECT count("session") FROM "event" WHERE "type" = 'session_stopped' AND ("station" = '${station}' OR "station" = '${twin}')`,
           )
         )[0]?.[1] === 2,
     )

@@ -111,7 +111,6 @@ export const MEASUREMENTS = {
   connector: 'connector',
   station: 'station',
   event: 'event',
-  session: 'session',
 } as const
 
 function defined(fields: Record<string, FieldValue | undefined>): Record<string, FieldValue> {

@@ -129,8 +129,7 @@ export const ingestEnv = {
   spoolDir: envVar.string(
     'EVMON_INGEST_SPOOL_DIR',
     'var/ingest/spool',
-    "on-disk spool (one per instance): accepted points wait here, fsync'd, while InfluxDB is away; " +
-      'also the session state',
+    "on-disk spool (one per instance): accepted points wait here, fsync'd, while InfluxDB is away",
   ),
   spoolMaxBytes: envVar.int(
     'EVMON_INGEST_SPOOL_MAX_BYTES',

@@ -1,4 +1,3 @@
-import { join } from 'node:path'
 import { openDeadLetter } from './dead-letter.ts'
 import { startStatusServer } from './http-server.ts'
 import { createInfluxV1Writer } from './influx-v1-writer.ts'
@@ -8,10 +7,7 @@ import { jsonLogger, type Logger } from './log.ts'
 import type { IngestStats } from './metrics.ts'
 import { connectMqttSource } from './mqtt-source.ts'
 import { Pipeline } from './pipeline.ts'
-import { SessionTracker, type SessionState } from './sessions.ts'
 import { openSpool } from './spool.ts'
-import { writeFileAtomically } from '@evmon/runtime'
-import { readJsonFile } from './state-file.ts'
 import type { IngestConfig } from './config.ts'
 
 export { ConfigError, ingestEnv, loadConfig, type IngestConfig } from './config.ts'
@@ -58,15 +54,6 @@ export function createWriter(config: IngestConfig): LineWriter {
   })
 }
 
-/** Persists the session tracker's state beside the spool, one save at a time. */
-function sessionSaver(path: string, sessions: SessionTracker): () => Promise<void> {
-  let saving: Promise<void> = Promise.resolve()
-  return () => {
-    saving = saving.then(() => writeFileAtomically(path, JSON.stringify(sessions.snapshot())))
-    return saving
-  }
-}
-
 /**
  * Starts the MQTT → InfluxDB pipeline: opens the dead-letter file and the spool (whose leftover
  * batches start draining), creates or updates the schema, serves health and metrics, connects to the
@@ -79,16 +66,13 @@ export async function start(config: IngestConfig, options: StartOptions = {}): P
     maxBytes: config.deadLetterMaxBytes,
     logger,
   })
-  const sessionsPath = join(config.spoolDir, 'sessions.json')
   const failEarly = async (err: unknown): Promise<never> => {
     await deadLetter.close()
     throw err
   }
-  const savedSessions = (await readJsonFile(sessionsPath).catch(failEarly)) as SessionState | undefined
   const spool = await openSpool({ dir: config.spoolDir, maxBytes: config.spoolMaxBytes, logger }).catch(
     failEarly,
   )
-  const sessions = new SessionTracker(savedSessions)
   const writer = createWriter(config)
   // InfluxDB may come up after us; a write to a missing database recreates the schema, so this is not fatal.
   await writer
@@ -101,8 +85,6 @@ export async function start(config: IngestConfig, options: StartOptions = {}): P
     spool,
     deadLetter,
     logger,
-    sessions,
-    saveSessions: sessionSaver(sessionsPath, sessions),
     registerResetGapMs: config.registerResetGapMs,
     batchSizePoints: config.batchSizePoints,
     flushIntervalMs: config.flushIntervalMs,
@@ -134,7 +116,6 @@ export async function start(config: IngestConfig, options: StartOptions = {}): P
       spoolBytes: sp.bytes,
       spoolMaxBytes: config.spoolMaxBytes,
       spoolFull: sp.full,
-      sessionsActive: sessions.activeCount,
       batchLatency: pipeline.batchLatency,
       writeLag: pipeline.writeLag,
     }

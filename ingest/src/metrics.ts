@@ -1,5 +1,5 @@
 import type { RejectReason } from '@evmon/contracts'
-import { readCounter, readGauge, readHistogram, Registry } from '@evmon/runtime'
+import { Registry, stateMetrics } from '@evmon/runtime'
 import type { Histogram } from './histogram.ts'
 
 /** Why ingest refused a message: the contract's reasons, plus a point the line protocol cannot carry. */
@@ -70,8 +70,6 @@ export interface IngestStats {
   spoolFull: boolean
   /** Energy registers accepted as restarted (see register-guard.ts), each also an `event` point. */
   registerResets: number
-  /** Charging sessions started and not yet stopped. */
-  sessionsActive: number
   /** Seconds from a batch's hand-over to the writer until it is safe (written or spooled). */
   batchLatency: Histogram
   /** Seconds from a point's sample time to its write into InfluxDB. */
@@ -93,38 +91,30 @@ export function isHealthy(stats: IngestStats): boolean {
 /** A prom-client registry reading ingest's counters and state at each scrape (format 0.0.4). */
 export function ingestRegistry(stats: () => IngestStats): Registry {
   const registry = new Registry()
-  const p = 'evmon_ingest_'
-  const counter = (name: string, help: string, read: (s: IngestStats) => number) =>
-    readCounter(registry, `${p}${name}`, help, () => read(stats()))
-  const gauge = (name: string, help: string, read: (s: IngestStats) => number) =>
-    readGauge(registry, `${p}${name}`, help, () => read(stats()))
-  const flag = (value: boolean) => (value ? 1 : 0)
+  const { counter, counterBy, gauge, gaugeBy, histogram } = stateMetrics(registry, stats, 'evmon_ingest_')
 
   counter('messages_received_total', 'MQTT messages received.', (s) => s.messagesReceived)
-  readCounter(
-    registry,
-    `${p}messages_rejected_total`,
-    'Messages rejected, by reason.',
-    () => stats().messagesRejected,
-    'reason',
-  )
+  counterBy('messages_rejected_total', 'Messages rejected, by reason.', 'reason', (s) => s.messagesRejected)
   counter('points_written_total', 'Points stored in InfluxDB.', (s) => s.pointsWritten)
-  readCounter(
-    registry,
-    `${p}points_dead_lettered_total`,
+  counterBy(
+    'points_dead_lettered_total',
     'Points InfluxDB refused, by reason (beyond_retention, write_rejected).',
-    () => stats().pointsDeadLettered,
     'reason',
+    (s) => s.pointsDeadLettered,
   )
   counter('write_errors_total', 'Failed write requests, retries included.', (s) => s.writeErrors)
   counter('batches_total', 'Batches handled.', (s) => s.batchesWritten)
   gauge('pending_points', 'Points accepted, not yet written.', (s) => s.pendingPoints)
   gauge('unacked_messages', 'Messages not yet acknowledged to the broker.', (s) => s.unackedMessages)
-  gauge('mqtt_connected', '1 when connected to the broker with the subscription in place.', (s) =>
-    flag(s.mqttConnected),
+  gauge(
+    'mqtt_connected',
+    '1 when connected to the broker with the subscription in place.',
+    (s) => s.mqttConnected,
   )
-  gauge('last_write_ok', '1 when the last write succeeded (or none was needed).', (s) =>
-    flag(s.lastWriteOk !== false),
+  gauge(
+    'last_write_ok',
+    '1 when the last write succeeded (or none was needed).',
+    (s) => s.lastWriteOk !== false,
   )
   counter(
     'dead_letter_entries_total',
@@ -133,46 +123,38 @@ export function ingestRegistry(stats: () => IngestStats): Registry {
   )
   gauge('dead_letter_bytes', 'Size of the dead-letter store.', (s) => s.deadLetterBytes)
   gauge('dead_letter_max_bytes', 'Dead-letter store quota.', (s) => s.deadLetterMaxBytes)
-  gauge('dead_letter_quota_warning', '1 when the dead-letter store is at 80% of its quota or more.', (s) =>
-    flag(s.deadLetterWarning),
+  gauge(
+    'dead_letter_quota_warning',
+    '1 when the dead-letter store is at 80% of its quota or more.',
+    (s) => s.deadLetterWarning,
   )
   gauge(
     'dead_letter_full',
     '1 when the dead-letter store is full and rejected messages are held unacknowledged.',
-    (s) => flag(s.deadLetterFull),
+    (s) => s.deadLetterFull,
   )
   counter(
     'dead_letter_write_errors_total',
     'Dead-letter appends the disk refused.',
     (s) => s.deadLetterWriteErrors,
   )
-  readGauge(
-    registry,
-    `${p}held_messages`,
+  gaugeBy(
+    'held_messages',
     'Rejected messages held unacknowledged for want of dead-letter room, by station.',
-    () => stats().heldMessages,
     'station',
+    (s) => s.heldMessages,
   )
   counter('points_spooled_total', "Points fsync'd into the on-disk spool.", (s) => s.pointsSpooled)
   gauge('spool_records', 'Batches waiting in the spool.', (s) => s.spoolRecords)
   gauge('spool_bytes', 'Bytes of spool segment files.', (s) => s.spoolBytes)
   gauge('spool_max_bytes', 'Spool disk quota.', (s) => s.spoolMaxBytes)
-  gauge('spool_full', '1 when the spool is full and messages are no longer acknowledged.', (s) =>
-    flag(s.spoolFull),
-  )
+  gauge('spool_full', '1 when the spool is full and messages are no longer acknowledged.', (s) => s.spoolFull)
   counter('register_resets_total', 'Energy registers accepted as restarted.', (s) => s.registerResets)
-  gauge('sessions_active', 'Charging sessions started and not stopped.', (s) => s.sessionsActive)
-  readHistogram(
-    registry,
-    `${p}batch_latency_seconds`,
+  histogram(
+    'batch_latency_seconds',
     'From hand-over to the writer until written or spooled.',
-    () => stats().batchLatency,
+    (s) => s.batchLatency,
   )
-  readHistogram(
-    registry,
-    `${p}write_lag_seconds`,
-    'From sample time to write into InfluxDB.',
-    () => stats().writeLag,
-  )
+  histogram('write_lag_seconds', 'From sample time to write into InfluxDB.', (s) => s.writeLag)
   return registry
 }

@@ -148,8 +148,7 @@ async function appendMarks(path: string, marks: RedriveMark[]): Promise<void> {
  * series, same time). Records that are still refused stay unmarked and are reported.
  *
  * Messages go through the contract and the point mapping again, but not through the register guard
- * or the session tracker of a running ingest: a redriven `session` event is stored as its `event`
- * point, without rebuilding a `session` point.
+ * of a running ingest.
  */
 export async function redrive(
   path: string,

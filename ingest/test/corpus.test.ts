@@ -1,7 +1,6 @@
 import { expect, test } from 'vitest'
 import { silentLogger } from '../src/log.ts'
 import { Pipeline } from '../src/pipeline.ts'
-import { SessionTracker } from '../src/sessions.ts'
 import { corpusBaseline, malformedCorpus } from './corpus.ts'
 import { fakeWriter, memorySpool, recordingDeadLetter, ticket } from './fakes.ts'
 
@@ -18,8 +17,6 @@ test('every kind of malformed message in the corpus is refused with its reason a
     spool: memorySpool(),
     deadLetter,
     logger: silentLogger,
-    sessions: new SessionTracker(),
-    saveSessions: async () => {},
     registerResetGapMs: 300_000,
     batchSizePoints: 1_000,
     flushIntervalMs: 10,

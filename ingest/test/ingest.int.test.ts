@@ -396,7 +396,7 @@ test('the malformed corpus is refused message by message with its reasons and le
   })
 })
 
-test('session events become one session point with telemetry peak, and a restarted register an event', async () => {
+test('session events are stored as event points (a redelivery overwrites itself), and a restarted register an event', async () => {
   ingest = await start(config, { logger: silentLogger })
   const t0 = Date.now() - HOUR_MS
   const sessionTopic = stationTopic('beibei', 'zn-super', 'session')
@@ -428,13 +428,18 @@ test('session events become one session point with telemetry peak, and a restart
   await waitFor(() => ingest!.stats().pendingPoints === 0, 'written')
 
   const db = config.influxDb
+  // The API derives sessions from these events; ingest writes no session measurement of its own.
   expect(
     await query(
       influxUrl,
       db,
-      'SELECT session, started_at, duration_s, energy_wh, soc_start, soc_end, peak_power_w, vehicle, reason FROM session',
+      `SELECT "type", session, vehicle, soc_pct, energy_wh, reason FROM event WHERE "type" =~ /^session_/`,
     ),
-  ).toEqual([[t0, 'zn-42', t0, 120, 30_000, 20, 80, 350_005, 'EV9', 'Local']])
+  ).toEqual([
+    [t0, 'session_started', 'zn-42', 'EV9', 20, null, null],
+    [t0 + 120_000, 'session_stopped', 'zn-42', null, 80, 30_000, 'Local'],
+  ])
+  expect(await query(influxUrl, db, 'SHOW MEASUREMENTS')).toEqual([['connector'], ['event'], ['station']])
   const resets = await query(
     influxUrl,
     db,
@@ -444,7 +449,7 @@ test('session events become one session point with telemetry peak, and a restart
   expect(resets.find((r) => r[1] === null)?.[2]).toMatch(
     /grid_energy_wh reset from 1000500 to 0: seq restarted \(5 → 0\)/,
   )
-  expect(ingest.stats()).toMatchObject({ registerResets: 3, sessionsActive: 0 })
+  expect(ingest.stats()).toMatchObject({ registerResets: 3 })
 })
 
 test('a full spool stops acknowledgements and raises the alert, and everything is stored once InfluxDB returns', async () => {

@@ -28,7 +28,6 @@ const stats = (overrides: Partial<IngestStats> = {}): IngestStats => ({
   spoolMaxBytes: 1_048_576,
   spoolFull: false,
   registerResets: 1,
-  sessionsActive: 3,
   batchLatency: new Histogram([0.1, 1]),
   writeLag: new Histogram([1, 10]),
   ...overrides,

@@ -3,7 +3,6 @@ import { expect, test } from 'vitest'
 import { WriteError } from '../src/line-writer.ts'
 import { silentLogger } from '../src/log.ts'
 import { Pipeline } from '../src/pipeline.ts'
-import { SessionTracker } from '../src/sessions.ts'
 import { fakeWriter, memorySpool, recordingDeadLetter, ticket } from './fakes.ts'
 import { telemetry } from './helpers.ts'
 
@@ -19,8 +18,6 @@ function pipeline(
     spool,
     deadLetter,
     logger: silentLogger,
-    sessions: new SessionTracker(),
-    saveSessions: async () => {},
     registerResetGapMs: 300_000,
     batchSizePoints: 1_000,
     flushIntervalMs: 10,
