@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http'
-import { METRICS_CONTENT_TYPE, readCounter, readGauge, Registry } from '@evmon/runtime'
+import { METRICS_CONTENT_TYPE, Registry, stateMetrics } from '@evmon/runtime'
 
 /**
  * Everything the broker counts, in plain fields (a per-packet increment stays a field increment);
@@ -59,16 +59,7 @@ const byQos = (values: readonly number[]): Record<string, number> => Object.from
 /** A prom-client registry reading the broker's counters at each scrape. */
 export function brokerRegistry(counters: () => BrokerCounters): Registry {
   const registry = new Registry()
-  const gauge = (name: string, help: string, read: (c: BrokerCounters) => number) =>
-    readGauge(registry, name, help, () => read(counters()))
-  const counter = (name: string, help: string, read: (c: BrokerCounters) => number) =>
-    readCounter(registry, name, help, () => read(counters()))
-  const counterBy = (
-    name: string,
-    help: string,
-    label: string,
-    read: (c: BrokerCounters) => Record<string, number>,
-  ) => readCounter(registry, name, help, () => read(counters()), label)
+  const { counter, counterBy, gauge } = stateMetrics(registry, counters)
 
   gauge('evmon_broker_clients_connected', 'MQTT clients connected now.', (c) => c.connected)
   counterBy('evmon_broker_messages_in_total', 'Messages published by clients.', 'qos', (c) =>

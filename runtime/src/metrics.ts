@@ -8,6 +8,11 @@ export { Counter, Gauge, Registry } from 'prom-client'
 /** The content type of the text format `Registry.metrics()` renders (0.0.4). */
 export const METRICS_CONTENT_TYPE: string = Registry.PROMETHEUS_CONTENT_TYPE
 
+/** What every metric here is made with: one registry, no label or one. */
+function metricOptions(registry: Registry, name: string, help: string, label: string | undefined) {
+  return { name, help, labelNames: label === undefined ? [] : [label], registers: [registry] }
+}
+
 /**
  * A gauge whose value `read` returns at each scrape, so it can never drift from the state it reports.
  * With `label`, `read` returns one value per label value (and only those are exposed).
@@ -28,10 +33,7 @@ export function readGauge(
   label?: string,
 ): Gauge {
   return new Gauge({
-    name,
-    help,
-    labelNames: label === undefined ? [] : [label],
-    registers: [registry],
+    ...metricOptions(registry, name, help, label),
     collect() {
       const value = read()
       if (typeof value === 'number') return this.set(value)
@@ -110,10 +112,7 @@ export function readCounter(
   label?: string,
 ): Counter {
   return new Counter({
-    name,
-    help,
-    labelNames: label === undefined ? [] : [label],
-    registers: [registry],
+    ...metricOptions(registry, name, help, label),
     collect() {
       // A counter cannot be set: start from zero and add what the service counted.
       this.reset()
@@ -122,6 +121,32 @@ export function readCounter(
       else for (const [labelValue, n] of Object.entries(value)) this.labels(labelValue).inc(n)
     },
   })
+}
+
+/**
+ * Metrics that each read one field of a service's state at every scrape: `state` returns the state
+ * (the service's counters object, or a snapshot of it) and every metric picks its value from it. Each
+ * name is prefixed with `prefix`; a boolean gauge reads 1 or 0.
+ */
+export function stateMetrics<S>(registry: Registry, state: () => S, prefix = '') {
+  return {
+    counter: (name: string, help: string, read: (s: S) => number): Counter =>
+      readCounter(registry, prefix + name, help, () => read(state())),
+    /** A counter with one label: `read` returns the count of each label value. */
+    counterBy: (name: string, help: string, label: string, read: (s: S) => Record<string, number>): Counter =>
+      readCounter(registry, prefix + name, help, () => read(state()), label),
+    gauge: (name: string, help: string, read: (s: S) => number | boolean): Gauge =>
+      readGauge(registry, prefix + name, help, () => Number(read(state()))),
+    /** A gauge with one label: `read` returns the value of each label value present. */
+    gaugeBy: (
+      name: string,
+      help: string,
+      label: string,
+      read: (s: S) => Iterable<readonly [string, number]>,
+    ): Gauge => readGauge(registry, prefix + name, help, () => read(state()), label),
+    histogram: (name: string, help: string, read: (s: S) => HistogramState): void =>
+      readHistogram(registry, prefix + name, help, () => read(state())),
+  }
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   readGauge,
   readHistogram,
   Registry,
+  stateMetrics,
 } from '../src/index.ts'
 
 test('a registry renders counters, labelled children and read gauges in the text format', async () => {
@@ -83,4 +84,25 @@ test('read gauges per label value and a read histogram with cumulative buckets',
   held.clear()
   text = await registry.metrics()
   expect(text).not.toContain('held{')
+})
+
+test('state metrics read their field of the current state at each scrape, under the prefix; flags read 1 or 0', async () => {
+  const registry = new Registry()
+  let state = { sent: 4, up: true, byReason: { json: 1, schema: 0 }, held: new Map([['a', 2]]) }
+  const { counter, counterBy, gauge, gaugeBy } = stateMetrics(registry, () => state, 'svc_')
+  counter('sent_total', 'Sent.', (s) => s.sent)
+  counterBy('rejected_total', 'Rejected.', 'reason', (s) => s.byReason)
+  gauge('up', 'Up.', (s) => s.up)
+  gaugeBy('held', 'Held.', 'station', (s) => s.held)
+  let text = await registry.metrics()
+  expect(text).toContain('# TYPE svc_sent_total counter\nsvc_sent_total 4\n')
+  expect(text).toContain('svc_rejected_total{reason="json"} 1\nsvc_rejected_total{reason="schema"} 0\n')
+  expect(text).toContain('# TYPE svc_up gauge\nsvc_up 1\n')
+  expect(text).toContain('svc_held{station="a"} 2\n')
+  state = { sent: 9, up: false, byReason: { json: 2, schema: 1 }, held: new Map() }
+  text = await registry.metrics()
+  expect(text).toContain('svc_sent_total 9\n')
+  expect(text).toContain('svc_up 0\n')
+  expect(text).toContain('svc_rejected_total{reason="schema"} 1\n')
+  expect(text).not.toContain('svc_held{')
 })

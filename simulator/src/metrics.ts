@@ -1,4 +1,4 @@
-import { readCounter, readGauge, Registry } from '@evmon/runtime'
+import { Registry, stateMetrics } from '@evmon/runtime'
 import type { Site } from './site.ts'
 
 /** Counters of a running simulation beyond the model's own. */
@@ -18,75 +18,68 @@ export interface RunCounters {
 /** A prom-client registry reading the simulator's state at each scrape, for `/metrics`. */
 export function simulatorRegistry(read: () => { site: Site; run: RunCounters }): Registry {
   const registry = new Registry()
-  const counter = (name: string, help: string, value: (site: Site, run: RunCounters) => number) =>
-    readCounter(registry, name, help, () => {
-      const { site, run } = read()
-      return value(site, run)
-    })
-  const gauge = (name: string, help: string, value: (site: Site, run: RunCounters) => number) =>
-    readGauge(registry, name, help, () => {
-      const { site, run } = read()
-      return value(site, run)
-    })
+  const { counter, counterBy, gauge } = stateMetrics(registry, read)
 
-  counter('evmon_sim_steps_total', 'Simulated samples advanced.', (_, run) => run.steps)
+  counter('evmon_sim_steps_total', 'Simulated samples advanced.', ({ run }) => run.steps)
   counter(
     'evmon_sim_connector_samples_total',
     'Connector samples generated (one per connector per step).',
-    (site, run) => run.steps * site.connectorCount,
+    ({ site, run }) => run.steps * site.connectorCount,
   )
-  counter('evmon_sim_messages_total', 'Messages handed to the MQTT client.', (_, run) => run.messages)
+  counter('evmon_sim_messages_total', 'Messages handed to the MQTT client.', ({ run }) => run.messages)
   counter(
     'evmon_sim_messages_acknowledged_total',
     'QoS 1 publishes the broker acknowledged.',
-    (_, run) => run.acknowledged,
+    ({ run }) => run.acknowledged,
   )
   counter(
     'evmon_sim_messages_republished_total',
     'QoS 1 publishes sent again after the connection they were queued on was lost.',
-    (_, run) => run.republished,
+    ({ run }) => run.republished,
   )
   counter(
     'evmon_sim_messages_abandoned_total',
     'QoS 1 publishes given up unacknowledged (only at shutdown, after its timeout).',
-    (_, run) => run.abandoned,
+    ({ run }) => run.abandoned,
   )
-  gauge('evmon_sim_publish_in_flight', 'Publishes awaiting PUBACK.', (_, run) => run.inFlight)
-  gauge('evmon_sim_time_seconds', 'Simulated time, Unix seconds.', (site) => site.nowMs / 1000)
-  gauge('evmon_sim_paused', '1 while paused through the control API.', (_, run) => (run.paused ? 1 : 0))
-  gauge('evmon_sim_stations', 'Simulated stations.', (site) => site.stationIds.length)
-  gauge('evmon_sim_stations_online', 'Stations with their connection up.', (site) => site.onlineStations)
-  gauge('evmon_sim_grid_limit_watts', 'Site grid limit load management respects.', (site) => site.gridLimitW)
-  counter('evmon_sim_sessions_total', 'Charging sessions finished.', (site) => site.totals.sessions)
+  gauge('evmon_sim_publish_in_flight', 'Publishes awaiting PUBACK.', ({ run }) => run.inFlight)
+  gauge('evmon_sim_time_seconds', 'Simulated time, Unix seconds.', ({ site }) => site.nowMs / 1000)
+  gauge('evmon_sim_paused', '1 while paused through the control API.', ({ run }) => run.paused)
+  gauge('evmon_sim_stations', 'Simulated stations.', ({ site }) => site.stationIds.length)
+  gauge('evmon_sim_stations_online', 'Stations with their connection up.', ({ site }) => site.onlineStations)
+  gauge(
+    'evmon_sim_grid_limit_watts',
+    'Site grid limit load management respects.',
+    ({ site }) => site.gridLimitW,
+  )
+  counter('evmon_sim_sessions_total', 'Charging sessions finished.', ({ site }) => site.totals.sessions)
   counter(
     'evmon_sim_energy_delivered_wh_total',
     'Energy of finished sessions, Wh.',
-    (site) => site.totals.energyWh,
+    ({ site }) => site.totals.energyWh,
   )
-  readCounter(
-    registry,
+  counterBy(
     'evmon_sim_revenue_total',
     'What finished sessions cost their drivers.',
-    () => {
-      const { site } = read()
-      return { [site.config.tariff.currency]: site.totals.revenue }
-    },
     'currency',
+    ({ site }) => ({
+      [site.config.tariff.currency]: site.totals.revenue,
+    }),
   )
   counter(
     'evmon_sim_failed_starts_total',
     'Sessions that never started (EVCommunicationError).',
-    (site) => site.totals.failedStarts,
+    ({ site }) => site.totals.failedStarts,
   )
   counter(
     'evmon_sim_interrupted_sessions_total',
     'Sessions ended by a fault.',
-    (site) => site.totals.interruptedSessions,
+    ({ site }) => site.totals.interruptedSessions,
   )
   counter(
     'evmon_sim_unserved_drivers_total',
     'Drivers who left without a free connector.',
-    (site) => site.unservedDrivers,
+    ({ site }) => site.unservedDrivers,
   )
   return registry
 }
