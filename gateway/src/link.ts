@@ -10,7 +10,7 @@ import {
   type SampledValue,
 } from './meter.ts'
 import type { Metrics } from './metrics.ts'
-import type { GatewayState } from './state.ts'
+import type { BootRecord, GatewayState } from './state.ts'
 import type { Station } from './station.ts'
 
 /** Everything a charger's call handlers need: its station, the gateway's state, config and counters. */
@@ -63,6 +63,43 @@ export function register(client: RPCClient, link: Link, handlers: Handlers): voi
       return handler(params as never)
     })
   }
+}
+
+/**
+ * Records an accepted BootNotification (what the charger says of itself, for the meta) and gives the
+ * central-system answer: Accepted, with the configured heartbeat interval.
+ */
+export function acceptBoot(
+  link: Link,
+  events: StationEvents,
+  boot: Omit<BootRecord, 'ts' | 'serialNumber' | 'firmwareVersion'> & {
+    serialNumber?: string | undefined
+    firmwareVersion?: string | undefined
+  },
+): Record<string, unknown> {
+  const { serialNumber, firmwareVersion, ...rest } = boot
+  link.state.setBoot(link.key, {
+    ...rest,
+    ...(serialNumber && { serialNumber }),
+    ...(firmwareVersion && { firmwareVersion }),
+    ts: Date.now(),
+  })
+  setImmediate(events.booted)
+  return {
+    status: 'Accepted',
+    currentTime: new Date().toISOString(),
+    interval: link.config.heartbeatIntervalS,
+  }
+}
+
+/**
+ * A notification OCPP defines but the contract has no message for (firmware, diagnostics, log upload,
+ * security events): answered, counted by type and logged, so an engineer finds it.
+ */
+export function keepEvent(link: Link, type: string, detail: string): Record<string, never> {
+  link.metrics.inc('evmon_gateway_events_total', { type })
+  link.log(`${link.key}: ${detail}`)
+  return {}
 }
 
 /**

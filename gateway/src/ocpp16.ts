@@ -1,8 +1,10 @@
 import type { ConnectorStatus, ErrorCode } from '@evmon/contracts'
 import {
+  acceptBoot,
   applyMeterValues,
   eventTime,
   idTagStatus,
+  keepEvent,
   registerReading,
   sessionEnergy,
   sessionIdFor,
@@ -57,22 +59,13 @@ export function ocpp16Handlers(link: Link, events: StationEvents): Handlers {
   return {
     BootNotification(p: BootNotification, answer?: { status: string }) {
       if (answer && answer.status !== 'Accepted') return {}
-      state.setBoot(key, {
+      return acceptBoot(link, events, {
         protocol: 'ocpp1.6',
         vendor: p.chargePointVendor,
         model: p.chargePointModel,
-        ...((p.chargeBoxSerialNumber ?? p.chargePointSerialNumber) && {
-          serialNumber: p.chargeBoxSerialNumber ?? p.chargePointSerialNumber,
-        }),
-        ...(p.firmwareVersion && { firmwareVersion: p.firmwareVersion }),
-        ts: Date.now(),
+        serialNumber: p.chargeBoxSerialNumber ?? p.chargePointSerialNumber,
+        firmwareVersion: p.firmwareVersion,
       })
-      setImmediate(events.booted)
-      return {
-        status: 'Accepted',
-        currentTime: new Date().toISOString(),
-        interval: config.heartbeatIntervalS,
-      }
     },
     Heartbeat: () => ({ currentTime: new Date().toISOString() }),
     StatusNotification(p: StatusNotification) {
@@ -129,6 +122,8 @@ export function ocpp16Handlers(link: Link, events: StationEvents): Handlers {
       state.closeTransaction(key, String(p.transactionId))
       if (tx.accepted) {
         station.sessionStopped(tx.connector, tx.session, ts, {
+          // The end SoC: the stop's own, or the latest during the session still fresh enough to carry.
+          socSince: Math.max(tx.startedAt, ts - config.staleAfterMs),
           ...sessionEnergy(link, tx.meterStartWh, stop.values.energy_wh),
           // OCPP 1.6: an absent reason means Local.
           reason: p.reason ?? 'Local',
@@ -137,15 +132,9 @@ export function ocpp16Handlers(link: Link, events: StationEvents): Handlers {
       return { idTagInfo: { status: 'Accepted' } }
     },
     DataTransfer: () => ({ status: 'UnknownVendorId' }),
-    FirmwareStatusNotification(p: { status: string }) {
-      link.metrics.inc('evmon_gateway_events_total', { type: 'FirmwareStatusNotification' })
-      link.log(`${key}: firmware ${p.status}`)
-      return {}
-    },
-    DiagnosticsStatusNotification(p: { status: string }) {
-      link.metrics.inc('evmon_gateway_events_total', { type: 'DiagnosticsStatusNotification' })
-      link.log(`${key}: diagnostics ${p.status}`)
-      return {}
-    },
+    FirmwareStatusNotification: (p: { status: string }) =>
+      keepEvent(link, 'FirmwareStatusNotification', `firmware ${p.status}`),
+    DiagnosticsStatusNotification: (p: { status: string }) =>
+      keepEvent(link, 'DiagnosticsStatusNotification', `diagnostics ${p.status}`),
   }
 }

@@ -1,8 +1,10 @@
 import type { ConnectorStatus, ErrorCode } from '@evmon/contracts'
 import {
+  acceptBoot,
   applyMeterValues,
   eventTime,
   idTagStatus,
+  keepEvent,
   rejectValue,
   sessionEnergy,
   sessionIdFor,
@@ -161,20 +163,13 @@ export function ocpp201Handlers(link: Link, events: StationEvents): Handlers {
     ) {
       if (answer && answer.status !== 'Accepted') return {}
       const cs = p.chargingStation
-      state.setBoot(key, {
+      return acceptBoot(link, events, {
         protocol: 'ocpp2.0.1',
         vendor: cs.vendorName,
         model: cs.model,
-        ...(cs.serialNumber && { serialNumber: cs.serialNumber }),
-        ...(cs.firmwareVersion && { firmwareVersion: cs.firmwareVersion }),
-        ts: Date.now(),
+        serialNumber: cs.serialNumber,
+        firmwareVersion: cs.firmwareVersion,
       })
-      setImmediate(events.booted)
-      return {
-        status: 'Accepted',
-        currentTime: new Date().toISOString(),
-        interval: config.heartbeatIntervalS,
-      }
     },
     Heartbeat: () => ({ currentTime: new Date().toISOString() }),
     StatusNotification(p: {
@@ -261,6 +256,7 @@ export function ocpp201Handlers(link: Link, events: StationEvents): Handlers {
         if (known.accepted) {
           const endWh = register('Transaction.End') ?? station.reading(connector)?.values.energy_wh
           station.sessionStopped(connector, known.session, ts, {
+            socSince: Math.max(known.startedAt, ts - config.staleAfterMs),
             ...sessionEnergy(link, known.meterStartWh, endWh),
             // OCPP 2.0.1: an absent stoppedReason means Local.
             reason: p.transactionInfo.stoppedReason ?? 'Local',
@@ -291,11 +287,24 @@ export function ocpp201Handlers(link: Link, events: StationEvents): Handlers {
       }
       return {}
     },
-    SecurityEventNotification(p: { type: string; timestamp: string; techInfo?: string }) {
-      link.metrics.inc('evmon_gateway_events_total', { type: 'SecurityEventNotification' })
-      link.log(`${key}: security event ${p.type} at ${p.timestamp}${p.techInfo ? `: ${p.techInfo}` : ''}`)
-      return {}
-    },
+    SecurityEventNotification: (p: { type: string; timestamp: string; techInfo?: string }) =>
+      keepEvent(
+        link,
+        'SecurityEventNotification',
+        `security event ${p.type} at ${p.timestamp}${p.techInfo ? `: ${p.techInfo}` : ''}`,
+      ),
+    FirmwareStatusNotification: (p: { status: string; requestId?: number }) =>
+      keepEvent(
+        link,
+        'FirmwareStatusNotification',
+        `firmware ${p.status}${p.requestId === undefined ? '' : ` (request ${p.requestId})`}`,
+      ),
+    LogStatusNotification: (p: { status: string; requestId?: number }) =>
+      keepEvent(
+        link,
+        'LogStatusNotification',
+        `log upload ${p.status}${p.requestId === undefined ? '' : ` (request ${p.requestId})`}`,
+      ),
     NotifyReport(p: { reportData?: ReportData[] }) {
       // The one rating OCPP 2.0.1 reports: an EVSE's Power maxLimit (the gateway asks with GetReport
       // after boot; an upstream may ask in proxy mode). Anything else in a report is not the contract's.

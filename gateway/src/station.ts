@@ -5,6 +5,7 @@ import type {
   ErrorCode,
   MeterSample,
   OcppProtocol,
+  SessionEvent,
   StationMeta,
   Telemetry,
 } from '@evmon/contracts'
@@ -34,6 +35,11 @@ interface ConnectorState {
   reading?: Reading
   /** Contract session id of the transaction open on it. */
   session?: string
+  /**
+   * The latest state of charge reported, kept apart from `reading`: a later reading without SoC (the
+   * stop's register) replaces the reading, yet the session still ends with the car's last SoC.
+   */
+  soc?: { ts: number; pct: number }
 }
 
 // A station-level (connector 0, or EVSE-less) Unavailable or Faulted stops every connector: OCPP 1.6
@@ -185,6 +191,9 @@ export class Station {
       return true
     }
     const { state } = this.connector(connector)
+    const soc = reading.values.soc_pct
+    if (soc !== undefined && !(state.soc && reading.ts < state.soc.ts))
+      state.soc = { ts: reading.ts, pct: soc }
     const held = state.reading
     if (held && reading.ts < held.ts) return false
     // Values of one time stamp sent in separate messages belong together.
@@ -200,33 +209,37 @@ export class Station {
 
   sessionStarted(connector: number, session: string, ts: number): void {
     this.connector(connector).state.session = session
-    const soc = this.reading(connector)?.values.soc_pct
-    this.out.publish(this.site, this.station, 'session', {
-      ts,
-      event: 'started',
-      session,
-      connector,
-      ...(soc !== undefined && { soc_pct: soc }),
-    })
+    this.publishSession({ ts, event: 'started', session, connector }, this.reading(connector)?.values.soc_pct)
   }
 
   sessionStopped(
     connector: number,
     session: string,
     ts: number,
-    stop: { energyWh?: number; reason: string },
+    stop: { socSince: number; energyWh?: number; reason: string },
   ): void {
     const state = this.connectors.get(connector)
     if (state?.session === session) delete state.session
-    const soc = this.reading(connector)?.values.soc_pct
+    // The car's last SoC, when it was reported since `socSince` (the session's start, and recent enough
+    // to be the SoC at the end); an older one is not passed off as the end's.
+    const soc = state?.soc && state.soc.ts >= stop.socSince ? state.soc.pct : undefined
+    this.publishSession(
+      {
+        ts,
+        event: 'stopped',
+        session,
+        connector,
+        ...(stop.energyWh !== undefined && { energy_wh: stop.energyWh }),
+        reason: stop.reason,
+      },
+      soc,
+    )
+  }
+
+  private publishSession(event: SessionEvent, soc: number | undefined): void {
     this.out.publish(this.site, this.station, 'session', {
-      ts,
-      event: 'stopped',
-      session,
-      connector,
+      ...event,
       ...(soc !== undefined && { soc_pct: soc }),
-      ...(stop.energyWh !== undefined && { energy_wh: stop.energyWh }),
-      reason: stop.reason,
     })
   }
 

@@ -110,14 +110,15 @@ test('OCPP 2.0.1: boot, status, a whole transaction with meter values, stop', as
     return s.length === 2 && s
   })
   expect(sessions[0]).toMatchObject({ ts: t0, event: 'started', session: 'tx-201-0001', connector: 1 })
-  // 10 kWh at the end − 5 kWh at the beginning, as sent. The end reading has no SoC, so the stop
-  // reports none rather than the older 61%.
+  // 10 kWh at the end − 5 kWh at the beginning, as sent. The end reading has no SoC: the stop carries
+  // the session's last one (61%, taken a moment before, well within EVMON_GATEWAY_STALE_AFTER_MS).
   expect(sessions[1]).toEqual({
     ts: t2,
     event: 'stopped',
     session: 'tx-201-0001',
     connector: 1,
     energy_wh: 5_000,
+    soc_pct: 61,
     reason: 'EVDisconnected',
   })
   await cs.call('StatusNotification', {
