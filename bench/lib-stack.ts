@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
 import { Credentials } from '@evmon/broker'
@@ -160,10 +160,8 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
     const sites = join(repoRoot, 'config', 'sites')
     const site = JSON.parse(readFileSync(join(sites, 'beibei.json'), 'utf8')) as {
       faults: { offline: { perStationPerDay: number } }
-      tariffFile: string
     }
     site.faults.offline.perStationPerDay = 0
-    site.tariffFile = resolve(sites, site.tariffFile) // it is relative to the site file
     const siteFile = join(dir, 'beibei-always-online.json')
     writeFileSync(siteFile, JSON.stringify(site))
     pids.simulator = spawnService(

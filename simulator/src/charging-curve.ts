@@ -1,5 +1,10 @@
-import { interpolate, type Breakpoints } from '@evmon/contracts/site'
-import type { ConnectorConfig, SiteConfig, VehicleModel } from './site-config-schema.ts'
+import {
+  interpolate,
+  type Battery,
+  type Breakpoints,
+  type ConnectorConfig,
+  type VehicleModel,
+} from '@evmon/contracts/site'
 
 /** What a vehicle's battery accepts over DC. */
 export interface DcProfile {
@@ -24,7 +29,7 @@ export interface ChargingProfile {
 }
 
 /** Compiles the charging capability of a vehicle model under the site's battery assumptions. */
-export function chargingProfile(model: VehicleModel, battery: SiteConfig['battery']): ChargingProfile {
+export function chargingProfile(model: VehicleModel, battery: Battery): ChargingProfile {
   const profile: ChargingProfile = { acToBattery: battery.onBoardChargerEfficiency }
   if (model.ac) profile.acMaxW = model.ac.maxKw * 1000
   const dc = model.dc

@@ -2,7 +2,8 @@ import { canCharge } from './charging-curve.ts'
 import type { Connector, ConnectorEvent } from './connector.ts'
 import type { LocalTime } from '@evmon/contracts/site'
 import { createRng, type Rng } from './rng.ts'
-import type { ArrivalClass, ConnectorConfig, VehicleModel } from './site-config-schema.ts'
+import type { ConnectorConfig, VehicleModel } from '@evmon/contracts/site'
+import type { ArrivalClass } from './site-config-schema.ts'
 import type { Fleet, Vehicle } from './vehicle.ts'
 
 interface WaitingDriver {

@@ -5,13 +5,12 @@ import { canCharge } from './charging-curve.ts'
 import type { Connector, ConnectorEvent } from './connector.ts'
 import { DEFAULTS } from './defaults.ts'
 import { Demand } from './demand.ts'
-import { createLocalTime } from '@evmon/contracts/site'
+import { compileTariff, createLocalTime } from '@evmon/contracts/site'
 import { createMessageFactory, onlineMessage, type SimMessage } from './messages.ts'
 import { createRng } from './rng.ts'
 import { SessionLedger, type LedgerTotals, type SessionRecord } from './session-ledger.ts'
 import type { SiteConfig } from './site-config-schema.ts'
 import { Station, type StationRegisters } from './station.ts'
-import { createTariff } from './tariff.ts'
 import { createFleet, type VehicleSpec } from './vehicle.ts'
 
 /** Options of the model beyond seed and start time. */
@@ -123,7 +122,7 @@ export function createSite(
   const sampleIntervalMs = options.sampleIntervalMs ?? DEFAULTS.sampleIntervalMs
   const dtS = sampleIntervalMs / 1000
   const localTime = createLocalTime(config.timezone)
-  const tariff = createTariff(config.tariff)
+  const tariffAt = compileTariff(config.tariff)
   const ledger = new SessionLedger(DEFAULTS.recentSessions)
   const classes = new Map(config.arrivalClasses.map((c) => [c.id, c]))
   const startAmbientC = ambientC(config.ambient, localTime(startMs))
@@ -268,7 +267,7 @@ export function createSite(
         gridCostPerW,
         gridBudgetW: gridLimitW - loungeW - auxReserveW,
       })
-      const pricePerKwh = tariff.pricePerKwh(local)
+      const pricePerKwh = tariffAt(local)
       for (const s of stations) s.deliver(grants, dtS, ambient, pricePerKwh, nowMs, events)
 
       for (const e of events) {

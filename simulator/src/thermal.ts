@@ -1,5 +1,4 @@
-import { derateShare } from '@evmon/contracts/site'
-import type { LiquidCooling } from './site-config-schema.ts'
+import { derateShare, type LiquidCooling } from '@evmon/contracts/site'
 
 /**
  * Moves `current` toward `target` as a first-order lag with time constant `tauS` over `dtS` seconds.

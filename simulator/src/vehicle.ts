@@ -1,7 +1,8 @@
 import type { ErrorCode } from '@evmon/contracts'
 import { chargingProfile, type ChargingProfile } from './charging-curve.ts'
 import type { Rng } from './rng.ts'
-import type { ArrivalClass, SiteConfig, VehicleModel } from './site-config-schema.ts'
+import type { VehicleModel } from '@evmon/contracts/site'
+import type { ArrivalClass, SiteConfig } from './site-config-schema.ts'
 
 /** A car at a connector, and how its session will go. */
 export interface Vehicle {

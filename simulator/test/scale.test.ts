@@ -1,11 +1,7 @@
-import { readFileSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { describe, expect, test } from 'vitest'
-import { DEFAULTS } from '../src/defaults.ts'
 import { dryRunMessages } from '../src/dry-run.ts'
 import { scaleSite } from '../src/scale.ts'
-import { parseSiteConfig, parseTariffFile } from '../src/site-config.ts'
+import { parseSiteConfig } from '../src/site-config.ts'
 import { createSite } from '../src/site.ts'
 import { beibei, beibeiJson, JULY_NOON, telemetryOf } from './fixtures.ts'
 
@@ -50,14 +46,13 @@ describe('scale mode', () => {
   })
 })
 
-describe('tariff file', () => {
-  test('the site file names the one tariff file the API reads; a broken tariff is refused with every problem', () => {
-    const apiDefault = fileURLToPath(new URL('../../config/tariffs/chongqing.json', import.meta.url))
-    const site = beibei()
-    expect(resolve(dirname(DEFAULTS.sitePath), site.tariffFile)).toBe(apiDefault)
-    expect(site.tariff).toEqual(JSON.parse(readFileSync(apiDefault, 'utf8')))
-    const broken = { ...JSON.parse(readFileSync(apiDefault, 'utf8')), hours: ['valley', 'noon'] }
-    expect(() => parseTariffFile(broken, 'x.json')).toThrow(/x\.json[\s\S]*\/hours/)
-    expect(() => parseSiteConfig({ ...beibeiJson(), tariffFile: 'nowhere.json' })).toThrow(/cannot read/)
+describe('tariff', () => {
+  test('the tariff is part of the site file; a broken one is refused with every problem', () => {
+    expect(beibei().tariff.hours).toHaveLength(24)
+    const json = beibeiJson()
+    const broken = { ...json, tariff: { ...json.tariff, hours: ['valley', 'noon'], currency: 'yuan' } }
+    expect(() => parseSiteConfig(broken, 'x.json')).toThrow(/^x\.json is not a valid site config/)
+    expect(() => parseSiteConfig(broken, 'x.json')).toThrow(/\/tariff\/hours: /)
+    expect(() => parseSiteConfig(broken, 'x.json')).toThrow(/\/tariff\/currency: /)
   })
 })

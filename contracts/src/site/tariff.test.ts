@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { curvePowerW, deliverablePowerW, minutesToTarget, type VehicleCurve } from '../api/charging.ts'
-import { energyCost, hourlyPrices, nextCheaper, priceAt, type Tariff } from './tariff.ts'
+import { compileTariff, energyCost, nextCheaper, priceAt, type Tariff } from './tariff.ts'
 
 const tariff: Tariff = {
   currency: 'CNY',
@@ -110,14 +110,20 @@ describe('hourly price tables', () => {
       criticalPeak: { months: [7, 8], hours: [20, 21], upliftPct: 20 },
       servicePerKwh: 0.8,
     }
-    const { ordinary, criticalPeak, criticalMonths } = hourlyPrices(chongqing)
-    expect([...criticalMonths]).toEqual([7, 8])
+    const pricePerKwh = compileTariff(chongqing)
     for (let hour = 0; hour < 24; hour++) {
       const march = Date.parse(`2025-03-10T${String(hour).padStart(2, '0')}:30:00+08:00`)
       const july = Date.parse(`2025-07-10T${String(hour).padStart(2, '0')}:30:00+08:00`)
-      expect(ordinary[hour]).toBeCloseTo(priceAt(chongqing, march, 'Asia/Shanghai').total_per_kwh, 4)
-      expect(criticalPeak[hour]).toBeCloseTo(priceAt(chongqing, july, 'Asia/Shanghai').total_per_kwh, 4)
+      expect(pricePerKwh({ month: 3, hour: hour + 0.5 })).toBeCloseTo(
+        priceAt(chongqing, march, 'Asia/Shanghai').total_per_kwh,
+        4,
+      )
+      expect(pricePerKwh({ month: 7, hour: hour + 0.5 })).toBeCloseTo(
+        priceAt(chongqing, july, 'Asia/Shanghai').total_per_kwh,
+        4,
+      )
     }
-    expect(criticalPeak[20]).toBeCloseTo(0.9 * 1.2 + 0.8, 12)
+    expect(pricePerKwh({ month: 8, hour: 20 })).toBeCloseTo(0.9 * 1.2 + 0.8, 12)
+    expect(pricePerKwh({ month: 9, hour: 20 })).toBeCloseTo(0.9 + 0.8, 12)
   })
 })

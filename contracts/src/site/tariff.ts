@@ -27,21 +27,22 @@ function energyPrice(tariff: Tariff, period: Price['period']): number {
 }
 
 /**
- * Total price per kWh (energy plus service fee) of each local hour 0–23, for ordinary months and for
- * critical-peak months: what the simulator looks up at every sample instead of searching the tariff.
+ * Compiles the tariff into a table of total prices per kWh (energy plus service fee) for each local
+ * hour 0–23, one for ordinary months and one for critical-peak months, and returns the lookup: what the
+ * simulator prices every sample with instead of searching the tariff.
  */
-export function hourlyPrices(tariff: Tariff): {
-  ordinary: number[]
-  criticalPeak: number[]
-  criticalMonths: Set<number>
-} {
+export function compileTariff(tariff: Tariff): (local: { month: number; hour: number }) => number {
   const table = (month: number | undefined) =>
     Array.from({ length: 24 }, (_, hour) => {
       const period = month === undefined ? (tariff.hours[hour] ?? 'flat') : periodAt(tariff, month, hour)
       return energyPrice(tariff, period) + tariff.servicePerKwh
     })
   const months = tariff.criticalPeak?.months ?? []
-  return { ordinary: table(undefined), criticalPeak: table(months[0]), criticalMonths: new Set(months) }
+  const ordinary = table(undefined)
+  const criticalPeak = table(months[0])
+  const criticalMonths = new Set(months)
+  return ({ month, hour }) =>
+    (criticalMonths.has(month) ? criticalPeak : ordinary)[Math.min(23, Math.floor(hour))] as number
 }
 
 const round4 = (x: number): number => Math.round(x * 10_000) / 10_000
