@@ -8,7 +8,7 @@ import { createMqttFeed, type MessageFeed } from './live/mqtt-feed.ts'
 import { ApiMetrics } from './metrics.ts'
 import { setupDashboard } from './plugins/dashboard.ts'
 import { setupErrorHandler } from './plugins/error-handler.ts'
-import { createInfluxClient, setupInflux, type InfluxClient } from './plugins/influx.ts'
+import { createInfluxClient, setupInflux, type InfluxClient } from './influx/client.ts'
 import { setupLiveState } from './plugins/live-state.ts'
 import { setupRequestMetrics } from './plugins/request-metrics.ts'
 import { healthRoutes } from './routes/health/index.ts'
@@ -75,7 +75,7 @@ export async function buildApp(config: Readonly<ApiConfig>, deps: AppDeps = {}):
   await setupHelmet(app, corsPolicy(config.corsOrigins))
   setupRateLimit(app, config, validTokenHash)
   await setupSwagger(app)
-  const catalogue = loadCatalogue(config.sitesDir, config.tariffFile)
+  const catalogue = loadCatalogue(config.sitesDir)
   const { alertsFile } = config
   const alerts =
     alertsFile === undefined ? new AlertEngine() : await loadAlertEngine(alertsFile, app.log, clock())

@@ -5,7 +5,7 @@ import type { LiveStream } from './live/live-stream.ts'
 import type { LiveViews } from './live/live-view.ts'
 import type { MessageFeed } from './live/mqtt-feed.ts'
 import type { ApiMetrics } from './metrics.ts'
-import type { InfluxClient } from './plugins/influx.ts'
+import type { InfluxClient } from './influx/client.ts'
 import type { RequireRole } from './plugins/app/authorization.ts'
 import type { SiteCatalogue } from './sites/site-catalogue.ts'
 

@@ -1,5 +1,5 @@
 import type { MessageFeed } from '../src/live/mqtt-feed.ts'
-import type { InfluxClient, InfluxStatementResult } from '../src/plugins/influx.ts'
+import type { InfluxClient, InfluxStatementResult } from '../src/influx/client.ts'
 
 /** Messages pushed straight into the app, as raw bytes, so they go through the contract decoder. */
 export class MemoryFeed implements MessageFeed {

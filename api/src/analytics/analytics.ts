@@ -14,10 +14,10 @@ import {
   type UtilisationRow,
 } from '@evmon/contracts'
 import type { HistoryRequest } from '../history/history-request.ts'
-import { quoteIdentifier } from '../history/influxql.ts'
-import type { InfluxClient, InfluxStatementResult } from '../plugins/influx.ts'
-import { bucketLabel, rowsOf, seriesKey, type TaggedRow } from './rows.ts'
-import { beforeClause, groupBy, whereClause, type Group, type Scope } from './scope.ts'
+import { quoteIdentifier } from '../influx/influxql.ts'
+import type { InfluxClient, InfluxStatementResult } from '../influx/client.ts'
+import { bucketLabel, rowsOf, seriesKey, type TaggedRow } from '../influx/rows.ts'
+import { beforeClause, groupBy, whereClause, type Group, type Scope } from '../influx/scope.ts'
 import {
   compareSpeeds,
   readSessionSpeeds,

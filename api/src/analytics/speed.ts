@@ -6,10 +6,10 @@ import {
   type SpeedComparison,
   type SpeedFigure,
 } from '@evmon/contracts'
-import { quoteIdentifier as q } from '../history/influxql.ts'
-import type { InfluxClient } from '../plugins/influx.ts'
-import { rowsOf } from './rows.ts'
-import { whereClause, type Scope } from './scope.ts'
+import { quoteIdentifier as q } from '../influx/influxql.ts'
+import type { InfluxClient } from '../influx/client.ts'
+import { rowsOf } from '../influx/rows.ts'
+import { whereClause, type Scope } from '../influx/scope.ts'
 
 // Charging speed is energy ÷ charging time over the 10–80% SoC window, per session, from raw samples
 // (never from minute rollups, whose minutes mix charging and idle seconds). Sessions are the unit so

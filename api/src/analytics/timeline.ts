@@ -6,7 +6,7 @@ import {
   type ExcludedWindow,
 } from '@evmon/contracts'
 import { localParts } from '@evmon/contracts/site'
-import type { Group } from './scope.ts'
+import type { Group } from '../influx/scope.ts'
 
 // Time-weighted connector states: what occupancy, time utilisation and uptime are computed from. A
 // connector's state is its last status event and its station's last online event; both are carried

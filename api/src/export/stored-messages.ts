@@ -7,9 +7,9 @@ import {
   type Point,
   type TimedMessage,
 } from '@evmon/contracts'
-import { whereClause } from '../analytics/scope.ts'
-import { quoteIdentifier } from '../history/influxql.ts'
-import type { InfluxClient, InfluxSeries } from '../plugins/influx.ts'
+import { whereClause } from '../influx/scope.ts'
+import { quoteIdentifier } from '../influx/influxql.ts'
+import type { InfluxClient, InfluxSeries } from '../influx/client.ts'
 
 /** Stored points are read this many milliseconds at a time, so memory stays flat whatever the range. */
 const CHUNK_MS = 10 * 60_000

@@ -4,8 +4,8 @@ import {
   chooseResolution,
   sourcesOf,
   type UsedResolution,
-} from './resolution.ts'
-import { resolveWindow, type HistoryWindow } from './history-window.ts'
+} from '../influx/resolution.ts'
+import { resolveWindow, type HistoryWindow } from '../influx/history-window.ts'
 
 /** A validated history request: window, resolution, the measurements to read and the bucketing zone. */
 export interface HistoryRequest extends HistoryWindow {
@@ -13,8 +13,6 @@ export interface HistoryRequest extends HistoryWindow {
   sources: { station: string; connector: string }
   tz: string
 }
-
-/** Rollups hold one point per minute: finer buckets would be empty. */
 
 /** Resolves window, resolution and zone of a history or analytics request; every failure is a 400. */
 export function resolveHistoryRequest(

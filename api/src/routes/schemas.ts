@@ -1,7 +1,7 @@
 import { FIELDS_PATTERN, ID_PATTERN, Id, TZ_PATTERN } from '@evmon/contracts'
 import { Type } from '@fastify/type-provider-typebox'
 import type { FastifyServerOptions } from 'fastify'
-import { EVERY_PATTERN, TIME_PATTERN } from '../history/history-window.ts'
+import { EVERY_PATTERN, TIME_PATTERN } from '../influx/history-window.ts'
 
 /** Body of every error answer (see plugins/error-handler.ts). */
 export const ErrorResponse = Type.Object({

@@ -13,13 +13,13 @@ import {
   type SessionSummary,
   type Tariff,
 } from '@evmon/contracts'
-import { rowsOf } from '../analytics/rows.ts'
-import { whereClause, type Scope } from '../analytics/scope.ts'
+import { rowsOf } from '../influx/rows.ts'
+import { whereClause, type Scope } from '../influx/scope.ts'
 import { sessionSpeedStatement } from '../analytics/speed.ts'
 import { notFound } from '../errors.ts'
-import { assertMs, quoteIdentifier, quoteString } from '../history/influxql.ts'
-import { chooseResolution, sourcesOf } from '../history/resolution.ts'
-import type { InfluxClient, InfluxStatementResult } from '../plugins/influx.ts'
+import { assertMs, quoteIdentifier, quoteString } from '../influx/influxql.ts'
+import { chooseResolution, sourcesOf } from '../influx/resolution.ts'
+import type { InfluxClient, InfluxStatementResult } from '../influx/client.ts'
 
 const q = quoteIdentifier
 const EVENT = q(MEASUREMENTS.event)
@@ -186,8 +186,7 @@ export async function readSession(
   influx: InfluxClient,
   id: string,
   nowMs: number,
-  tariff: Tariff | null,
-  timeZoneOf: (site: string) => string,
+  siteOf: (site: string) => { tariff: Tariff; timezone: string } | undefined,
 ): Promise<SessionDetail> {
   const [result] = await influx.query(
     `SELECT "session", "vehicle", "soc_pct", "site", "station", "connector" FROM ${EVENT} WHERE "type" = 'session_started' AND "session" = ${quoteString(id)} LIMIT 1`,
@@ -231,6 +230,8 @@ export async function readSession(
   const registerWh = points.length === 0 ? null : slices.reduce((sum, [, wh]) => sum + wh, 0)
   const energyWh = summary.energy_wh ?? registerWh
   const charging = rowsOf(speed)[0]?.values
+  // Priced with the tariff of the session's own site; a site without a site file has no price.
+  const site = siteOf(started.site)
   return {
     ...summary,
     energy_wh: energyWh,
@@ -238,7 +239,7 @@ export async function readSession(
     mean_power_w: s.mean ?? null,
     charging_speed_w:
       charging?.e == null || charging.t == null ? null : ratio(charging.e * 3_600_000, charging.t),
-    cost: tariff === null || energyWh === null ? null : energyCost(tariff, slices, timeZoneOf(started.site)),
+    cost: site === undefined || energyWh === null ? null : energyCost(site.tariff, slices, site.timezone),
     curve: points,
     status_events: statusEventsOf(statuses),
   }

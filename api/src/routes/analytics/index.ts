@@ -18,7 +18,7 @@ import {
 import { SessionSpeedCache } from '../../analytics/speed.ts'
 import { badRequest } from '../../errors.ts'
 import { resolveHistoryRequest } from '../../history/history-request.ts'
-import { parseTime } from '../../history/history-window.ts'
+import { parseTime } from '../../influx/history-window.ts'
 import type { Services } from '../../services.ts'
 import { ErrorResponse } from '../schemas.ts'
 

@@ -1,7 +1,6 @@
-import { DEFAULT_TIME_ZONE } from '@evmon/contracts/site'
 import { SessionDetail, SessionParams, SessionsQuery, SessionsResponse } from '@evmon/contracts'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { resolveWindow } from '../../history/history-window.ts'
+import { resolveWindow } from '../../influx/history-window.ts'
 import { listSessions, readSession } from '../../sessions/sessions.ts'
 import type { Services } from '../../services.ts'
 import { ErrorResponse } from '../schemas.ts'
@@ -54,8 +53,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       },
     },
     async (request) => {
-      const timeZoneOf = (site: string) => catalogue.sites.get(site)?.timezone ?? DEFAULT_TIME_ZONE
-      return readSession(influx, request.params.id, clock(), catalogue.tariff, timeZoneOf)
+      return readSession(influx, request.params.id, clock(), (site) => catalogue.sites.get(site))
     },
   )
 }

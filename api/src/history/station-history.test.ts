@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import type { ApiError } from '../errors.ts'
 import { CONNECTOR_FIELDS, STATION_FIELDS, selectFields } from './history-fields.ts'
-import { buildHistoryQuery, buildStationSitesQuery, quoteIdentifier, quoteString } from './influxql.ts'
+import { buildHistoryQuery, buildStationSitesQuery } from './station-history.ts'
 
 const query = {
   site: 'beibei',
@@ -11,17 +11,6 @@ const query = {
   everyMs: 60_000,
   fields: { station: ['grid_power_w'], connector: ['power_w', 'soc_pct'] },
 }
-
-describe('InfluxQL quoting', () => {
-  test('string literals escape quotes and backslashes', () => {
-    expect(quoteString(`it's`)).toBe(`'it\\'s'`)
-    expect(quoteString('a\\')).toBe(`'a\\\\'`)
-  })
-
-  test('identifiers escape double quotes and backslashes', () => {
-    expect(quoteIdentifier('a"b')).toBe('"a\\"b"')
-  })
-})
 
 describe('history query', () => {
   test('reads the mean of each field per bucket for one station and its connectors', () => {

@@ -1,5 +1,5 @@
 import { localParts } from '@evmon/contracts/site'
-import type { InfluxStatementResult } from '../plugins/influx.ts'
+import type { InfluxStatementResult } from './client.ts'
 import type { Group } from './scope.ts'
 
 /** One InfluxDB row with its tags: values by column name. */

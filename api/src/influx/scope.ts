@@ -1,5 +1,5 @@
 import { assertId } from '@evmon/contracts'
-import { assertMs, quoteIdentifier, quoteString, tzClause } from '../history/influxql.ts'
+import { assertMs, quoteIdentifier, quoteString, tzClause } from './influxql.ts'
 
 /** Which connectors an analytics request covers; every value has passed its route schema. */
 export interface Scope {
