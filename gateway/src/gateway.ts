@@ -154,7 +154,11 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
     if (chargers.get(site, identity) !== charger)
       return refuse(reject, 401, 'unknown_charger', `${who}: removed`)
     const session: Session = { key, charger }
-    accept(session)
+    // The charger's offer is in its order of preference (RFC 6455): `ocpp2.0.1, ocpp1.6` gets 2.0.1.
+    accept(
+      session,
+      [...handshake.protocols].find((p) => PROTOCOLS.includes(p)),
+    )
   })
 
   /** A charger's connection, answered by the gateway (central) or passed on (proxy). */
@@ -173,6 +177,20 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
   // period (sampleNow) so it is published at once, still one sample a period.
   const sampling = new Map<string, NodeJS.Timeout>()
   let closing = false
+  // mqtt.js writes every publish to the socket on its own (a syscall each, and on loopback the broker's
+  // receive work too): at 10,000 chargers, 10,000 a second. The samples due in one turn of the event
+  // loop leave in one write instead: the broker socket stays corked until the turn ends.
+  let corked = false
+  const batchPublishes = () => {
+    if (corked || !mqttClient.connected) return
+    const { stream } = mqttClient
+    corked = true
+    stream.cork()
+    setImmediate(() => {
+      corked = false
+      stream.uncork()
+    })
+  }
   const sample = (key: string) => {
     clearTimeout(sampling.get(key))
     const conn = live.get(key)
@@ -180,6 +198,7 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
       sampling.delete(key)
       return
     }
+    batchPublishes()
     // A charger put behind the proxy has booted long before: its telemetry need not wait for a boot.
     if (state.boot(key) || conn.proxied) {
       stations.get(key)?.publishTelemetry(Date.now(), config.staleAfterMs, config.sampleIntervalMs)

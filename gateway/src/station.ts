@@ -223,6 +223,8 @@ export class Station {
     // The car's last SoC, when it was reported since `socSince` (the session's start, and recent enough
     // to be the SoC at the end); an older one is not passed off as the end's.
     const soc = state?.soc && state.soc.ts >= stop.socSince ? state.soc.pct : undefined
+    // That SoC was this car's; the next session starts without one.
+    if (state) delete state.soc
     this.publishSession(
       {
         ts,
