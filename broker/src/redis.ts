@@ -3,7 +3,7 @@ import { Redis, type RedisKey } from 'ioredis'
 import mqemitterRedis from 'mqemitter-redis'
 
 /** ioredis options from a `redis://[user:password@]host:port[/db]` URL. */
-export function redisOptions(url: string): Record<string, unknown> {
+function redisOptions(url: string): Record<string, unknown> {
   const parsed = new URL(url)
   if (parsed.protocol !== 'redis:')
     throw new Error(`EVMON_REDIS_URL must be redis://…, got ${parsed.protocol}`)

@@ -94,5 +94,3 @@ export const STOPPED_REASONS_201 = [
   'TimeLimitReached',
   'Timeout',
 ] as const
-
-export type StoppedReason201 = (typeof STOPPED_REASONS_201)[number]

@@ -4,7 +4,7 @@ import { createWriter } from './index.ts'
 import { redrive, summariseDeadLetters } from './redrive.ts'
 
 /** Commands of `npm run ingest -- <command>`; without one, ingest runs. */
-export const CLI_COMMANDS = ['dead-letters', 'redrive'] as const
+const CLI_COMMANDS = ['dead-letters', 'redrive'] as const
 export type CliCommand = (typeof CLI_COMMANDS)[number]
 
 export const isCliCommand = (arg: string | undefined): arg is CliCommand =>

@@ -72,7 +72,7 @@ export interface RedriveMark {
 const MAX_KEPT_BYTES = DEFAULT_DECODE_LIMITS.maxPayloadBytes
 
 /** Share of the quota at which the store warns (log and `evmon_ingest_dead_letter_quota_warning`). */
-export const DEAD_LETTER_WARN_RATIO = 0.8
+const DEAD_LETTER_WARN_RATIO = 0.8
 
 /** While full, how often the file is looked at again (an engineer may have archived it); also the wait after a disk error. */
 const FULL_RECHECK_MS = 1_000

@@ -7,7 +7,7 @@ import { assertNoProblems, envVar, readEnv } from './env.ts'
 
 export type { Logger } from 'pino'
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
 
 /** EVMON_LOG_LEVEL, declared once; every service spreads it into its own declarations. */

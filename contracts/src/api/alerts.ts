@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { ConnectorId, ErrorCodeSchema, Id, Timestamp } from '../schemas.ts'
 import { IntegerParam } from './params.ts'
 
-export const ALERT_TYPES = [
+const ALERT_TYPES = [
   'station_offline',
   'connector_faulted',
   'high_temperature',

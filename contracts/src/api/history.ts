@@ -22,7 +22,7 @@ export const TelemetryQuery = Type.Object({
 export type TelemetryQuery = Static<typeof TelemetryQuery>
 
 /** One bucket: start time and the mean of each requested field (`null` when none in the bucket). */
-export const HistoryBucket = Type.Object(
+const HistoryBucket = Type.Object(
   { t: Timestamp },
   { additionalProperties: Type.Union([Type.Number(), Type.Null()]) },
 )
@@ -44,7 +44,7 @@ export const TelemetryResponse = Type.Object({
 export type TelemetryResponse = Static<typeof TelemetryResponse>
 
 /** One bucket of site load: Σ of the stations' mean grid power, and the largest 1-minute/raw peak. */
-export const LoadPoint = Type.Object({
+const LoadPoint = Type.Object({
   t: Timestamp,
   power_w: Type.Number(),
   peak_w: Type.Union([Type.Number(), Type.Null()]),

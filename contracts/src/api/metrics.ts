@@ -16,7 +16,7 @@ export const SUPERCHARGING_MIN_POWER_W = 350_000
  * given to another gun, the site trimmed it, or a start failed). NEVI counts a port as operational only
  * when it can actually deliver power, so a port that is plugged in but offered nothing is not up.
  */
-export const DOWN_STATUSES: ReadonlySet<ConnectorStatus> = new Set([...UNAVAILABLE_STATUSES, 'SuspendedEVSE'])
+const DOWN_STATUSES: ReadonlySet<ConnectorStatus> = new Set([...UNAVAILABLE_STATUSES, 'SuspendedEVSE'])
 
 /** Time utilisation (时间利用率) counts the time a connector is in this status: energy is flowing. */
 export const CHARGING_STATUS: ConnectorStatus = 'Charging'
@@ -28,7 +28,6 @@ export const IDLE_STATUSES: ReadonlySet<ConnectorStatus> = new Set(['SuspendedEV
 export const MIN_COMPARISON_SESSIONS = 5
 
 export const isOccupied = (status: ConnectorStatus): boolean => OCCUPIED_STATUSES.has(status)
-export const isInService = (status: ConnectorStatus): boolean => !UNAVAILABLE_STATUSES.has(status)
 export const isDown = (status: ConnectorStatus): boolean => DOWN_STATUSES.has(status)
 
 /** a ÷ b, or null when b is not positive (no grid energy, no time). */

@@ -52,7 +52,7 @@ export type SessionsResponse = Static<typeof SessionsResponse>
 export const SessionParams = Type.Object({ id: SessionId })
 
 /** One point of a session's curve (bucketed to at most 5,000 points). */
-export const SessionCurvePoint = Type.Object({
+const SessionCurvePoint = Type.Object({
   t: Timestamp,
   power_w: Nullable(Type.Number()),
   soc_pct: Nullable(Type.Number()),
@@ -60,7 +60,7 @@ export const SessionCurvePoint = Type.Object({
   energy_wh: Nullable(Type.Number()),
 })
 
-export const SessionCost = Type.Object({
+const SessionCost = Type.Object({
   energy: Type.Number(),
   service: Type.Number(),
   total: Type.Number(),

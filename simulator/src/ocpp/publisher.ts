@@ -14,7 +14,7 @@ export interface OcppPublisherOptions {
 }
 
 /** How the simulated chargers behave on the wire. */
-export const OCPP_CHARGER_DEFAULTS = {
+const OCPP_CHARGER_DEFAULTS = {
   meterIntervalS: 10, // a common MeterValueSampleInterval; the gateway may ask for another
   maxQueued: 10_000, // transaction messages kept while the gateway is unreachable
   reconnectDelayMs: 1000,
