@@ -22,8 +22,7 @@ const reasonSet: Record<IngestRejectReason, true> = {
 export const REJECT_REASONS = Object.keys(reasonSet) as readonly IngestRejectReason[]
 
 /** Reasons recorded with the lines InfluxDB refused: too old for the raw retention, or anything else. */
-export const LINE_REJECT_REASONS = ['beyond_retention', 'write_rejected'] as const
-export type LineRejectReason = (typeof LINE_REJECT_REASONS)[number]
+export type LineRejectReason = 'beyond_retention' | 'write_rejected'
 
 /** Counters since start and the current state of the pipeline. */
 export interface IngestStats {
