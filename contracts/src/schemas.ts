@@ -24,6 +24,8 @@ export const SessionId = Type.String({
 })
 const ShortText = (maxLength: number) => Type.String({ maxLength })
 const nonNegative = (maximum: number) => Type.Number({ minimum: 0, maximum })
+/** A temperature a station may report, °C: wide enough for any climate and an overheating part, not for garbage. */
+const Celsius = Type.Number({ minimum: -60, maximum: 250 })
 
 // Fields a station may not know about itself are optional, and an absent field means "not reported",
 // never 0: an OCPP charger (through the gateway) says nothing of its guns' ratings, its cooling, an
@@ -107,8 +109,8 @@ export const ConnectorSample = Type.Object(
     /** Cumulative register: never goes backwards. */
     energy_wh: Type.Optional(nonNegative(1e15)),
     soc_pct: Type.Optional(nonNegative(100)),
-    temp_c: Type.Optional(Type.Number({ minimum: -60, maximum: 250 })),
-    coolant_c: Type.Optional(Type.Number({ minimum: -60, maximum: 250 })),
+    temp_c: Type.Optional(Celsius),
+    coolant_c: Type.Optional(Celsius),
     session: Type.Optional(SessionId),
     /**
      * When the measurements above were taken, if not at the sample's `ts`: a charger that meters every
@@ -128,7 +130,7 @@ export const MeterSample = Type.Object(
     /** Cumulative register: never goes backwards. */
     grid_energy_wh: Type.Optional(nonNegative(1e15)),
     aux_power_w: Type.Optional(nonNegative(10_000_000)),
-    cabinet_temp_c: Type.Optional(Type.Number({ minimum: -60, maximum: 250 })),
+    cabinet_temp_c: Type.Optional(Celsius),
     /** As a connector's `measured_at`: the meter's readings held from this earlier time (not after `ts`). */
     measured_at: Type.Optional(Timestamp),
   },
