@@ -31,6 +31,7 @@ import { analyticsRoutes } from './routes/analytics/index.ts'
 import { availabilityRoutes } from './routes/availability/index.ts'
 import { exportRoutes } from './routes/export/index.ts'
 import { sessionRoutes } from './routes/sessions/index.ts'
+import { siteDescriptionRoutes } from './routes/sites/description.ts'
 import { siteRoutes } from './routes/sites/index.ts'
 import { loadCatalogue } from './sites/site-catalogue.ts'
 import type { Services } from './services.ts'
@@ -160,6 +161,7 @@ export async function buildApp(config: Readonly<ApiConfig>, deps: AppDeps = {}):
   await app.register(stationRoutes, { prefix: '/api/v1', services })
   await app.register(availabilityRoutes, { prefix: '/api/v1', services })
   await app.register(siteRoutes, { prefix: '/api/v1', services })
+  await app.register(siteDescriptionRoutes, { prefix: '/api/v1', services })
   await app.register(analyticsRoutes, { prefix: '/api/v1', services })
   await app.register(sessionRoutes, { prefix: '/api/v1', services })
   // @fastify/websocket adds an onRequest and an onResponse hook and wraps the handler of every route in

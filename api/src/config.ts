@@ -43,7 +43,6 @@ export interface ApiConfig {
   tokenRateLimitPerMin: number
   /** Absolute paths. */
   sitesDir: string
-  tariffFile: string
   /** Absolute path; undefined: alerts are kept in memory only. */
   alertsFile?: string
   /** Declared excluded time for uptime, from EVMON_API_EXCLUDED_TIME_FILE (empty when unset). */
@@ -147,12 +146,7 @@ export const apiEnv = {
   sitesDir: envVar.string(
     'EVMON_SITES_DIR',
     'config/sites',
-    'site files (grid limit, time zone, vehicle curves, connectors)',
-  ),
-  tariffFile: envVar.string(
-    'EVMON_TARIFF_FILE',
-    'config/tariffs/chongqing.json',
-    'time-of-use tariff and service fee for prices and session costs',
+    'site files (grid limit, time zone, tariff, vehicle curves, connectors)',
   ),
   alertsFile: envVar.string(
     'EVMON_API_ALERTS_FILE',
@@ -231,7 +225,6 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Ap
     publicRateLimitPerMin: v.publicRateLimitPerMin,
     tokenRateLimitPerMin: v.tokenRateLimitPerMin,
     sitesDir: absolute(v.sitesDir),
-    tariffFile: absolute(v.tariffFile),
     ...(v.alertsFile !== undefined && { alertsFile: absolute(v.alertsFile) }),
     excludedTime,
   })

@@ -1,4 +1,5 @@
 import {
+  dcCurveW,
   interpolate,
   type Battery,
   type Breakpoints,
@@ -34,7 +35,7 @@ export function chargingProfile(model: VehicleModel, battery: Battery): Charging
   if (model.ac) profile.acMaxW = model.ac.maxKw * 1000
   const dc = model.dc
   if (dc) {
-    const curveW: Breakpoints = dc.curve.map((p) => [p.socPct, p.powerKw * 1000] as const)
+    const curveW = dcCurveW(dc.curve)
     const coldFactor: Breakpoints = battery.coldFactor.map((p) => [p.ambientC, p.factor] as const)
     const ocv: Breakpoints = battery.ocv[dc.chemistry].map(
       (p) => [p.socPct, p.fraction * dc.nominalPackVoltageV] as const,
@@ -42,7 +43,7 @@ export function chargingProfile(model: VehicleModel, battery: Battery): Charging
     const ocvV = (socPct: number) => interpolate(ocv, socPct)
     const resistanceOhm = dc.packResistanceMilliohm / 1000
     profile.dc = {
-      acceptanceW: (socPct, ambientC) => interpolate(curveW, socPct) * interpolate(coldFactor, ambientC),
+      acceptanceW: (socPct, ambientC) => curveW(socPct) * interpolate(coldFactor, ambientC),
       ocvV,
       resistanceOhm,
       minPackVoltageV: ocvV(0),

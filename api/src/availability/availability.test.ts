@@ -11,6 +11,12 @@ const site: CatalogueSite = {
   id: 'beibei',
   timezone: 'Asia/Shanghai',
   gridLimitW: 10_000_000,
+  tariff: {
+    currency: 'CNY',
+    energyPerKwh: { valley: 0.3, flat: 0.5, peak: 0.9 },
+    hours: Array.from({ length: 24 }, (_, h) => (h < 8 ? 'valley' : h < 17 ? 'flat' : 'peak')),
+    servicePerKwh: 0.6,
+  },
   arrivalSocPct: 25,
   auxKwByHour: null,
   vehicles: [
@@ -60,7 +66,7 @@ const site: CatalogueSite = {
     ],
   ]),
 }
-const catalogue: SiteCatalogue = { sites: new Map([['beibei', site]]), tariff: null }
+const catalogue: SiteCatalogue = { sites: new Map([['beibei', site]]), descriptions: new Map() }
 
 function answer(gun1W: number, gun2W: number) {
   const state = new LiveState(3_000)
@@ -82,5 +88,18 @@ describe('typical power now respects the cabinet priority', () => {
   test('a gun served after the supercharging gun gets what it leaves', () => {
     const [, gun2] = answer(400_000, 0)
     expect(gun2?.typical_800v_w).toBe(80_000)
+  })
+})
+
+describe('the price is the site’s own', () => {
+  test('priced with the tariff of the site asked about, in its time zone; an unknown site has none', () => {
+    const input = { now: T0, stations: [], catalogue, running: () => undefined }
+    // T0 is 10:30 in Chongqing: this site's flat hours, 0.5 energy + 0.6 service.
+    expect(availability({ ...input, site: 'beibei' }).price).toMatchObject({
+      period: 'flat',
+      total_per_kwh: 1.1,
+      currency: 'CNY',
+    })
+    expect(availability({ ...input, site: 'elsewhere' }).price).toBeNull()
   })
 })

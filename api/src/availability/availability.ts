@@ -106,7 +106,7 @@ export function availability(input: AvailabilityInput): AvailabilityResponse {
       })
     }
   }
-  const tariff = input.catalogue.tariff
+  const tariff = site?.tariff ?? null
   return {
     site: input.site,
     ts: input.now,

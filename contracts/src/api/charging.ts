@@ -1,8 +1,8 @@
-import { interpolate, type Breakpoints } from '../site/piecewise-linear.ts'
+import { dcCurveW, type DcCurve } from '../site/vehicle-curve.ts'
 
 // What a car gets from a connector: the tightest of the car's curve and current, the gun's power and
-// current, and the power left in the cabinet and at the site. The curve is read with the simulator's
-// interpolation; here it answers drivers ("how fast would my car charge here now?").
+// current, and the power left in the cabinet and at the site. The curve is read as the simulator reads
+// it (dcCurveW); here it answers drivers ("how fast would my car charge here now?").
 
 /** A vehicle model's DC capability, as the site file describes it (kW curve by SoC). */
 export interface VehicleCurve {
@@ -12,7 +12,7 @@ export interface VehicleCurve {
   voltageClass: 400 | 800
   nominalPackVoltageV: number
   maxCurrentA: number
-  curve: ReadonlyArray<{ socPct: number; powerKw: number }>
+  curve: DcCurve
 }
 
 /** What limits a connector: its rating and the power its cabinet and the site can still give it. */
@@ -25,19 +25,17 @@ export interface ConnectorLimits {
   availableW: number
 }
 
-// Each curve as breakpoints, built once per curve: minutesToTarget reads it hundreds of times.
-const breakpoints = new WeakMap<VehicleCurve['curve'], Breakpoints>()
+// Each curve read once: minutesToTarget reads it hundreds of times.
+const curves = new WeakMap<DcCurve, (socPct: number) => number>()
 
 /** The car's curve at `socPct`, W; linear between points, flat outside. */
 export function curvePowerW(vehicle: VehicleCurve, socPct: number): number {
-  const c = vehicle.curve
-  if (c.length === 0) return 0
-  let kw = breakpoints.get(c)
-  if (kw === undefined) {
-    kw = c.map((p) => [p.socPct, p.powerKw] as const)
-    breakpoints.set(c, kw)
+  let curveW = curves.get(vehicle.curve)
+  if (curveW === undefined) {
+    curveW = dcCurveW(vehicle.curve)
+    curves.set(vehicle.curve, curveW)
   }
-  return interpolate(kw, socPct) * 1000
+  return curveW(socPct)
 }
 
 /** Power a DC car at `socPct` gets on a connector, W; 0 when its pack voltage is out of the gun's range. */

@@ -218,3 +218,9 @@ export function siteDescription(file: Site): Site {
   }
   return out as Site
 }
+
+/** `GET /api/v1/sites`: the sites the API has a description of. */
+export const SiteListResponse = Type.Object({
+  sites: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), timezone: Type.String() })),
+})
+export type SiteListResponse = Static<typeof SiteListResponse>
