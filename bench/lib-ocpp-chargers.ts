@@ -1,17 +1,25 @@
-// Bench helper, run in a child process of its own (bench/gateway.ts): N ocpp-rpc clients as OCPP 1.6J
-// chargers. Each boots, reports its connector Charging, then sends MeterValues every `intervalS`,
-// staggered over the interval. The MeterValues time stamp is the moment the frame is sent (ms), and
-// the register grows by one Wh per frame, so the subscriber can tell when each reading reaches MQTT.
+// Bench helper, run as several child processes of their own (bench/gateway.ts): ocpp-rpc clients as
+// OCPP 1.6J chargers. Each boots, reports its connector Charging, then sends MeterValues every
+// `intervalS`, staggered over the interval. The MeterValues time stamp is the moment the frame is sent
+// (ms), the register grows by one Wh per frame and the power varies, so the subscriber can tell when
+// each reading reaches MQTT and the gateway never sees the same reading twice.
+// The spec comes over IPC (an argument is limited to 128 KB: too small for 10,000 passwords). The
+// chargers connect in two steps, the first `firstStep` of them, the rest on 'more', so that the
+// gateway's memory can be read at two sizes under the same per-charger load.
 // Connections come from several 127.0.0.x source addresses: one address has ≈28,000 source ports.
 import { RPCClient } from 'ocpp-rpc'
 
 export interface ChargersSpec {
   endpoint: string
+  /** identity → password, of this process's chargers. */
   passwords: Record<string, string>
   intervalS: number
   /** Source addresses 127.0.0.1 … 127.0.0.{sources}. */
   sources: number
+  /** This process's connection rate. */
   connectsPerSecond: number
+  /** How many to connect before the parent says 'more'. */
+  firstStep: number
 }
 
 /** What the parent is told, every second and at the end. */
@@ -26,7 +34,6 @@ export interface ChargersReport {
 
 type ClientOptions = ConstructorParameters<typeof RPCClient>[0]
 
-const spec = JSON.parse(process.argv[2] as string) as ChargersSpec
 const report: ChargersReport = { connected: 0, open: 0, sent: 0, answered: 0, failed: 0, errors: [] }
 const noteError = (message: string) => {
   if (report.errors.length < 10 && !report.errors.includes(message)) report.errors.push(message)
@@ -34,7 +41,7 @@ const noteError = (message: string) => {
 const clients: RPCClient[] = []
 const timers: NodeJS.Timeout[] = []
 
-async function runCharger(identity: string, password: string, index: number): Promise<void> {
+async function runCharger(spec: ChargersSpec, identity: string, password: string, index: number) {
   const client = new RPCClient({
     endpoint: spec.endpoint,
     identity,
@@ -64,7 +71,7 @@ async function runCharger(identity: string, password: string, index: number): Pr
             timestamp: new Date().toISOString(),
             sampledValue: [
               { value: String(registerWh), measurand: 'Energy.Active.Import.Register', unit: 'Wh' },
-              { value: '7.2', measurand: 'Power.Active.Import', unit: 'kW' },
+              { value: (6 + Math.random() * 5).toFixed(2), measurand: 'Power.Active.Import', unit: 'kW' },
             ],
           },
         ],
@@ -88,27 +95,39 @@ async function runCharger(identity: string, password: string, index: number): Pr
   timers.push(first)
 }
 
-const identities = Object.entries(spec.passwords)
-let started = 0
-const ramp = setInterval(() => {
-  const batch = identities.slice(started, started + Math.max(1, Math.round(spec.connectsPerSecond / 10)))
-  for (const [identity, password] of batch) {
-    const index = started++
-    runCharger(identity, password, index).catch((err: Error) => {
-      report.failed++
-      noteError(`${identity}: ${err.message}`)
+let ramp: NodeJS.Timeout | undefined
+/** Opens chargers `from`…`to` (indexes into this process's list) at the spec's rate. */
+function connect(spec: ChargersSpec, identities: [string, string][], from: number, to: number) {
+  let next = from
+  const perTick = Math.max(1, Math.round(spec.connectsPerSecond / 10))
+  ramp = setInterval(() => {
+    for (const [identity, password] of identities.slice(next, Math.min(to, next + perTick))) {
+      const index = next++
+      runCharger(spec, identity, password, index).catch((err: Error) => {
+        report.failed++
+        noteError(`${identity}: ${err.message}`)
+      })
+    }
+    if (next >= to) clearInterval(ramp)
+  }, 100)
+}
+
+let spec: ChargersSpec | undefined
+let identities: [string, string][] = []
+const tick = setInterval(() => process.send?.(report), 1000)
+process.on('message', (m: ChargersSpec | 'more' | 'stop') => {
+  if (typeof m === 'object') {
+    spec = m
+    identities = Object.entries(m.passwords)
+    connect(m, identities, 0, Math.min(m.firstStep, identities.length))
+  } else if (m === 'more' && spec) {
+    connect(spec, identities, spec.firstStep, identities.length)
+  } else if (m === 'stop') {
+    clearInterval(ramp)
+    clearInterval(tick)
+    for (const t of timers) clearTimeout(t)
+    void Promise.all(clients.map((c) => c.close({ force: true }).catch(() => {}))).then(() => {
+      process.send?.(report, () => process.exit(0))
     })
   }
-  if (started >= identities.length) clearInterval(ramp)
-}, 100)
-
-const tick = setInterval(() => process.send?.(report), 1000)
-process.on('message', (m) => {
-  if (m !== 'stop') return
-  clearInterval(ramp)
-  clearInterval(tick)
-  for (const t of timers) clearTimeout(t)
-  void Promise.all(clients.map((c) => c.close({ force: true }).catch(() => {}))).then(() => {
-    process.send?.(report, () => process.exit(0))
-  })
 })
