@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http'
-import { METRICS_CONTENT_TYPE, Registry, stateMetrics } from '@evmon/runtime'
+import { Registry, sendMetrics, stateMetrics } from '@evmon/runtime'
 
 /**
  * Everything the broker counts, in plain fields (a per-packet increment stays a field increment);
@@ -127,10 +127,7 @@ export function createMetricsServer(counters: () => BrokerCounters): Server {
     if (req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}')
     } else if (req.url === '/metrics') {
-      registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE }).end(text),
-        (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics: ${err.message}\n`),
-      )
+      sendMetrics(registry, res)
     } else {
       res.writeHead(404).end()
     }

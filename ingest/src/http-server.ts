@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { METRICS_CONTENT_TYPE } from '@evmon/runtime'
+import { sendMetrics } from '@evmon/runtime'
 import { ingestRegistry, isHealthy, type IngestStats } from './metrics.ts'
 
 export interface StatusServer {
@@ -28,10 +28,7 @@ function handler(stats: () => IngestStats): Parameters<typeof createServer>[1] {
       }
       res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body))
     } else if (path === '/metrics') {
-      registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE }).end(text),
-        (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics: ${err.message}\n`),
-      )
+      sendMetrics(registry, res)
     } else {
       res.writeHead(404).end()
     }

@@ -1,12 +1,21 @@
 // Prometheus metrics through prom-client, set up one way in every service: one registry per service
 // instance (tests run several instances in one process, where the global registry would mix them) and
 // no default process collectors (the services never exposed them, so a scrape keeps its size).
+import type { ServerResponse } from 'node:http'
 import { Counter, Gauge, Registry } from 'prom-client'
 
 export { Counter, Gauge, Registry } from 'prom-client'
 
 /** The content type of the text format `Registry.metrics()` renders (0.0.4). */
 export const METRICS_CONTENT_TYPE: string = Registry.PROMETHEUS_CONTENT_TYPE
+
+/** Answers a `/metrics` request on plain node:http with the registry's text, or a 500 saying why not. */
+export function sendMetrics(registry: Registry, res: ServerResponse): void {
+  registry.metrics().then(
+    (text) => res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE }).end(text),
+    (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics: ${err.message}\n`),
+  )
+}
 
 /** What every metric here is made with: one registry, no label or one. */
 function metricOptions(registry: Registry, name: string, help: string, label: string | undefined) {
