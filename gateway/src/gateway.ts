@@ -20,6 +20,7 @@ import { Metrics } from './metrics.ts'
 import { ocpp16Handlers } from './ocpp16.ts'
 import { ocpp201Handlers } from './ocpp201.ts'
 import { createProxy } from './proxy.ts'
+import { SampleWheel } from './sampling.ts'
 import { loadSites } from './sites.ts'
 import { GatewayState } from './state.ts'
 import { Station } from './station.ts'
@@ -172,10 +173,9 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
   const replaced = new WeakSet<Connection>()
   const removed = new WeakSet<Connection>()
 
-  // One telemetry sample per charger per period, each on its own timer: samples of thousands of chargers
-  // spread over the period instead of leaving in one burst, and a fresh reading restarts its charger's
-  // period (sampleNow) so it is published at once, still one sample a period.
-  const sampling = new Map<string, NodeJS.Timeout>()
+  // One telemetry sample per charger per period, spread over the period (each charger's counted from
+  // its connection) instead of leaving in one burst; a fresh reading restarts its charger's period
+  // (sampleNow) so it is published at once, still one sample a period.
   let closing = false
   // mqtt.js writes every publish to the socket on its own (a syscall each, and on loopback the broker's
   // receive work too): at 10,000 chargers, 10,000 a second. The samples due in one turn of the event
@@ -192,10 +192,9 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
     })
   }
   const sample = (key: string) => {
-    clearTimeout(sampling.get(key))
     const conn = live.get(key)
     if (closing || !conn?.open()) {
-      sampling.delete(key)
+      sampling.cancel(key)
       return
     }
     batchPublishes()
@@ -203,11 +202,9 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
     if (state.boot(key) || conn.proxied) {
       stations.get(key)?.publishTelemetry(Date.now(), config.staleAfterMs, config.sampleIntervalMs)
     }
-    sampling.set(
-      key,
-      setTimeout(() => sample(key), config.sampleIntervalMs),
-    )
+    sampling.schedule(key)
   }
+  const sampling = new SampleWheel(config.sampleIntervalMs, sample)
 
   /**
    * What every new charger connection does, whatever the mode: replace an older connection of the same
@@ -247,19 +244,14 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
     })
     station.publishOnline(true, Date.now())
     publishMeta()
-    clearTimeout(sampling.get(key))
-    sampling.set(
-      key,
-      setTimeout(() => sample(key), config.sampleIntervalMs),
-    )
+    sampling.schedule(key)
     return {
       link,
       handlers,
       closed(code: number, reason: string) {
         if (live.get(key) === conn) {
           live.delete(key)
-          clearTimeout(sampling.get(key))
-          sampling.delete(key)
+          sampling.cancel(key)
         }
         log(`${key}: disconnected (${code}${reason ? ` ${reason}` : ''})`)
         // A replaced connection's station is online on the new one; anything else (a clean close, a
@@ -491,6 +483,7 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
   } catch (err) {
     // A port in use or an unreadable certificate: release what was started, then fail.
     watcher.close()
+    sampling.stop()
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
     await mqttClient.endAsync(true)
     throw err
@@ -504,8 +497,7 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
     reloaded: () => new Promise((resolve) => reloadWaiters.push(resolve)),
     async close() {
       closing = true
-      for (const timer of sampling.values()) clearTimeout(timer)
-      sampling.clear()
+      sampling.stop()
       clearTimeout(reloadTimer)
       watcher.close()
       reloadWaiters = []
