@@ -36,6 +36,12 @@ import { siteRoutes } from './routes/sites/index.ts'
 import { loadCatalogue } from './sites/site-catalogue.ts'
 import type { Services } from './services.ts'
 
+/** A client's username and password options, each left out when not configured. */
+const credentials = (username: string | undefined, password: string | undefined) => ({
+  ...(username !== undefined && { username }),
+  ...(password !== undefined && { password }),
+})
+
 /** Stand-ins for the app's upstreams; unit tests pass in-memory ones, the service uses the defaults. */
 export interface AppDeps {
   /** Station messages; default: an MQTT client on `config.mqttUrl`. */
@@ -93,8 +99,7 @@ export async function buildApp(config: Readonly<ApiConfig>, deps: AppDeps = {}):
     createMqttFeed({
       url: config.mqttUrl,
       log: app.log,
-      ...(config.mqttUsername !== undefined && { username: config.mqttUsername }),
-      ...(config.mqttPassword !== undefined && { password: config.mqttPassword }),
+      ...credentials(config.mqttUsername, config.mqttPassword),
     })
   const live = setupLiveState(app, {
     feed,
@@ -115,8 +120,7 @@ export async function buildApp(config: Readonly<ApiConfig>, deps: AppDeps = {}):
       createInfluxClient({
         url: config.influxUrl,
         database: config.influxDb,
-        ...(config.influxUsername !== undefined && { username: config.influxUsername }),
-        ...(config.influxPassword !== undefined && { password: config.influxPassword }),
+        ...credentials(config.influxUsername, config.influxPassword),
       }),
   )
   const stream = new LiveStream({

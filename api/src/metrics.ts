@@ -10,23 +10,22 @@ export class ApiMetrics {
     registers: [this.registry],
   })
   /** Accepted MQTT messages, one child per kind. */
-  readonly mqttMessages = childrenBy(
-    new Counter({
-      name: 'evmon_api_mqtt_messages_total',
-      help: 'Accepted MQTT messages by kind.',
-      labelNames: ['kind'],
-      registers: [this.registry],
-    }),
+  readonly mqttMessages = this.counterBy(
+    'evmon_api_mqtt_messages_total',
+    'Accepted MQTT messages by kind.',
+    'kind',
   )
   /** Rejected MQTT messages, one child per reason. */
-  readonly mqttRejected = childrenBy(
-    new Counter({
-      name: 'evmon_api_mqtt_rejected_total',
-      help: 'Rejected MQTT messages by reason.',
-      labelNames: ['reason'],
-      registers: [this.registry],
-    }),
+  readonly mqttRejected = this.counterBy(
+    'evmon_api_mqtt_rejected_total',
+    'Rejected MQTT messages by reason.',
+    'reason',
   )
+
+  /** A counter with one label, its children kept by value (the hot path looks a child up, never builds one). */
+  private counterBy(name: string, help: string, label: string): (value: string) => Counter.Internal {
+    return childrenBy(new Counter({ name, help, labelNames: [label], registers: [this.registry] }))
+  }
 
   /** Adds a gauge whose value `read` returns at each scrape. */
   gauge(name: string, help: string, read: () => number): void {

@@ -1,7 +1,8 @@
 import { FIELDS_PATTERN, ID_PATTERN, Id, TZ_PATTERN } from '@evmon/contracts'
-import { Type } from '@fastify/type-provider-typebox'
+import { Type, type TSchema } from '@fastify/type-provider-typebox'
 import type { FastifyServerOptions } from 'fastify'
 import { EVERY_PATTERN, TIME_PATTERN } from '../influx/history-window.ts'
+import type { RequireRole } from '../plugins/app/authorization.ts'
 
 /** Body of every error answer (see plugins/error-handler.ts). */
 export const ErrorResponse = Type.Object({
@@ -10,6 +11,20 @@ export const ErrorResponse = Type.Object({
   error: Type.String(),
   message: Type.String(),
 })
+
+/**
+ * Options of a route for operators (engineers too): the bearer-token guard, the security its OpenAPI
+ * entry shows, and the 401 answer the guard gives, beside the route's own schema.
+ */
+export function operatorRoute<S extends { response: Record<number, TSchema> }>(
+  requireRole: RequireRole,
+  schema: S,
+) {
+  return {
+    onRequest: requireRole('operator'),
+    schema: { ...schema, response: { ...schema.response, 401: ErrorResponse }, security: [{ bearer: [] }] },
+  }
+}
 
 /** `?site=&station=`: optional filters of the live view, each an id or absent. */
 export const LiveFilterQuery = Type.Object({

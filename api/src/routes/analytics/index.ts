@@ -20,7 +20,7 @@ import { badRequest } from '../../errors.ts'
 import { resolveHistoryRequest } from '../../history/history-request.ts'
 import { parseTime } from '../../influx/history-window.ts'
 import type { Services } from '../../services.ts'
-import { ErrorResponse } from '../schemas.ts'
+import { ErrorResponse, operatorRoute } from '../schemas.ts'
 
 /**
  * Raw samples are exact but slow over long ranges; one day of them (plus slack for a day that does not
@@ -118,18 +118,13 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
     group: a.group,
     resolution: a.req.resolution,
   })
-  const errors = { 400: ErrorResponse, 401: ErrorResponse }
 
   app.get(
     '/metrics/utilisation',
-    {
-      onRequest: requireRole('operator'),
-      schema: {
-        querystring: AnalyticsQuery,
-        response: { 200: UtilisationResponse, ...errors },
-        security: [{ bearer: [] }],
-      },
-    },
+    operatorRoute(requireRole, {
+      querystring: AnalyticsQuery,
+      response: { 200: UtilisationResponse, 400: ErrorResponse },
+    }),
     async (req) => {
       const a = request(req.query)
       return { ...window(a), excluded: [...a.excluded], rows: await readUtilisation(influx, a, ratingOf) }
@@ -138,14 +133,10 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
 
   app.get(
     '/metrics/efficiency',
-    {
-      onRequest: requireRole('operator'),
-      schema: {
-        querystring: AnalyticsQuery,
-        response: { 200: EfficiencyResponse, ...errors },
-        security: [{ bearer: [] }],
-      },
-    },
+    operatorRoute(requireRole, {
+      querystring: AnalyticsQuery,
+      response: { 200: EfficiencyResponse, 400: ErrorResponse },
+    }),
     async (req) => {
       const a = request(req.query)
       return { ...window(a), ...(await readEfficiency(influx, a, ratingOf, carOf, speedCache)) }

@@ -2,7 +2,7 @@ import { LiveQuery, LiveView } from '@evmon/contracts'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { upgradeRequired } from '../../errors.ts'
 import type { Services } from '../../services.ts'
-import { ErrorResponse } from '../schemas.ts'
+import { ErrorResponse, operatorRoute } from '../schemas.ts'
 
 /** `GET /live`: the live view with site totals. */
 export const liveRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
@@ -10,14 +10,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
 
   app.get(
     '/live',
-    {
-      onRequest: requireRole('operator'),
-      schema: {
-        querystring: LiveQuery,
-        response: { 200: LiveView, 400: ErrorResponse, 401: ErrorResponse },
-        security: [{ bearer: [] }],
-      },
-    },
+    operatorRoute(requireRole, { querystring: LiveQuery, response: { 200: LiveView, 400: ErrorResponse } }),
     // Synchronous (no promise per request): the answer is cached JSON bytes, sent as they are.
     (request, reply) => {
       const { detail, ...filter } = request.query

@@ -2,7 +2,7 @@ import { Type } from '@fastify/type-provider-typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ROLES } from '../../config.ts'
 import type { Services } from '../../services.ts'
-import { ErrorResponse } from '../schemas.ts'
+import { operatorRoute } from '../schemas.ts'
 
 const Me = Type.Object({
   role: Type.Union(
@@ -15,10 +15,7 @@ const Me = Type.Object({
 export const meRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   app.get(
     '/me',
-    {
-      onRequest: services.requireRole('operator'),
-      schema: { response: { 200: Me, 401: ErrorResponse }, security: [{ bearer: [] }] },
-    },
+    operatorRoute(services.requireRole, { response: { 200: Me } }),
     // requireRole sets the role of every request it lets through.
     async (request) => ({ role: request.role! }),
   )

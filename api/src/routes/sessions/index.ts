@@ -3,25 +3,21 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { resolveWindow } from '../../influx/history-window.ts'
 import { listSessions, readSession } from '../../sessions/sessions.ts'
 import type { Services } from '../../services.ts'
-import { ErrorResponse } from '../schemas.ts'
+import { ErrorResponse, operatorRoute } from '../schemas.ts'
 
 const DEFAULT_RANGE_MS = 7 * 86_400_000
 
 /** `GET /sessions` and `GET /sessions/:id`. */
 export const sessionRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   const { influx, clock, catalogue, requireRole } = services
-  const errors = { 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse }
+  const errors = { 400: ErrorResponse, 404: ErrorResponse }
 
   app.get(
     '/sessions',
-    {
-      onRequest: requireRole('operator'),
-      schema: {
-        querystring: SessionsQuery,
-        response: { 200: SessionsResponse, ...errors },
-        security: [{ bearer: [] }],
-      },
-    },
+    operatorRoute(requireRole, {
+      querystring: SessionsQuery,
+      response: { 200: SessionsResponse, ...errors },
+    }),
     async (request) => {
       const { site, station, connector, limit = 50, offset = 0 } = request.query
       const now = clock()
@@ -44,14 +40,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
 
   app.get(
     '/sessions/:id',
-    {
-      onRequest: requireRole('operator'),
-      schema: {
-        params: SessionParams,
-        response: { 200: SessionDetail, ...errors },
-        security: [{ bearer: [] }],
-      },
-    },
+    operatorRoute(requireRole, { params: SessionParams, response: { 200: SessionDetail, ...errors } }),
     async (request) => {
       return readSession(influx, request.params.id, clock(), (site) => catalogue.sites.get(site))
     },

@@ -5,7 +5,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { resolveHistoryRequest } from '../../history/history-request.ts'
 import { readSiteLoad } from '../../history/site-load.ts'
 import type { Services } from '../../services.ts'
-import { ErrorResponse } from '../schemas.ts'
+import { ErrorResponse, operatorRoute } from '../schemas.ts'
 
 const SiteLoadQuery = Type.Omit(TelemetryQuery, ['site', 'fields'])
 
@@ -15,15 +15,11 @@ export const siteRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
 
   app.get(
     '/sites/:id/load',
-    {
-      onRequest: requireRole('operator'),
-      schema: {
-        params: Type.Object({ id: Id }),
-        querystring: SiteLoadQuery,
-        response: { 200: SiteLoadResponse, 400: ErrorResponse, 401: ErrorResponse },
-        security: [{ bearer: [] }],
-      },
-    },
+    operatorRoute(requireRole, {
+      params: Type.Object({ id: Id }),
+      querystring: SiteLoadQuery,
+      response: { 200: SiteLoadResponse, 400: ErrorResponse },
+    }),
     async (request) => {
       const site = request.params.id
       const known = catalogue.sites.get(site)

@@ -6,7 +6,7 @@ import { resolveHistoryRequest } from '../../history/history-request.ts'
 import { readStationHistory, readStationSites } from '../../history/station-history.ts'
 import type { StationSummary } from '../../live/live-state.ts'
 import type { Services } from '../../services.ts'
-import { ErrorResponse } from '../schemas.ts'
+import { ErrorResponse, operatorRoute } from '../schemas.ts'
 import { TelemetryQuery, TelemetryResponse } from '@evmon/contracts'
 import { RAW_ONLY_FIELDS } from '../../history/history-fields.ts'
 import { StationParams, StationsQuery, StationsResponse, type StationView } from './schemas.ts'
@@ -51,15 +51,11 @@ export const stationRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     async (request) => ({ stations: live.summaries(request.query).map(toView) }),
   )
 
-  const telemetry = {
-    onRequest: requireRole('operator'),
-    schema: {
-      params: StationParams,
-      querystring: TelemetryQuery,
-      response: { 200: TelemetryResponse, 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse },
-      security: [{ bearer: [] }],
-    },
-  }
+  const telemetry = operatorRoute(requireRole, {
+    params: StationParams,
+    querystring: TelemetryQuery,
+    response: { 200: TelemetryResponse, 400: ErrorResponse, 404: ErrorResponse },
+  })
   // `/history` is the first name of this route; the dashboard may still use it.
   for (const url of ['/stations/:id/telemetry', '/stations/:id/history']) {
     app.get(url, telemetry, async (request) => {
