@@ -1,14 +1,10 @@
 import { readFileSync, watch, type FSWatcher } from 'node:fs'
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
-import {
-  createServer as createNetServer,
-  type AddressInfo,
-  type Server as NetServer,
-  type Socket,
-} from 'node:net'
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net'
 import { Duplex, Writable } from 'node:stream'
 import { createServer as createTlsServer } from 'node:tls'
 import { Aedes, type AedesOptions } from 'aedes'
+import { listen } from '@evmon/runtime'
 import { basename, dirname } from 'node:path'
 import { createWebSocketStream, WebSocketServer } from 'ws'
 import { brokerEnv, type BrokerConfig } from './config.ts'
@@ -110,16 +106,6 @@ function watchFile(file: string, reload: () => void): FSWatcher {
   })
   watcher.on('close', () => clearTimeout(timer))
   return watcher
-}
-
-function listen(server: NetServer | HttpServer, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => {
-      server.off('error', reject)
-      resolve((server.address() as AddressInfo).port)
-    })
-  })
 }
 
 function closeServer(server: NetServer | HttpServer): Promise<void> {

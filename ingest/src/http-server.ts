@@ -1,6 +1,5 @@
 import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { sendMetrics } from '@evmon/runtime'
+import { listen, sendMetrics } from '@evmon/runtime'
 import { ingestRegistry, isHealthy, type IngestStats } from './metrics.ts'
 
 export interface StatusServer {
@@ -36,25 +35,19 @@ function handler(stats: () => IngestStats): Parameters<typeof createServer>[1] {
 }
 
 /** Serves `/healthz` (200 or 503) and Prometheus `/metrics` on plain node:http. */
-export function startStatusServer(
+export async function startStatusServer(
   host: string,
   port: number,
   stats: () => IngestStats,
 ): Promise<StatusServer> {
   const server: Server = createServer(handler(stats))
-  return new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => {
-      server.off('error', reject)
-      const bound = (server.address() as AddressInfo).port
-      resolve({
-        url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done())
-            server.closeIdleConnections()
-          }),
-      })
-    })
-  })
+  const bound = await listen(server, port, host)
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
+    close: () =>
+      new Promise<void>((done) => {
+        server.close(() => done())
+        server.closeIdleConnections()
+      }),
+  }
 }

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { ERROR_CODES, type ErrorCode } from '@evmon/contracts'
+import { listen } from '@evmon/runtime'
 import type { Site } from './site.ts'
 
 /** What the control API steers besides the model: the pacing of the run. */
@@ -188,12 +188,8 @@ export async function startControlApi(
   }
 
   const server = createServer(handle)
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => resolve())
-  })
   return {
-    port: (server.address() as AddressInfo).port,
+    port: await listen(server, port, host),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()
