@@ -1,6 +1,8 @@
 import { createApp } from 'vue'
 import App from './App.vue'
 import { router } from './router.ts'
+import { loadSite } from './stores/site.ts'
 import './styles.css'
 
-createApp(App).use(router).mount('#app')
+// Mounted once the site is known: its name, time zone and stations are in every view from the start.
+void loadSite().then(() => createApp(App).use(router).mount('#app'))

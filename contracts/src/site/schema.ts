@@ -174,6 +174,10 @@ export const SITE_PROPERTIES = {
   $comment: Type.Optional(Type.String()),
   id: Type.String(),
   name: displayName(),
+  /** The name in other languages, by BCP 47 tag (`zh-CN`): what a reader of that language sees. */
+  names: Type.Optional(
+    Type.Record(Type.String({ pattern: '^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$' }), displayName()),
+  ),
   /** IANA zone: prices, daily buckets and the dashboard's clock times follow it. */
   timezone: Type.String(),
   location: described({

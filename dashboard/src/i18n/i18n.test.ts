@@ -1,4 +1,6 @@
-import { describe, expect, test } from 'vitest'
+import type { Site } from '@evmon/contracts/site'
+import { afterAll, describe, expect, test } from 'vitest'
+import { showSite } from '../stores/site.ts'
 import { formatters, translate } from './index.ts'
 import { MESSAGES } from './messages.ts'
 
@@ -48,10 +50,16 @@ describe('formatters by locale', () => {
     expect(en.price(1.1435)).toBe('CN¥1.14/kWh')
   })
 
-  test('times are Beibei wall-clock time whatever the viewer zone', () => {
+  test('times are the shown site’s wall-clock time whatever the viewer zone', () => {
     const ts = Date.UTC(2025, 2, 25, 2, 30, 5)
+    // Only the time zone of the site description matters here.
+    showSite({ id: 'beibei', timezone: 'Asia/Shanghai' } as Site)
     expect(en.time(ts)).toBe('10:30:05')
     expect(zh.day(ts)).toBe('3月25日')
     expect(en.day(ts)).toBe('Mar 25')
+    showSite({ id: 'elsewhere', timezone: 'America/New_York' } as Site)
+    expect(en.time(ts)).toBe('22:30:05')
+    expect(en.day(ts)).toBe('Mar 24')
   })
+  afterAll(() => showSite(null))
 })

@@ -1,7 +1,7 @@
-import { DEFAULT_TIME_ZONE } from '@evmon/contracts/site'
 import { computed, type ComputedRef } from 'vue'
 import * as format from '../format.ts'
 import { locale, type Locale } from '../prefs.ts'
+import { siteTimeZone } from '../stores/site.ts'
 import { MESSAGES, type MessageKey } from './messages.ts'
 
 // A small typed catalogue instead of vue-i18n: two languages, no plurals beyond what `{n}` covers, and
@@ -9,9 +9,6 @@ import { MESSAGES, type MessageKey } from './messages.ts'
 
 export type { MessageKey } from './messages.ts'
 export type Params = Readonly<Record<string, string | number>>
-
-// Every time on screen is the site's wall-clock time, wherever the viewer is.
-const SITE_TIME_ZONE = DEFAULT_TIME_ZONE
 
 /** BCP 47 tag for Intl: plain `en` would leave number and date details to the engine. */
 export function intlLocale(value: Locale): string {
@@ -25,7 +22,7 @@ export function translate(lang: Locale, key: MessageKey, params?: Params): strin
   return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole))
 }
 
-/** Formatters bound to a locale and the site's time zone. */
+/** Formatters bound to a locale and the site's time zone (every time on screen is the site's wall-clock time). */
 export function formatters(lang: Locale) {
   const tag = intlLocale(lang)
   return {
@@ -36,10 +33,10 @@ export function formatters(lang: Locale) {
     celsius: (c: number | null | undefined) => format.formatCelsius(c, tag),
     price: (yuan: number | null | undefined) => format.formatPricePerKwh(yuan, tag),
     duration: (s: number | null | undefined) => format.formatDuration(s, tag),
-    time: (ts: number | null | undefined) => format.formatTime(ts, SITE_TIME_ZONE),
-    clock: (ts: number | null | undefined) => format.formatClock(ts, SITE_TIME_ZONE),
-    day: (ts: number | null | undefined) => format.formatDay(ts, tag, SITE_TIME_ZONE),
-    dateTime: (ts: number | null | undefined) => format.formatDateTime(ts, tag, SITE_TIME_ZONE),
+    time: (ts: number | null | undefined) => format.formatTime(ts, siteTimeZone.value),
+    clock: (ts: number | null | undefined) => format.formatClock(ts, siteTimeZone.value),
+    day: (ts: number | null | undefined) => format.formatDay(ts, tag, siteTimeZone.value),
+    dateTime: (ts: number | null | undefined) => format.formatDateTime(ts, tag, siteTimeZone.value),
   }
 }
 export type Formatters = ReturnType<typeof formatters>

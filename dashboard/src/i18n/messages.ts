@@ -3,10 +3,9 @@
 // `{name}` marks a parameter. Data (station names, ids, error codes) is shown as the API sends it.
 
 const en = {
-  'app.site': 'Beibei Park · Western (Chongqing) Science City',
   'app.skip': 'Skip to content',
   'app.simulated':
-    'Simulated data: the Beibei site shown here is played by evmon’s simulator, not by real chargers.',
+    'Simulated data: the site shown here is played by evmon’s simulator, not by real chargers.',
   'nav.label': 'Main navigation',
   'nav.live': 'Live',
   'nav.availability': 'Charge now',
@@ -246,9 +245,8 @@ export type MessageKey = keyof typeof en
 export type Catalogue = Readonly<Record<MessageKey, string>>
 
 const zhCN: Catalogue = {
-  'app.site': '北碚园区 · 西部（重庆）科学城',
   'app.skip': '跳到主要内容',
-  'app.simulated': '模拟数据：此处的北碚站点由 evmon 模拟器生成，并非真实充电桩的数据。',
+  'app.simulated': '模拟数据：此处的站点由 evmon 模拟器生成，并非真实充电桩的数据。',
   'nav.label': '主导航',
   'nav.live': '实时',
   'nav.availability': '现在充电',

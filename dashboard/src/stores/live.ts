@@ -1,6 +1,6 @@
 import { ref, shallowRef, type Ref, type ShallowRef } from 'vue'
 import { getJson } from '../http/client.ts'
-import { DEFAULT_SITE } from '../site.ts'
+import { siteId } from './site.ts'
 import { authHeaders, token } from './auth.ts'
 import {
   appendSnapshot,
@@ -174,7 +174,7 @@ async function backfill(): Promise<void> {
   backfillRequest = request
   try {
     const load: unknown = await getJson(
-      `/api/v1/sites/${encodeURIComponent(DEFAULT_SITE)}/load`,
+      `/api/v1/sites/${encodeURIComponent(siteId.value)}/load`,
       {},
       request.signal,
     )

@@ -1,5 +1,6 @@
 import type { EfficiencyRow, UtilisationRow } from '@evmon/contracts'
-import { DEFAULT_TIME_ZONE, fromWallTime } from '@evmon/contracts/site'
+import { fromWallTime } from '@evmon/contracts/site'
+import { siteTimeZone } from '../../stores/site.ts'
 
 // Analytics answers shaped for the heatmap and the charts: pure functions, tested without a browser.
 
@@ -84,5 +85,5 @@ export function toDailySeries(
 
 /** A `YYYY-MM-DD` day as UTC ms of its noon at the site: any formatting in site time keeps the date. */
 export function dayToMs(day: string): number {
-  return fromWallTime(`${day}T12:00`, DEFAULT_TIME_ZONE)
+  return fromWallTime(`${day}T12:00`, siteTimeZone.value)
 }
