@@ -30,6 +30,8 @@ export interface GatewayConfig {
   /** Sustained calls per second one charger may make, and the burst above it (a reconnect's queue). */
   callRatePerS: number
   callBurst: number
+  /** Publishes waiting for the broker before chargers are held back (README "Broker unavailable"); default 20,000. */
+  maxQueued?: number
   /** Failed logins per minute per remote address (and per charger) before further attempts are refused; default 10. */
   maxAuthFailures?: number
   /** Log lines (refusals, bad input); default console.log. */
@@ -37,6 +39,7 @@ export interface GatewayConfig {
 }
 
 export const DEFAULT_MAX_AUTH_FAILURES = 10
+export const DEFAULT_MAX_QUEUED = 20_000
 
 /** The gateway's variables; the README table is generated from them (`npm run docs:env`). */
 export const gatewayEnv = {
@@ -144,6 +147,13 @@ export const gatewayEnv = {
     1,
     1_000_000,
   ),
+  maxQueued: envVar.int(
+    'EVMON_GATEWAY_MAX_QUEUED',
+    DEFAULT_MAX_QUEUED,
+    'publishes waiting for an unavailable broker before chargers are held back (gateway/README.md)',
+    10,
+    10_000_000,
+  ),
   callBurst: envVar.int(
     'EVMON_GATEWAY_CALL_BURST',
     200,
@@ -182,5 +192,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Gatew
     callRatePerS: v.callRate,
     callBurst: v.callBurst,
     maxAuthFailures: v.maxAuthFailures,
+    maxQueued: v.maxQueued,
   })
 }

@@ -13,7 +13,7 @@ import { FailureLimiter, METRICS_CONTENT_TYPE, SecretChecker } from '@evmon/runt
 import mqtt from 'mqtt'
 import { RPCServer, type RPCClient } from 'ocpp-rpc'
 import { chargerKey, Chargers, isOcppIdentity, stationIdFor, type Charger } from './chargers.ts'
-import { DEFAULT_MAX_AUTH_FAILURES, type GatewayConfig } from './config.ts'
+import { DEFAULT_MAX_AUTH_FAILURES, DEFAULT_MAX_QUEUED, type GatewayConfig } from './config.ts'
 import { ContractOut } from './contract-out.ts'
 import { register, type Link } from './link.ts'
 import { Metrics } from './metrics.ts'
@@ -64,6 +64,10 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
       help: '1 while the broker connection is up.',
       read: () => (mqttClient.connected ? 1 : 0),
     },
+    evmon_gateway_mqtt_queued: {
+      help: 'Publishes waiting for the broker to acknowledge them.',
+      read: (): number => out.queued,
+    },
   })
 
   const mqttClient = mqtt.connect(config.mqttUrl, {
@@ -82,7 +86,7 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
     if (brokerError) log('broker: connected again')
     brokerError = ''
   })
-  const out = new ContractOut(mqttClient, metrics, log)
+  const out = new ContractOut(mqttClient, metrics, log, config.maxQueued ?? DEFAULT_MAX_QUEUED)
   // No charger is connected yet. One the gateway served before it stopped without saying goodbye (a
   // crash, a power cut) would otherwise stay retained `online: true`; the gateway's one broker
   // connection cannot carry a will per station, so it says it here.
@@ -132,6 +136,8 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
       )
     }
     const key = chargerKey(site, identity)
+    // Held back while the broker backlog is full; the charger keeps its messages and tries again.
+    if (out.full) return refuse(reject, 503, 'broker_backlog', `${who}: broker backlog full, try later`)
     const now = Date.now()
     if (failures.blocked(`addr:${from}`, now) || failures.blocked(`charger:${key}`, now)) {
       return refuse(reject, 429, 'throttled', `${who}: too many failed logins, try later`)
@@ -225,11 +231,26 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
     live.set(key, conn)
     let station = stations.get(key)
     if (!station || station.station !== charger.station) {
-      station = new Station(charger, out, sites.description(charger.site, charger.identity))
+      // A proxied charger cannot be held back: beyond the backlog cap its messages are dropped, counted.
+      station = new Station(
+        charger,
+        conn.proxied ? out.dropping : out,
+        sites.description(charger.site, charger.identity),
+      )
       stations.set(key, station)
       for (const tx of Object.values(state.transactions(key))) station.resumeSession(tx.connector, tx.session)
     }
-    const link: Link = { key, protocol, station, state, config, metrics, log, sampleNow: () => sample(key) }
+    const link: Link = {
+      key,
+      protocol,
+      station,
+      state,
+      config,
+      metrics,
+      log,
+      sampleNow: () => sample(key),
+      backlogFull: () => out.full,
+    }
     const here = station
     const publishMeta = () => {
       const boot = state.boot(key)

@@ -1,6 +1,6 @@
 import { type OcppProtocol } from '@evmon/contracts'
 import { TokenBucket } from '@evmon/runtime'
-import { createRPCError, type RPCClient } from 'ocpp-rpc'
+import ocppRpc, { createRPCError, type RPCClient } from 'ocpp-rpc'
 import type { AuthorizePolicy, GatewayConfig } from './config.ts'
 import {
   parseTimestamp,
@@ -13,6 +13,9 @@ import type { Metrics } from './metrics.ts'
 import type { BootRecord, GatewayState } from './state.ts'
 import type { Station } from './station.ts'
 
+// ocpp-rpc spreads NOREPLY into its CommonJS exports, where Node's ESM import cannot find it by name.
+const { NOREPLY } = ocppRpc
+
 /** Everything a charger's call handlers need: its station, the gateway's state, config and counters. */
 export interface Link {
   key: string
@@ -24,6 +27,8 @@ export interface Link {
   log: (line: string) => void
   /** Publishes the station's telemetry sample now, and starts its next period from here. */
   sampleNow(): void
+  /** True while the broker backlog is full (ContractOut.full): charger calls are then held back. */
+  backlogFull(): boolean
 }
 
 /** What handlers tell the connection about: a boot accepted, and anything that changes the station's meta. */
@@ -40,17 +45,28 @@ export type Handler = (params: never, answer?: never) => Record<string, unknown>
 export type Handlers = Record<string, Handler>
 
 /**
- * Registers call handlers with the checks every call passes first: the charger's call rate, and (for
- * anything but BootNotification) a BootNotification accepted before — OCPP lets a charger that has
- * booted once reconnect without booting again, so the boot record survives reconnects and restarts.
- * Actions without a handler are answered NotImplemented by ocpp-rpc; schema failures are answered by
- * its strict mode before a handler runs.
+ * Registers call handlers with the checks every call passes first: room in the broker backlog, the
+ * charger's call rate, and (for anything but BootNotification) a BootNotification accepted before —
+ * OCPP lets a charger that has booted once reconnect without booting again, so the boot record
+ * survives reconnects and restarts. Actions without a handler are answered NotImplemented by ocpp-rpc;
+ * schema failures are answered by its strict mode before a handler runs.
  */
 export function register(client: RPCClient, link: Link, handlers: Handlers): void {
   const bucket = new TokenBucket(link.config.callRatePerS, link.config.callBurst, Date.now())
   for (const [action, handler] of Object.entries(handlers)) {
     client.handle(action, async ({ params }) => {
       link.metrics.inc('evmon_gateway_calls_total', { action })
+      // The broker backlog is full: this call is not answered and the connection is closed, so the
+      // charger keeps the message queued and sends it again when it reconnects (OCPP chargers queue
+      // transaction messages the central system did not answer). A Heartbeat publishes nothing.
+      if (action !== 'Heartbeat' && link.backlogFull()) {
+        link.metrics.inc('evmon_gateway_held_back_total')
+        link.log(`${link.key}: ${action} not answered, the broker backlog is full; closing (1013)`)
+        // ocpp-rpc closes only once no answer is pending, so the close follows the no-answer.
+        setImmediate(() => void client.close({ code: 1013, reason: 'broker unavailable, try again later' }))
+        // ocpp-rpc's typings declare NOREPLY as an object; at run time it is the symbol it compares.
+        return NOREPLY as unknown as Record<string, never>
+      }
       if (!bucket.take(Date.now())) {
         link.metrics.inc('evmon_gateway_rate_limited_total')
         throw createRPCError('GenericError', `more than ${link.config.callRatePerS} calls/s: slow down`)

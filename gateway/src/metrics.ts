@@ -21,6 +21,13 @@ const COUNTERS = {
     'kind',
   ],
   evmon_gateway_publish_failed_total: ['MQTT publishes the broker did not acknowledge.'],
+  evmon_gateway_publish_dropped_total: [
+    "Telemetry samples not taken and proxied chargers' messages not published while the broker backlog was full, by kind.",
+    'kind',
+  ],
+  evmon_gateway_held_back_total: [
+    'Charger calls left unanswered (connection closed 1013) while the broker backlog was full.',
+  ],
   evmon_gateway_events_total: [
     'Charger notifications kept as log events (firmware, diagnostics, security).',
     'type',

@@ -11,6 +11,14 @@ import { start, type GatewayHandle } from '../src/index.ts'
 
 type RPCClientOptions = ConstructorParameters<typeof RPCClient>[0]
 
+const brokerConfig = (mqttPort: number) => ({
+  host: '127.0.0.1',
+  mqttPort,
+  wsPort: 0,
+  wsPath: '/mqtt',
+  log: () => {},
+})
+
 /**
  * A real aedes broker, the gateway in front of it, and an MQTT subscriber that decodes everything the
  * gateway publishes with the contract's own decoder: a message that fails it fails the test.
@@ -21,7 +29,7 @@ export class Stack {
   private constructor(
     readonly logs: string[],
     readonly dir: string,
-    readonly broker: BrokerHandle,
+    public broker: BrokerHandle,
     readonly subscriber: MqttClient,
     public gateway: GatewayHandle,
     readonly config: GatewayConfig,
@@ -29,13 +37,7 @@ export class Stack {
 
   static async start(overrides: Partial<GatewayConfig> = {}): Promise<Stack> {
     const dir = mkdtempSync(join(tmpdir(), 'evmon-gateway-'))
-    const broker = await startBroker({
-      host: '127.0.0.1',
-      mqttPort: 0,
-      wsPort: 0,
-      wsPath: '/mqtt',
-      log: () => {},
-    })
+    const broker = await startBroker(brokerConfig(0))
     const subscriber = await mqtt.connectAsync(broker.mqttUrl, { clientId: `test-sub-${Date.now()}` })
     await subscriber.subscribeAsync(ALL_STATIONS_FILTER, { qos: 1 })
     const logs: string[] = []
@@ -72,6 +74,16 @@ export class Stack {
       else stack.rejected.push(`${topic}: ${decoded.reason} ${decoded.detail}`)
     })
     return stack
+  }
+
+  /** Stops the broker: the gateway's publishes wait for it (its backlog) and its connection retries. */
+  async stopBroker(): Promise<void> {
+    await this.broker.close()
+  }
+
+  /** Starts a broker again on the stopped one's port, where the gateway and the subscriber reconnect. */
+  async restartBroker(): Promise<void> {
+    this.broker = await startBroker(brokerConfig(this.broker.mqttPort))
   }
 
   /** Adds a charger the way `add-charger` does and waits for the gateway to pick the file up. */
