@@ -1,6 +1,6 @@
 /**
- * The time zone of the site a deployment monitors when its site file names none: the API prices and
- * buckets by it and the dashboard shows clock times in it.
+ * The time zone the API buckets by for a site it has no site file for (live data from an undescribed
+ * site); a described site's zone is its `timezone`.
  */
 export const DEFAULT_TIME_ZONE = 'Asia/Shanghai'
 
