@@ -7,7 +7,7 @@ import {
   UtilisationResponse,
   type ExcludedWindow,
 } from '@evmon/contracts'
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyPluginAsyncTypebox, TSchema } from '@fastify/type-provider-typebox'
 import {
   readEfficiency,
   readUtilisation,
@@ -119,27 +119,17 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
     resolution: a.req.resolution,
   })
 
-  app.get(
-    '/metrics/utilisation',
-    operatorRoute(requireRole, {
-      querystring: AnalyticsQuery,
-      response: { 200: UtilisationResponse, 400: ErrorResponse },
-    }),
-    async (req) => {
-      const a = request(req.query)
-      return { ...window(a), excluded: [...a.excluded], rows: await readUtilisation(influx, a, ratingOf) }
-    },
-  )
+  /** Both routes take the same query; what differs is their answer. */
+  const analyticsRoute = <R extends TSchema>(answer: R) =>
+    operatorRoute(requireRole, { querystring: AnalyticsQuery, response: { 200: answer, 400: ErrorResponse } })
 
-  app.get(
-    '/metrics/efficiency',
-    operatorRoute(requireRole, {
-      querystring: AnalyticsQuery,
-      response: { 200: EfficiencyResponse, 400: ErrorResponse },
-    }),
-    async (req) => {
-      const a = request(req.query)
-      return { ...window(a), ...(await readEfficiency(influx, a, ratingOf, carOf, speedCache)) }
-    },
-  )
+  app.get('/metrics/utilisation', analyticsRoute(UtilisationResponse), async (req) => {
+    const a = request(req.query)
+    return { ...window(a), excluded: [...a.excluded], rows: await readUtilisation(influx, a, ratingOf) }
+  })
+
+  app.get('/metrics/efficiency', analyticsRoute(EfficiencyResponse), async (req) => {
+    const a = request(req.query)
+    return { ...window(a), ...(await readEfficiency(influx, a, ratingOf, carOf, speedCache)) }
+  })
 }
