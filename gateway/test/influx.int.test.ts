@@ -89,14 +89,15 @@ test('an OCPP 1.6J transaction lands in InfluxDB through ingest: readings once a
   const deadline = Date.now() + 15_000
   let sessions: unknown[][] = []
   while (Date.now() < deadline) {
-    sessions = await rows(db, `SELECT energy_wh, reason FROM session WHERE station = 'kc-fast-1'`).catch(
-      () => [],
-    )
+    sessions = await rows(
+      db,
+      `SELECT energy_wh, reason FROM event WHERE station = 'kc-fast-1' AND "type" = 'session_stopped'`,
+    ).catch(() => [])
     if (sessions.length > 0) break
     await new Promise((r) => setTimeout(r, 100))
   }
-  // Stored at the session's start; energy = meterStop − meterStart, as the charger sent them.
-  expect(sessions).toEqual([[t0, 12_000, 'Local']])
+  // The stop event, at the stop's time; energy = meterStop − meterStart, as the charger sent them.
+  expect(sessions).toEqual([[t2, 12_000, 'Local']])
   const power = await rows(db, `SELECT power_w FROM connector WHERE station = 'kc-fast-1' AND power_w > 0`)
   expect(power).toEqual([[t1, 180_500]])
   const energy = await rows(
