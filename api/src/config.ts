@@ -6,6 +6,7 @@ import {
   logEnv,
   mqttClientEnv,
   readEnv,
+  sampleIntervalEnv,
   type LogLevel,
 } from '@evmon/runtime'
 import { readFileSync, statSync } from 'node:fs'
@@ -100,13 +101,7 @@ export const apiEnv = {
   httpPort: envVar.port('EVMON_HTTP_PORT', 8080, 'port of the API and dashboard; 0 picks a free port'),
   ...mqttClientEnv,
   ...influxEnv,
-  sampleIntervalMs: envVar.int(
-    'EVMON_SAMPLE_INTERVAL_MS',
-    1_000,
-    'telemetry period; a station is stale after 3 periods without telemetry',
-    100,
-    3_600_000,
-  ),
+  ...sampleIntervalEnv,
   dashboardDir: envVar.string('EVMON_DASHBOARD_DIR', 'dashboard/dist', 'built dashboard to serve at `/`'),
   ...logEnv,
   tokens: envVar.custom(

@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs'
 import { ID_PATTERN, isValidId } from '@evmon/contracts'
 import {
   newSecret,
+  readSecretsFile,
   SCRYPT_PARAMS,
   SecretChecker,
   writeFileAtomicallySync,
@@ -65,16 +65,7 @@ export class Credentials {
 
   /** Loads and validates a credentials file; throws with the file name and what is wrong. */
   static load(path: string): Credentials {
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(readFileSync(path, 'utf8'))
-    } catch (err) {
-      throw new Error(`credentials file ${path}: ${(err as Error).message}`)
-    }
-    const file = parsed as Partial<CredentialsFile>
-    if (file.version !== 1 || !Array.isArray(file.accounts) || typeof file.scrypt?.N !== 'number') {
-      throw new Error(`credentials file ${path}: not an evmon credentials file (version 1)`)
-    }
+    const file = readSecretsFile<CredentialsFile>(path, 'credentials file', 'accounts')
     for (const account of file.accounts) {
       if (
         !identityFor(account.username) ||
@@ -85,7 +76,7 @@ export class Credentials {
       }
       account.identity = identityFor(account.username) as Identity
     }
-    return new Credentials(file as CredentialsFile)
+    return new Credentials(file)
   }
 
   get size(): number {

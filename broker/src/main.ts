@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { createLogger } from '@evmon/runtime'
+import { configOrExit, createLogger } from '@evmon/runtime'
 import { runCli } from './cli.ts'
 import { loadConfig } from './config.ts'
 import { start } from './broker.ts'
@@ -12,14 +12,7 @@ if (args.length > 0) {
   process.exit(await runCli(args, file, (line) => console.log(line)))
 }
 const logger = createLogger('broker')
-const config = (() => {
-  try {
-    return loadConfig()
-  } catch (err) {
-    logger.fatal((err as Error).message)
-    process.exit(2)
-  }
-})()
+const config = configOrExit(logger, loadConfig)
 const broker = await start({ ...config, log: (line) => logger.warn(line) })
 logger.info(
   { mqtt: broker.mqttUrl, ws: broker.wsUrl, tlsPort: broker.tlsPort, metricsPort: broker.metricsPort },

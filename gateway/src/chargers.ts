@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { isValidId, ID_PATTERN, OCPP_IDENTITY_PATTERN } from '@evmon/contracts'
 import { writeFileAtomically } from '@evmon/runtime'
-import { newSecret, SCRYPT_PARAMS, type SaltedHash, type ScryptParams } from '@evmon/runtime'
+import { newSecret, readSecretsFile, SCRYPT_PARAMS, type SaltedHash, type ScryptParams } from '@evmon/runtime'
 
 const identityRegExp = new RegExp(OCPP_IDENTITY_PATTERN)
 
@@ -55,16 +55,7 @@ export class Chargers {
   /** Loads and validates a chargers file (empty if absent); throws with the file name and what is wrong. */
   static load(path: string): Chargers {
     if (!existsSync(path)) return Chargers.empty()
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(readFileSync(path, 'utf8'))
-    } catch (err) {
-      throw new Error(`chargers file ${path}: ${(err as Error).message}`)
-    }
-    const file = parsed as Partial<ChargersFile>
-    if (file.version !== 1 || !Array.isArray(file.chargers) || typeof file.scrypt?.N !== 'number') {
-      throw new Error(`chargers file ${path}: not an evmon gateway chargers file (version 1)`)
-    }
+    const file = readSecretsFile<ChargersFile>(path, 'chargers file', 'chargers')
     const stations = new Set<string>()
     for (const c of file.chargers) {
       const name = JSON.stringify(`${c?.site}/${c?.identity}`)
@@ -78,7 +69,7 @@ export class Chargers {
       if (stations.has(station)) throw new Error(`chargers file ${path}: two chargers are station ${station}`)
       stations.add(station)
     }
-    return new Chargers(file as ChargersFile)
+    return new Chargers(file)
   }
 
   get scrypt(): ScryptParams {

@@ -1,4 +1,4 @@
-import { assertNoProblems, envVar, logEnv, mqttClientEnv, readEnv } from '@evmon/runtime'
+import { assertNoProblems, envVar, logEnv, mqttClientEnv, readEnv, sampleIntervalEnv } from '@evmon/runtime'
 
 /** How the gateway answers Authorize and StartTransaction in central-system mode. */
 export type AuthorizePolicy = { kind: 'accept-all' } | { kind: 'id-tags'; idTags: ReadonlySet<string> }
@@ -85,13 +85,7 @@ export const gatewayEnv = {
     'boot records, transaction ids and open transactions kept across restarts',
   ),
   ...mqttClientEnv,
-  sampleIntervalMs: envVar.int(
-    'EVMON_SAMPLE_INTERVAL_MS',
-    1_000,
-    'telemetry period; a station is stale after 3 periods without telemetry',
-    100,
-    3_600_000,
-  ),
+  ...sampleIntervalEnv,
   staleAfterMs: envVar.int(
     'EVMON_GATEWAY_STALE_AFTER_MS',
     180_000,

@@ -1,4 +1,4 @@
-import { createLogger } from '@evmon/runtime'
+import { configOrExit, createLogger } from '@evmon/runtime'
 import { runCli } from './cli.ts'
 import { gatewayEnv, loadConfig } from './config.ts'
 import { start } from './gateway.ts'
@@ -10,14 +10,7 @@ if (args.length > 0) {
   process.exit(await runCli(args, file, (line) => console.log(line)))
 }
 const logger = createLogger('gateway')
-const config = (() => {
-  try {
-    return loadConfig()
-  } catch (err) {
-    logger.fatal((err as Error).message)
-    process.exit(2)
-  }
-})()
+const config = configOrExit(logger, loadConfig)
 const gateway = await start({ ...config, log: (line) => logger.info(line) })
 logger.info({ ocpp: gateway.ocppUrl, tlsPort: gateway.tlsPort }, 'gateway started')
 let stopping = false

@@ -191,3 +191,17 @@ export const influxEnv = {
   ),
   influxPassword: envVar.secret('EVMON_INFLUX_PASSWORD', "the InfluxDB user's password"),
 }
+
+/**
+ * The contract's telemetry period, declared once for the service that publishes samples on it (the
+ * gateway) and the one that judges their freshness by it (api).
+ */
+export const sampleIntervalEnv = {
+  sampleIntervalMs: envVar.int(
+    'EVMON_SAMPLE_INTERVAL_MS',
+    1_000,
+    'telemetry period; a station is stale after 3 periods without telemetry',
+    100,
+    3_600_000,
+  ),
+}

@@ -52,3 +52,16 @@ function hasPretty(): boolean {
     return false
   }
 }
+
+/**
+ * A service's configuration read at start-up: a bad one is logged as fatal with every problem, and the
+ * process exits with 2 (a configuration error, not a crash).
+ */
+export function configOrExit<T>(logger: Logger, load: () => T): T {
+  try {
+    return load()
+  } catch (err) {
+    logger.fatal((err as Error).message)
+    process.exit(2)
+  }
+}

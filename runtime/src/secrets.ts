@@ -1,6 +1,7 @@
 // Node-only: salted scrypt hashes of the random secrets services hand out (the broker's station and
 // service accounts, the gateway's chargers).
 import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 
 export interface ScryptParams {
   N: number
@@ -74,4 +75,27 @@ export class SecretChecker {
     this.verified.set(account, { stored, digest })
     return true
   }
+}
+
+/**
+ * Reads a file of salted secret hashes (the broker's credentials, the gateway's chargers): JSON with
+ * `version: 1`, the `scrypt` parameters and its entries under `list`. Throws naming the file as `what`;
+ * checking each entry is the caller's.
+ */
+export function readSecretsFile<F extends { version: 1; scrypt: ScryptParams }>(
+  path: string,
+  what: string,
+  list: keyof F & string,
+): F {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'))
+  } catch (err) {
+    throw new Error(`${what} ${path}: ${(err as Error).message}`)
+  }
+  const file = parsed as Partial<Record<string, unknown>> & { version?: unknown; scrypt?: { N?: unknown } }
+  if (file?.version !== 1 || !Array.isArray(file[list]) || typeof file.scrypt?.N !== 'number') {
+    throw new Error(`${what} ${path}: not an evmon ${what} (version 1)`)
+  }
+  return parsed as F
 }
