@@ -49,7 +49,6 @@ function ingestState(): IngestStats {
     spoolMaxBytes: 1,
     spoolFull: false,
     registerResets: 0,
-    sessionsActive: 0,
     batchLatency: new Histogram([1]),
     writeLag: new Histogram([1]),
   }
