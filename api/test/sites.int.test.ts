@@ -79,3 +79,44 @@ describe('GET /api/v1/sites/:id', () => {
     await expect(failed).rejects.toThrow('/tariff/hours')
   })
 })
+
+describe('the site’s own tariff', () => {
+  test('the price drivers see is the site file’s tariff at the site’s local hour', async () => {
+    const { tariff, timezone } = beibeiFile() as {
+      timezone: string
+      tariff: {
+        energyPerKwh: Record<'valley' | 'flat' | 'peak', number>
+        hours: ('valley' | 'flat' | 'peak')[]
+        criticalPeak: { months: number[]; hours: number[]; upliftPct: number }
+        servicePerKwh: number
+      }
+    }
+    // Retried across an hour boundary: the answer and the expectation must see the same hour.
+    for (let attempt = 0; ; attempt++) {
+      const before = Date.now()
+      const response = await fetch(`${api.url}/api/v1/availability?site=beibei`)
+      const after = Date.now()
+      const hourOf = (ms: number) =>
+        Number(
+          new Intl.DateTimeFormat('en-US', { timeZone: timezone, hour: 'numeric', hourCycle: 'h23' }).format(
+            ms,
+          ),
+        )
+      if (hourOf(before) !== hourOf(after) && attempt < 3) continue
+      expect(response.status).toBe(200)
+      const { price } = (await response.json()) as { price: { period: string; total_per_kwh: number } }
+      const hour = hourOf(before)
+      const month = Number(
+        new Intl.DateTimeFormat('en-US', { timeZone: timezone, month: 'numeric' }).format(before),
+      )
+      const critical = tariff.criticalPeak.months.includes(month) && tariff.criticalPeak.hours.includes(hour)
+      const period = tariff.hours[hour] as 'valley' | 'flat' | 'peak'
+      const energy = critical
+        ? tariff.energyPerKwh.peak * (1 + tariff.criticalPeak.upliftPct / 100)
+        : tariff.energyPerKwh[period]
+      expect(price.period).toBe(critical ? 'critical_peak' : period)
+      expect(price.total_per_kwh).toBeCloseTo(energy + tariff.servicePerKwh, 4)
+      break
+    }
+  })
+})
