@@ -531,7 +531,12 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
       await rpc.close({ code: 1001, reason: 'gateway shutting down' })
       await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
       await state.flushed()
-      await mqttClient.endAsync()
+      // With the broker away, end() would wait for it forever: stop now, and say what is lost.
+      if (mqttClient.connected) await mqttClient.endAsync()
+      else {
+        if (out.queued > 0) log(`stopping with ${out.queued} publishes the broker never acknowledged`)
+        await mqttClient.endAsync(true)
+      }
     },
   }
 }

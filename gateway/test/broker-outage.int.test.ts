@@ -1,6 +1,7 @@
 import { ALL_STATIONS_FILTER, type SessionEvent, type Telemetry } from '@evmon/contracts'
 import { afterEach, expect, test } from 'vitest'
 import WebSocket from 'ws'
+import { start } from '../src/index.ts'
 import { Stack } from './harness.ts'
 
 let stack: Stack
@@ -120,4 +121,22 @@ test('broker down: the backlog stops at its cap, the charger is held back and ke
   )
   expect(stop).toMatchObject({ energy_wh: 6_200 - 5_000, reason: 'EVDisconnected' })
   await again.close()
+})
+
+test('the gateway stops while the broker is down: it does not hang, and says what the broker never acknowledged', async () => {
+  stack = await Stack.start()
+  const password = await stack.addCharger('beibei', 'OUT-2')
+  const cp = stack.charger('beibei', 'OUT-2', password)
+  await cp.connect()
+  await cp.call('BootNotification', { chargePointVendor: 'V', chargePointModel: 'M' })
+  await cp.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Available' })
+  await stack.stopBroker()
+  await waitFor('a publish waiting', async () => (await queued()) > 0)
+  const t = Date.now()
+  await stack.gateway.close()
+  expect(Date.now() - t).toBeLessThan(5_000)
+  expect(stack.logs.some((l) => /publishes the broker never acknowledged/.test(l))).toBe(true)
+  // For the clean-up: a broker to close, and a gateway that stops at once.
+  await stack.restartBroker()
+  stack.gateway = await start({ ...stack.config, port: 0 })
 })

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import type { SessionEvent, Telemetry } from '@evmon/contracts'
 import { RPCServer, type RPCClient } from 'ocpp-rpc'
 import { afterEach, expect, test } from 'vitest'
+import type { GatewayConfig } from '../src/config.ts'
 import { Stack } from './harness.ts'
 
 const UPSTREAM_PASSWORD = 'the-operators-own-password'
@@ -57,12 +58,12 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 })
 
-async function proxyStack(upstreamUrl: string) {
+async function proxyStack(upstreamUrl: string, overrides: Partial<GatewayConfig> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'evmon-proxy-'))
   dirs.push(dir)
   const sitesFile = join(dir, 'sites.json')
   writeFileSync(sitesFile, JSON.stringify({ sites: { depot: { mode: 'proxy', upstream: upstreamUrl } } }))
-  return Stack.start({ sitesFile })
+  return Stack.start({ sitesFile, ...overrides })
 }
 
 const iso = (ms: number) => new Date(ms).toISOString()
@@ -202,4 +203,39 @@ test('proxy mode: the upstream decides who connects; upstream down refuses or cl
     'NotImplemented',
   )
   await again.close()
+})
+
+test('proxy mode with the broker down: the charger is never held back; copies beyond the backlog cap are dropped, counted', async () => {
+  upstream = await upstreamServer()
+  const maxQueued = 4
+  stack = await proxyStack(upstream.url, { maxQueued })
+  const cp = stack.charger('depot', 'ABB:Terra.7', UPSTREAM_PASSWORD)
+  await cp.connect()
+  await cp.call('BootNotification', { chargePointVendor: 'ABB', chargePointModel: 'Terra' })
+  await stack.stopBroker()
+  // Every status change would publish a status event; the upstream answers each one.
+  const calls = 20
+  for (let i = 0; i < calls; i++) {
+    const status = i % 2 === 0 ? 'Preparing' : 'Available'
+    await expect(
+      cp.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status }),
+    ).resolves.toEqual({})
+  }
+  const reached = upstream.frames.filter((f) => f.dir === 'in' && f.text.includes('"StatusNotification"'))
+  expect(reached).toHaveLength(calls)
+  const dropped = await stack.gateway.metrics.get('evmon_gateway_publish_dropped_total', { kind: 'status' })
+  expect(dropped).toBeGreaterThan(0)
+  const gateway = stack.gateway
+  const queued = async () =>
+    Number(/^evmon_gateway_mqtt_queued (\d+)$/m.exec(await gateway.metrics.render())?.[1])
+  expect(await queued()).toBeLessThanOrEqual(maxQueued)
+  expect(await stack.gateway.metrics.get('evmon_gateway_held_back_total')).toBe(0)
+  // Back: what was queued drains (the gateway is closed only after, as in a real restart).
+  await stack.restartBroker()
+  const deadline = Date.now() + 10_000
+  while ((await queued()) > 0) {
+    if (Date.now() > deadline) throw new Error('the backlog did not drain')
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  await cp.close()
 })
