@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto'
+import { request, type IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
 import type { SessionEvent, StationMeta, Telemetry } from '@evmon/contracts'
 import { ChargePoint } from '@voltbras/ts-ocpp'
 import { afterEach, beforeEach, expect, test } from 'vitest'
@@ -257,6 +260,32 @@ test('several subprotocols offered: the first the gateway speaks, in the charger
     expect(raw.ws.protocol).toBe(chosen)
     raw.close()
   }
+  // As chargers write the header by hand: a comma and a space between the versions.
+  const url = new URL(`${stack.gateway.ocppUrl}/beibei/TP-Multi`)
+  const answer = await new Promise<IncomingMessage>((resolve, reject) => {
+    const req = request({
+      host: url.hostname,
+      port: url.port,
+      path: url.pathname,
+      headers: {
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': randomBytes(16).toString('base64'),
+        'sec-websocket-protocol': 'ocpp2.0.1, ocpp1.6',
+        authorization: `Basic ${Buffer.from(`TP-Multi:${password}`).toString('base64')}`,
+      },
+    })
+    req.once('upgrade', (res: IncomingMessage, socket: Socket) => {
+      socket.destroy()
+      resolve(res)
+    })
+    req.once('response', (res: IncomingMessage) => reject(new Error(`refused: ${res.statusCode}`)))
+    req.once('error', reject)
+    req.end()
+  })
+  expect(answer.statusCode).toBe(101)
+  expect(answer.headers['sec-websocket-protocol']).toBe('ocpp2.0.1')
 })
 
 test('a raw OCPP 2.0.1 station: heartbeat before boot, a transaction without meter values at its start, reports and notifications, the end SoC', async () => {
