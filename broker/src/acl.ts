@@ -1,7 +1,6 @@
 import {
   ALL_STATIONS_FILTER,
   isMessageKind,
-  REPLAY_ROOT,
   stationClientId,
   stationRoot,
   TOPIC_ROOT,
@@ -13,8 +12,7 @@ import type { Identity } from './credentials.ts'
 //   own command topics;
 // - ingest and api read every station topic (directly or through a shared subscription);
 // - the simulator plays stations, and the OCPP gateway speaks for the chargers behind it, so both may
-//   publish any station's messages, and read nothing;
-// - only the replay account publishes replays.
+//   publish any station's messages, and read nothing.
 
 const SHARED_PREFIX = /^\$share\/[A-Za-z0-9_-]{1,64}\//
 
@@ -30,8 +28,6 @@ export function canPublish(identity: Identity, topic: string): boolean {
       const parts = topic.split('/')
       return parts.length === 5 && topic.startsWith(`${TOPIC_ROOT}/`) && isMessageKind(parts[4] as string)
     }
-    case 'replay':
-      return topic.startsWith(`${REPLAY_ROOT}/`)
     case 'ingest':
     case 'api':
       return false
@@ -50,16 +46,10 @@ export function canSubscribe(identity: Identity, filter: string): boolean {
     case 'ingest':
     case 'api': {
       const plain = filter.replace(SHARED_PREFIX, '')
-      return (
-        plain === ALL_STATIONS_FILTER ||
-        plain.startsWith(`${TOPIC_ROOT}/`) ||
-        plain === `${REPLAY_ROOT}/#` ||
-        plain.startsWith(`${REPLAY_ROOT}/`)
-      )
+      return plain === ALL_STATIONS_FILTER || plain.startsWith(`${TOPIC_ROOT}/`)
     }
     case 'simulator':
     case 'gateway':
-    case 'replay':
       return false
   }
 }

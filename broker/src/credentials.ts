@@ -9,7 +9,7 @@ import {
 } from '@evmon/runtime'
 
 /** Service roles; stations are identified by their site and station ids instead. */
-export const SERVICE_ROLES = ['ingest', 'api', 'simulator', 'replay', 'gateway'] as const
+export const SERVICE_ROLES = ['ingest', 'api', 'simulator', 'gateway'] as const
 export type ServiceRole = (typeof SERVICE_ROLES)[number]
 
 export type Identity = { role: 'station'; site: string; station: string } | { role: ServiceRole }

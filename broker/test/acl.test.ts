@@ -25,20 +25,18 @@ test('a station subscribes only to its own command topics, without wildcards bey
   expect(canSubscribe(zn, 'evmon/v1/beibei/kc-ac/cmd/limit')).toBe(false)
 })
 
-test('ingest and api read station and replay topics, directly or shared, and publish nothing', () => {
+test('ingest and api read station topics, directly or shared, and publish nothing', () => {
   for (const role of ['ingest', 'api'] as const) {
     expect(canSubscribe({ role }, 'evmon/v1/#')).toBe(true)
     expect(canSubscribe({ role }, '$share/evmon-ingest/evmon/v1/#')).toBe(true)
-    expect(canSubscribe({ role }, 'evmon/replay/v1/#')).toBe(true)
+    expect(canSubscribe({ role }, 'evmon/replay/v1/#')).toBe(false)
     expect(canSubscribe({ role }, '#')).toBe(false)
     expect(canSubscribe({ role }, '$SYS/#')).toBe(false)
     expect(canPublish({ role }, 'evmon/v1/beibei/zn-super/telemetry')).toBe(false)
   }
 })
 
-test('only the replay account publishes replays; the simulator publishes station messages only', () => {
-  expect(canPublish({ role: 'replay' }, 'evmon/replay/v1/beibei/zn-super/telemetry')).toBe(true)
-  expect(canPublish({ role: 'replay' }, 'evmon/v1/beibei/zn-super/telemetry')).toBe(false)
+test('the simulator publishes station messages only', () => {
   expect(canPublish({ role: 'simulator' }, 'evmon/v1/beibei/zn-super/telemetry')).toBe(true)
   expect(canPublish({ role: 'simulator' }, 'evmon/replay/v1/beibei/zn-super/telemetry')).toBe(false)
   expect(canPublish({ role: 'simulator' }, 'evmon/v1/beibei/zn-super/cmd/x')).toBe(false)

@@ -17,7 +17,7 @@ const clients: MqttClient[] = []
 
 beforeAll(async () => {
   const credentials = Credentials.empty()
-  for (const name of ['beibei/zn-super', 'beibei/kc-ac', 'ingest', 'simulator', 'replay'])
+  for (const name of ['beibei/zn-super', 'beibei/kc-ac', 'ingest', 'simulator', 'api'])
     secrets[name] = await credentials.issue(name)
   credentials.save(file)
   broker = await start({
@@ -252,9 +252,9 @@ describe('with mqtt.js', () => {
 
   test('a service account is refused beyond its connection limit, and counted', async () => {
     const before = await metric('evmon_broker_connection_limit_total')
-    const replay = { username: 'replay', password: secrets.replay as string }
-    for (let i = 0; i < 20; i++) await connect({ ...replay, clientId: `replay-${i}` })
-    await expect(connect({ ...replay, clientId: 'replay-20' })).rejects.toThrow(/not authori[sz]ed/i)
+    const api = { username: 'api', password: secrets.api as string }
+    for (let i = 0; i < 20; i++) await connect({ ...api, clientId: `api-${i}` })
+    await expect(connect({ ...api, clientId: 'api-20' })).rejects.toThrow(/not authori[sz]ed/i)
     expect(await metric('evmon_broker_connection_limit_total')).toBe(before + 1)
   })
 

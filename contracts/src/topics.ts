@@ -61,6 +61,3 @@ export function parseStationTopic(topic: string): TopicParseResult {
 export function stationClientId(site: string, station: string): string {
   return `${assertId(site, 'site')}.${assertId(station, 'station')}`
 }
-
-/** Topic root of replayed telemetry: only the replay account may publish here. */
-export const REPLAY_ROOT = 'evmon/replay/v1'
