@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { configOrExit, createLogger } from '@evmon/runtime'
+import { configOrExit, createLogger, stopOnSignal } from '@evmon/runtime'
 import { runCli } from './cli.ts'
 import { loadConfig } from './config.ts'
 import { start } from './broker.ts'
@@ -23,24 +23,16 @@ process.on('SIGHUP', () => {
   logger.info('SIGHUP: reloading credentials')
   broker.reloadCredentials()
 })
-let stopping = false
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return
-    stopping = true
+stopOnSignal(
+  async (signal) => {
     logger.info({ signal }, 'stopping: no new publishes, handing queued messages over')
+    await broker.close()
+    logger.info('stopped')
+  },
+  {
     // close() waits at most drainMs for messages; this bounds the rest (connections, Redis).
-    const limit = setTimeout(
-      () => {
-        logger.error('shutdown took too long; exiting')
-        process.exit(1)
-      },
-      (config.drainMs ?? 0) + 5_000,
-    )
-    void broker.close().then(() => {
-      clearTimeout(limit)
-      logger.info('stopped')
-      process.exit(0)
-    })
-  })
-}
+    limitMs: (config.drainMs ?? 0) + 5_000,
+    onFailure: (reason, err) =>
+      logger.error({ err }, `shutdown ${reason === 'timeout' ? 'took too long' : 'failed'}; exiting`),
+  },
+)

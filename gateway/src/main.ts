@@ -1,4 +1,4 @@
-import { configOrExit, createLogger } from '@evmon/runtime'
+import { configOrExit, createLogger, stopOnSignal } from '@evmon/runtime'
 import { runCli } from './cli.ts'
 import { gatewayEnv, loadConfig } from './config.ts'
 import { start } from './gateway.ts'
@@ -13,12 +13,10 @@ const logger = createLogger('gateway')
 const config = configOrExit(logger, loadConfig)
 const gateway = await start({ ...config, log: (line) => logger.info(line) })
 logger.info({ ocpp: gateway.ocppUrl, tlsPort: gateway.tlsPort }, 'gateway started')
-let stopping = false
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return
-    stopping = true
+stopOnSignal(
+  async (signal) => {
     logger.info({ signal }, 'stopping')
-    void gateway.close().then(() => process.exit(0))
-  })
-}
+    await gateway.close()
+  },
+  { onFailure: (_reason, err) => logger.error({ err }, 'shutdown failed') },
+)

@@ -1,3 +1,4 @@
+import { stopOnSignal } from '@evmon/runtime'
 import { isCliCommand, runCli } from './cli.ts'
 import { ConfigError, jsonLogger, loadConfig, start } from './index.ts'
 
@@ -22,19 +23,11 @@ if (command !== undefined) {
 
 const ingest = await start(config, { logger })
 
-let stopping = false
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    // A second signal means "now": skip the flush; the broker still holds every unacknowledged message.
-    if (stopping) process.exit(1)
-    stopping = true
+// A second signal means "now": the flush is skipped; the broker still holds every unacknowledged message.
+stopOnSignal(
+  async (signal) => {
     logger.info('stopping', { signal })
-    ingest.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error('close failed', { error: String(err) })
-        process.exit(1)
-      },
-    )
-  })
-}
+    await ingest.close()
+  },
+  { onFailure: (_reason, err) => logger.error('close failed', { error: String(err) }) },
+)
