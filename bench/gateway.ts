@@ -249,6 +249,10 @@ export default async function gatewayBench(args: string[]): Promise<void> {
     const end = report()
     const framesPerS = (end.answered - sentBefore) / elapsedS
     const held = await metric(`${gatewayUrl}/metrics`, 'evmon_gateway_chargers_connected')
+    // A broker that cannot keep up fills the gateway's capped publish queue, which then holds chargers back.
+    const queued = await metric(`${gatewayUrl}/metrics`, 'evmon_gateway_mqtt_queued')
+    const heldBack = await metric(`${gatewayUrl}/metrics`, 'evmon_gateway_held_back_total')
+    const dropped = await metric(`${gatewayUrl}/metrics`, 'evmon_gateway_publish_dropped_total')
     await Promise.all(
       loads.map((l) => {
         const exited = new Promise<void>((resolve) => l.once('exit', () => resolve()))
@@ -273,6 +277,7 @@ export default async function gatewayBench(args: string[]): Promise<void> {
           `${mb(rssFull)} with ${connectedFull}: ${perConnectionKb.toFixed(1)} KB per connection ` +
           `(from ${connectedHalf} to ${connectedFull}; ${((rssFull - rssIdle) / Math.max(1, connectedFull) / 1024).toFixed(1)} KB counted from idle)`,
         `CPU (% of one core): ${JSON.stringify(cpuUse)}`,
+        `gateway publishes unacknowledged at the end: ${queued}; calls held back (broker backlog full): ${heldBack || 0}; publishes dropped: ${dropped || 0}`,
         ...(end.errors.length > 0 ? [`charger errors: ${end.errors.join('; ')}`] : []),
       ].join('\n'),
     )
