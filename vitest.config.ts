@@ -22,7 +22,7 @@ export default defineConfig({
             '{contracts,runtime,broker,ingest,api,simulator,gateway}/test/**/*.int.test.ts',
             'test/*.int.test.ts',
           ],
-          globalSetup: ['test/setup/influx-global.ts'],
+          globalSetup: ['test/support/influx-global.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
           fileParallelism: false,
@@ -32,7 +32,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.e2e.test.ts'],
-          globalSetup: ['test/setup/influx-global.ts'],
+          globalSetup: ['test/support/influx-global.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
           fileParallelism: false,

@@ -14,7 +14,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import mqtt from 'mqtt'
 import { Credentials, start } from '@evmon/broker'
-import { startRedis } from '../scripts/redis.ts'
+import { startRedis } from '../test/support/redis.ts'
 import { lateAckRun } from './lib-broker-persistent.ts'
 
 const INFLIGHT = 200 // publisher window of unacknowledged QoS 1 messages

@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util'
 import mqtt from 'mqtt'
 import type { Telemetry } from '@evmon/contracts'
 import { newSecret, type ScryptParams } from '@evmon/runtime'
-import { freePorts } from '../scripts/ports.ts'
+import { freePorts } from '../test/support/ports.ts'
 import type { ChargersReport, ChargersSpec } from './lib-ocpp-chargers.ts'
 import { cpuMeter, metric, percentile } from './lib-measure.ts'
 

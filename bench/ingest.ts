@@ -22,9 +22,9 @@ import { parseArgs } from 'node:util'
 import { Credentials } from '@evmon/broker'
 import { stationTopic, type Telemetry } from '@evmon/contracts'
 import mqtt, { type MqttClient } from 'mqtt'
-import { startInfluxd } from '../scripts/influxd.ts'
-import { freePorts, waitForHttp } from '../scripts/ports.ts'
-import { startRedis } from '../scripts/redis.ts'
+import { startInfluxd } from '../test/support/influxd.ts'
+import { freePorts, waitForHttp } from '../test/support/ports.ts'
+import { startRedis } from '../test/support/redis.ts'
 
 const CONNECTORS = 4
 const POINTS_PER_MESSAGE = 1 + CONNECTORS
@@ -333,7 +333,7 @@ function machineCpu(): { busy: number; total: number } {
   return { busy: (total - idle) / 100, total: total / 100 }
 }
 
-/** The pid of our child called `comm` (influxd, started by scripts/influxd.ts). */
+/** The pid of our child called `comm` (influxd, started by test/support/influxd.ts). */
 function childPid(comm: string): number {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue

@@ -12,9 +12,9 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
 import { Credentials } from '@evmon/broker'
-import { startInfluxd } from '../scripts/influxd.ts'
-import { freePorts } from '../scripts/ports.ts'
-import { startRedis } from '../scripts/redis.ts'
+import { startInfluxd } from '../test/support/influxd.ts'
+import { freePorts } from '../test/support/ports.ts'
+import { startRedis } from '../test/support/redis.ts'
 import { pidOf } from './lib-measure.ts'
 
 export interface BenchStackOptions {

@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util'
 import { messageToPoints, toLine, type ConnectorStatus, type DecodedMessage } from '@evmon/contracts'
 import { createInfluxClient, type InfluxClient } from '../api/src/influx/client.ts'
 import { listSessions } from '../api/src/sessions/sessions.ts'
-import { startInfluxd } from '../scripts/influxd.ts'
+import { startInfluxd } from '../test/support/influxd.ts'
 import { percentile } from './lib-measure.ts'
 
 const DAY_MS = 86_400_000

@@ -10,9 +10,9 @@ import { influxEnv, readEnv } from '@evmon/runtime'
 import { Chargers } from '@evmon/gateway'
 import { gatewaySitesFile, ocppIdentityOf } from '@evmon/simulator'
 import { backfillHistory } from './backfill.ts'
-import { startInfluxd, type InfluxdHandle } from './influxd.ts'
-import { freePorts } from './ports.ts'
-import { startRedis, type RedisHandle } from './redis.ts'
+import { startInfluxd, type InfluxdHandle } from '../test/support/influxd.ts'
+import { freePorts } from '../test/support/ports.ts'
+import { startRedis, type RedisHandle } from '../test/support/redis.ts'
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..')
 

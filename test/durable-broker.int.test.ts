@@ -5,7 +5,7 @@ import mqtt from 'mqtt'
 import { afterAll, expect, inject, test } from 'vitest'
 import { start as startBroker, type BrokerHandle } from '@evmon/broker'
 import { loadConfig, silentLogger, start as startIngest, type IngestConfig } from '@evmon/ingest'
-import { startRedis, type RedisHandle } from '../scripts/redis.ts'
+import { startRedis, type RedisHandle } from './support/redis.ts'
 
 // Issue 5's durability promise end to end: telemetry published while ingest is offline is queued for
 // ingest's persistent session in Redis, survives a broker restart, and lands in InfluxDB in full.

@@ -6,9 +6,9 @@ import mqtt, { type MqttClient } from 'mqtt'
 import { afterAll, expect, onTestFinished, test } from 'vitest'
 import { Credentials } from '@evmon/broker'
 import { stationTopic, type Telemetry } from '@evmon/contracts'
-import { startInfluxd, type InfluxdHandle } from '../scripts/influxd.ts'
-import { freePorts, waitForHttp } from '../scripts/ports.ts'
-import { startRedis, type RedisHandle } from '../scripts/redis.ts'
+import { startInfluxd, type InfluxdHandle } from './support/influxd.ts'
+import { freePorts, waitForHttp } from './support/ports.ts'
+import { startRedis, type RedisHandle } from './support/redis.ts'
 import { repoRoot } from '../scripts/stack.ts'
 
 // The fault drill of issue 14, on the pipeline as `npm start` deploys it: broker (with its Redis) and

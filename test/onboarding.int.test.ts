@@ -6,7 +6,7 @@ import { promisify } from 'node:util'
 import mqtt from 'mqtt'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { Credentials } from '@evmon/broker'
-import { freePorts, waitForHttp } from '../scripts/ports.ts'
+import { freePorts, waitForHttp } from './support/ports.ts'
 import { repoRoot } from '../scripts/stack.ts'
 
 // Onboarding without a restart, as an operator does it: the broker runs as its own process, the

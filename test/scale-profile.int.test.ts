@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import mqtt from 'mqtt'
 import { afterAll, expect, inject, test } from 'vitest'
 import { parse } from 'yaml'
-import { freePorts, waitForHttp } from '../scripts/ports.ts'
+import { freePorts, waitForHttp } from './support/ports.ts'
 import { repoRoot } from '../scripts/stack.ts'
 
 // The compose `scale` profile on this machine: mosquitto with the profile's own configuration and ACL,

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import mqtt from 'mqtt'
 import { afterAll, expect, inject, test } from 'vitest'
 import { start as startBroker, type BrokerHandle } from '@evmon/broker'
-import { freePort } from '../scripts/ports.ts'
+import { freePort } from './support/ports.ts'
 import { repoRoot } from '../scripts/stack.ts'
 
 // SIGTERM under load loses nothing. Ingest: the first ingest runs while InfluxDB is unreachable, so

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis'
 import mqtt from 'mqtt'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { startRedis, type RedisHandle } from '../../scripts/redis.ts'
+import { startRedis, type RedisHandle } from '../../test/support/redis.ts'
 import { start, type BrokerHandle } from '../src/index.ts'
 
 let redis: RedisHandle

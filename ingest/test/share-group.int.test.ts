@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { connect } from 'node:net'
 import { stationTopic } from '@evmon/contracts'
 import { expect, inject, test } from 'vitest'
-import { freePort } from '../../scripts/ports.ts'
+import { freePort } from '../../test/support/ports.ts'
 import { silentLogger, start } from '../src/index.ts'
 import { publisher, query, telemetry, testConfig, waitFor } from './helpers.ts'
 

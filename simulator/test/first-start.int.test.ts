@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterAll, expect, inject, test } from 'vitest'
 import { start as startBroker, type BrokerHandle } from '@evmon/broker'
 import { backfillHistory } from '../../scripts/backfill.ts'
-import { freePort } from '../../scripts/ports.ts'
+import { freePort } from '../../test/support/ports.ts'
 import { repoRoot } from '../../scripts/stack.ts'
 
 // npm start's first start: the simulator backfills through a real broker and ingest into a real

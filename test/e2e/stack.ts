@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { influxEnv, readEnv } from '@evmon/runtime'
 import { inject } from 'vitest'
-import { freePort } from '../../scripts/ports.ts'
+import { freePort } from '../support/ports.ts'
 import { startStack, type StackHandle } from '../../scripts/stack.ts'
 
 export interface TestStack extends StackHandle {

@@ -1,6 +1,6 @@
 import { ConfigError } from '@evmon/runtime'
 import { describe, expect, test } from 'vitest'
-import { loadConfig } from './config.ts'
+import { loadConfig } from '../src/config.ts'
 
 describe('loadConfig', () => {
   test('defaults: port 9220, TLS off, central-system answers accept every id tag', () => {

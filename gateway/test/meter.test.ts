@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { parseTimestamp, readSampledValues, type RejectReason, type SampledValue } from './meter.ts'
+import { parseTimestamp, readSampledValues, type RejectReason, type SampledValue } from '../src/meter.ts'
 
 function read(sampled: SampledValue[]) {
   const rejected: [RejectReason, string][] = []

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
-import { SampleWheel } from './sampling.ts'
+import { SampleWheel } from '../src/sampling.ts'
 
 describe('SampleWheel', () => {
   beforeEach(() => vi.useFakeTimers({ now: 0 }))

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
-import { startInfluxd } from '../../scripts/influxd.ts'
+import { startInfluxd } from './influxd.ts'
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { Chargers, stationIdFor } from './chargers.ts'
+import { Chargers, stationIdFor } from '../src/chargers.ts'
 
 describe('stationIdFor', () => {
   test('lower-cases and replaces what station ids cannot hold', () => {
