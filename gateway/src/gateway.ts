@@ -6,10 +6,10 @@ import {
   type ServerResponse,
 } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
-import type { AddressInfo, Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import { basename, dirname } from 'node:path'
 import { isValidId, OCPP_PROTOCOLS, type OcppProtocol } from '@evmon/contracts'
-import { FailureLimiter, METRICS_CONTENT_TYPE, SecretChecker } from '@evmon/runtime'
+import { FailureLimiter, listen as listenOn, SecretChecker, sendMetrics } from '@evmon/runtime'
 import mqtt from 'mqtt'
 import { RPCServer, type RPCClient } from 'ocpp-rpc'
 import { chargerKey, Chargers, isOcppIdentity, stationIdFor, type Charger } from './chargers.ts'
@@ -43,6 +43,8 @@ interface Session {
 }
 
 const PROTOCOLS: readonly string[] = OCPP_PROTOCOLS
+/** Connections the kernel queues before the gateway accepts them; Linux caps it at net.core.somaxconn. */
+const ACCEPT_BACKLOG = 4096
 
 // Path of the OCPP endpoint: /ocpp/{site}/{identity}; ocpp-rpc splits off the identity (the last segment).
 const ENDPOINT = /^\/ocpp\/([^/]+)$/
@@ -453,32 +455,21 @@ export async function start(config: Readonly<GatewayConfig>): Promise<GatewayHan
       res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' })
       res.end(JSON.stringify({ status: ok ? 'ok' : 'broker unreachable', chargers: live.size }))
     } else if (req.method === 'GET' && req.url === '/metrics') {
-      metrics.render().then(
-        (text) => {
-          res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE })
-          res.end(text)
-        },
-        (err: Error) => {
-          res.writeHead(500, { 'content-type': 'text/plain' })
-          res.end(`metrics: ${err.message}\n`)
-        },
-      )
+      sendMetrics(metrics.registry, res)
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' })
       res.end('not found: OCPP chargers connect to /ocpp/{site}/{identity}\n')
     }
   }
   const servers: Server[] = []
-  const listen = (server: Server, port: number) =>
-    new Promise<number>((resolve, reject) => {
-      server.on('upgrade', upgrade)
-      server.once('error', reject)
-      server.listen(port, config.host, () => {
-        server.off('error', reject)
-        servers.push(server)
-        resolve((server.address() as AddressInfo).port)
-      })
-    })
+  const listen = async (server: Server, port: number) => {
+    server.on('upgrade', upgrade)
+    // After a gateway restart or a network outage every charger reconnects within seconds: connections
+    // beyond the accept queue would be reset, so the queue holds as many as the kernel allows.
+    const bound = await listenOn(server, port, config.host, ACCEPT_BACKLOG)
+    servers.push(server)
+    return bound
+  }
   const listenAll = async () => {
     const plain = await listen(createHttpServer(serveHttp), config.port)
     const secure = config.tls

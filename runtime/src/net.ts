@@ -4,11 +4,13 @@ import type { AddressInfo, Server } from 'node:net'
  * Starts `server` (net, http or https) listening on `host:port` and resolves with the port it bound:
  * port 0 picks a free one, which tests and several instances on one machine rely on. A bind failure
  * (port taken, address unknown) rejects instead of being thrown as an unhandled 'error' event.
+ * `backlog` is the kernel's queue of connections not yet accepted (Node's default: 511; the kernel caps
+ * it at net.core.somaxconn): a server that thousands of clients reconnect to at once needs more.
  */
-export function listen(server: Server, port: number, host: string): Promise<number> {
+export function listen(server: Server, port: number, host: string, backlog?: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject)
-    server.listen(port, host, () => {
+    server.listen({ port, host, ...(backlog === undefined ? {} : { backlog }) }, () => {
       server.off('error', reject)
       resolve((server.address() as AddressInfo).port)
     })
