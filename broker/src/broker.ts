@@ -4,7 +4,7 @@ import { createServer as createNetServer, type Server as NetServer, type Socket 
 import { Duplex, Writable } from 'node:stream'
 import { createServer as createTlsServer } from 'node:tls'
 import { Aedes, type AedesOptions } from 'aedes'
-import { listen } from '@evmon/runtime'
+import { ACCEPT_BACKLOG, listen } from '@evmon/runtime'
 import { basename, dirname } from 'node:path'
 import { createWebSocketStream, WebSocketServer } from 'ws'
 import { brokerEnv, type BrokerConfig } from './config.ts'
@@ -283,9 +283,10 @@ export async function start(config: BrokerConfig): Promise<BrokerHandle> {
   }
   const watcher = credentialsFile ? watchFile(credentialsFile, reloadCredentials) : null
 
-  const mqttPort = await listen(tcp, config.mqttPort, config.host)
-  const wsPort = await listen(http, config.wsPort, config.host)
-  const tlsPort = tls && config.tls ? await listen(tls, config.tls.port, config.host) : null
+  // Every station reconnects within seconds of a broker restart: the accept queue holds them all.
+  const mqttPort = await listen(tcp, config.mqttPort, config.host, ACCEPT_BACKLOG)
+  const wsPort = await listen(http, config.wsPort, config.host, ACCEPT_BACKLOG)
+  const tlsPort = tls && config.tls ? await listen(tls, config.tls.port, config.host, ACCEPT_BACKLOG) : null
   const metricsPort = metrics ? await listen(metrics, config.metricsPort ?? 0, config.host) : null
 
   return {

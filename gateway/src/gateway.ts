@@ -9,7 +9,13 @@ import { createServer as createHttpsServer } from 'node:https'
 import type { Socket } from 'node:net'
 import { basename, dirname } from 'node:path'
 import { isValidId, OCPP_PROTOCOLS, type OcppProtocol } from '@evmon/contracts'
-import { FailureLimiter, listen as listenOn, SecretChecker, sendMetrics } from '@evmon/runtime'
+import {
+  ACCEPT_BACKLOG,
+  FailureLimiter,
+  listen as listenOn,
+  SecretChecker,
+  sendMetrics,
+} from '@evmon/runtime'
 import mqtt from 'mqtt'
 import { RPCServer, type RPCClient } from 'ocpp-rpc'
 import { chargerKey, Chargers, isOcppIdentity, stationIdFor, type Charger } from './chargers.ts'
@@ -43,8 +49,6 @@ interface Session {
 }
 
 const PROTOCOLS: readonly string[] = OCPP_PROTOCOLS
-/** Connections the kernel queues before the gateway accepts them; Linux caps it at net.core.somaxconn. */
-const ACCEPT_BACKLOG = 4096
 
 // Path of the OCPP endpoint: /ocpp/{site}/{identity}; ocpp-rpc splits off the identity (the last segment).
 const ENDPOINT = /^\/ocpp\/([^/]+)$/
