@@ -57,10 +57,10 @@ const FACTS = [
   {
     fact: 'the vehicle curves (their schema and their one reading)',
     home: { VehicleSchema: 'schema.ts', dcCurveW: 'vehicle-curve.ts', interpolate: 'piecewise-linear.ts' },
-    // The API reads curves through the contract's driver estimates (contracts/src/api/charging.ts).
+    // The API's driver estimates (api/src/availability/charging.ts) read curves with dcCurveW.
     users: {
       simulator: ['dcCurveW', 'VehicleModel'],
-      api: ['typicalPowerW', 'minutesToTarget', 'VehicleModel'],
+      api: ['dcCurveW', 'VehicleModel'],
     },
   },
   {
@@ -90,7 +90,7 @@ describe('each fact of the site lives in one source file', () => {
   })
 
   test('the charging curves are read once: the API’s estimates read them with the contract’s dcCurveW', () => {
-    expect(sources.get('contracts/src/api/charging.ts')).toMatch(/from '\.\.\/site\/vehicle-curve\.ts'/)
+    expect(sources.get('api/src/availability/charging.ts')).toMatch(/\bdcCurveW\(/)
     expect(definitions('dcCurveW')).toEqual(['contracts/src/site/vehicle-curve.ts'])
   })
 

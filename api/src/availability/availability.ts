@@ -1,15 +1,13 @@
 import { DEFAULT_TIME_ZONE } from '@evmon/contracts/site'
 import {
-  minutesToTarget,
   nextCheaper,
   priceAt,
-  typicalPowerW,
   type AvailabilityConnector,
   type AvailabilityResponse,
-  type ConnectorLimits,
   type LiveStation,
 } from '@evmon/contracts'
 import type { RunningSession } from '../live/live-state.ts'
+import { minutesToTarget, typicalPowerW, type ConnectorLimits } from './charging.ts'
 import { auxLoadByHour, siteTotals } from '../live/site-totals.ts'
 import type { CatalogueSite, SiteCatalogue } from '../sites/site-catalogue.ts'
 

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Tariff, VehicleCurve } from '@evmon/contracts'
+import type { Tariff } from '@evmon/contracts'
+import type { VehicleCurve } from '../availability/charging.ts'
 import {
   SiteFileSchema,
   siteDescription,

@@ -2,7 +2,6 @@
 export * from './alerts.ts'
 export * from './analytics.ts'
 export * from './availability.ts'
-export * from './charging.ts'
 export * from './history.ts'
 export * from './live.ts'
 export * from './metrics.ts'

@@ -1,4 +1,4 @@
-import { dcCurveW, type DcCurve } from '../site/vehicle-curve.ts'
+import { dcCurveW, type DcCurve } from '@evmon/contracts/site'
 
 // What a car gets from a connector: the tightest of the car's curve and current, the gun's power and
 // current, and the power left in the cabinet and at the site. The curve is read as the simulator reads
