@@ -1,5 +1,10 @@
 import { describe, expect, test } from 'vitest'
-import { curvePowerW, deliverablePowerW, minutesToTarget, type VehicleCurve } from '../../src/availability/charging.ts'
+import {
+  curvePowerW,
+  deliverablePowerW,
+  minutesToTarget,
+  type VehicleCurve,
+} from '../../src/availability/charging.ts'
 
 const car: VehicleCurve = {
   id: 'test',
