@@ -24,8 +24,10 @@ const DAY_MS = 86_400_000
 const GOALS = {
   queryable_p99_ms: 2_000, // sample time → the point answers an InfluxDB query
   ws_p99_ms: 1_000, // sample time → a dashboard WebSocket client has the update
-  // HTTP p99 per route, as the API benchmark's latency goals: interactive answers within 100 ms.
-  http_p99_ms: { live_station: 100, live_sites: 100, availability: 100, history_24h: 100 },
+  // HTTP p99 per route. The live routes and the WebSocket stream serve the same view, so they share its
+  // 1 s bar; a 24-hour chart gets the queryable bar. (The API benchmark's 100 ms goals are for the API
+  // alone on the machine; here it shares 2 cores with the broker, ingest, InfluxDB and the simulator.)
+  http_p99_ms: { live_station: 1_000, live_sites: 1_000, availability: 1_000, history_24h: 2_000 },
 } as const
 
 type Route = keyof typeof GOALS.http_p99_ms
