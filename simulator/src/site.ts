@@ -5,7 +5,7 @@ import { canCharge } from './charging-curve.ts'
 import type { Connector, ConnectorEvent } from './connector.ts'
 import { DEFAULTS } from './defaults.ts'
 import { Demand } from './demand.ts'
-import { compileTariff, createLocalTime } from '@evmon/contracts/site'
+import { compileTariff, createLocalTime, gridLimitW as siteGridLimitW } from '@evmon/contracts/site'
 import { createMessageFactory, onlineMessage, type SimMessage } from './messages.ts'
 import { createRng } from './rng.ts'
 import { SessionLedger, type LedgerTotals, type SessionRecord } from './session-ledger.ts'
@@ -140,7 +140,7 @@ export function createSite(
   const fleet = createFleet(config)
   const demand = new Demand(config.arrivalClasses, connectorsByClass, fleet, seed, config.holidays)
   const controlRng = createRng(seed, 'control')
-  let gridLimitW = config.grid.transformerKva * 1000 * config.grid.powerFactor
+  let gridLimitW = siteGridLimitW(config.grid)
   const auxReserveW = stations.reduce((sum, s) => sum + s.maxAuxW, 0)
   const moduleW = new Map(
     stations.flatMap((s) =>

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import type { Tariff } from '@evmon/contracts'
 import type { VehicleCurve } from '../availability/charging.ts'
 import {
+  gridLimitW,
   SiteFileSchema,
   siteDescription,
   siteFileProblems,
@@ -95,7 +96,7 @@ export function catalogueSite(site: Site): CatalogueSite {
   return {
     id: site.id,
     timezone: site.timezone,
-    gridLimitW: Math.round(site.grid.transformerKva * site.grid.powerFactor * 1000),
+    gridLimitW: Math.round(gridLimitW(site.grid)),
     tariff: site.tariff,
     arrivalSocPct: site.sessions.arrivalSocPct.mode,
     auxKwByHour: [...site.loungeKwByHour],

@@ -213,6 +213,11 @@ export type VehicleModel = Static<typeof VehicleSchema>
 export type Battery = Static<typeof BatterySchema>
 export type Site = Static<typeof SiteSchema>
 
+/** Real power the site may draw, W: transformer kVA × power factor (the grid schema's rule). */
+export function gridLimitW(grid: Site['grid']): number {
+  return grid.transformerKva * 1000 * grid.powerFactor
+}
+
 /** The description part of a validated site file, without the scenario sections. */
 export function siteDescription(file: Site): Site {
   const out: Record<string, unknown> = {}
