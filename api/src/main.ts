@@ -1,3 +1,4 @@
+import { stopOnSignal } from '@evmon/runtime'
 import { ConfigError, loadConfig, start } from './index.ts'
 
 let config
@@ -11,15 +12,7 @@ try {
 
 const api = await start(config)
 
-const shutdown = (): void => {
-  api.close().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error('api did not close cleanly', err)
-      process.exit(1)
-    },
-  )
-}
-// `once`: a second signal gets Node's default handling, so an API stuck closing can still be stopped.
-process.once('SIGINT', shutdown)
-process.once('SIGTERM', shutdown)
+// A second signal exits at once, so an API stuck closing can still be stopped.
+stopOnSignal(() => api.close(), {
+  onFailure: (_reason, err) => console.error('api did not close cleanly', err),
+})
