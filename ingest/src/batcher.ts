@@ -2,7 +2,10 @@
 export interface BatcherOptions<T> {
   /** A batch is sealed as soon as it holds this many points. */
   batchSizePoints: number
-  /** A partial batch is sealed this long after its first entry arrived. */
+  /**
+   * A partial batch is sealed this long after its first entry arrived, if a write slot is free then;
+   * otherwise it keeps filling until one is (see {@link Batcher}).
+   */
   flushIntervalMs: number
   /** Batches handed to `write` at the same time. */
   maxConcurrentWrites: number
@@ -23,11 +26,18 @@ export interface BatcherOptions<T> {
  * points, sealed by size or by `flushIntervalMs`, and writes at most `maxConcurrentWrites` at a time.
  * The entries of a message are never split across batches, so a batch may exceed the size by the
  * points of one message. Sealed batches wait in order while the write slots are busy.
+ *
+ * Group commit: a partial batch whose interval has passed is sealed only when a write slot is free;
+ * while every slot is busy it keeps filling and is sealed as soon as one frees. A short interval thus
+ * gives low latency when writes keep up, and batches still grow with the load when they do not,
+ * instead of queueing many small ones.
  */
 export class Batcher<T> {
   private open: T[] = []
   private openPoints = 0
   private timer: unknown = undefined
+  /** The open batch's interval has passed: it is sealed as soon as a write slot is free. */
+  private due = false
   private readonly sealed: { entries: T[]; points: number }[] = []
   private inFlight = 0
   private inFlightPoints = 0
@@ -51,10 +61,11 @@ export class Batcher<T> {
     this.openPoints += points
     if (this.openPoints >= this.options.batchSizePoints) {
       this.seal()
-    } else if (this.timer === undefined) {
+    } else if (this.timer === undefined && !this.due) {
       this.timer = this.setTimer(() => {
         this.timer = undefined
-        this.seal()
+        this.due = true
+        this.sealIfDue()
       }, this.options.flushIntervalMs)
     }
   }
@@ -66,7 +77,12 @@ export class Batcher<T> {
     return new Promise((resolve) => this.idleWaiters.push(resolve))
   }
 
+  private sealIfDue(): void {
+    if (this.due && this.inFlight + this.sealed.length < this.options.maxConcurrentWrites) this.seal()
+  }
+
   private seal(): void {
+    this.due = false
     if (this.timer !== undefined) {
       this.clearTimer(this.timer)
       this.timer = undefined
@@ -91,6 +107,7 @@ export class Batcher<T> {
           this.inFlight--
           this.inFlightPoints -= batch.points
           this.dispatch()
+          this.sealIfDue()
           this.options.onBatchSettled?.()
           if (this.inFlight === 0 && this.sealed.length === 0) {
             const waiters = this.idleWaiters

@@ -54,8 +54,8 @@ export const ingestEnv = {
   ),
   flushIntervalMs: envVar.int(
     'EVMON_INGEST_FLUSH_MS',
-    1_000,
-    'a partial batch waits at most this long',
+    100,
+    'a partial batch is written this long after its first point, or as soon as a write slot frees after that',
     1,
     60_000,
   ),

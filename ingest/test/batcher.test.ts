@@ -50,6 +50,30 @@ test('a partial batch is written when the flush interval after its first entry h
   expect(writes.map((w) => w.entries)).toEqual([['a', 'b']])
 })
 
+test('a partial batch whose interval passed while every slot was busy keeps filling, then goes out as one', async () => {
+  const { batcher, writes } = harness({ batchSizePoints: 100, flushIntervalMs: 100, maxConcurrentWrites: 1 })
+  batcher.add('a', 1)
+  vi.advanceTimersByTime(100)
+  expect(writes.map((w) => w.entries)).toEqual([['a']])
+  // The only slot is busy: the next batch's interval passes, and it is not sealed into a queue of small ones.
+  batcher.add('b', 1)
+  vi.advanceTimersByTime(100)
+  batcher.add('c', 1)
+  vi.advanceTimersByTime(300)
+  batcher.add('d', 1)
+  expect(writes).toHaveLength(1)
+  writes[0]?.finish()
+  await vi.advanceTimersByTimeAsync(0)
+  expect(writes.map((w) => w.entries)).toEqual([['a'], ['b', 'c', 'd']])
+  // A batch that fills up while waiting is still sealed by size at once.
+  for (const e of ['e', 'f']) batcher.add(e, 1)
+  vi.advanceTimersByTime(100)
+  batcher.add('big', 100)
+  writes[1]?.finish()
+  await vi.advanceTimersByTimeAsync(0)
+  expect(writes.map((w) => w.entries)).toEqual([['a'], ['b', 'c', 'd'], ['e', 'f', 'big']])
+})
+
 test('the entries of one message are never split across batches', () => {
   const { batcher, writes } = harness({ batchSizePoints: 10 })
   batcher.add('small', 8)
