@@ -83,7 +83,10 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
     await influxd.stop()
   }
   const spawnService = (name: string, entry: string, env: Record<string, string>, args: string[] = []) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+    // EVMON_BENCH_CPU_PROF=<dir>: each service writes a V8 CPU profile there when it stops (where the time goes).
+    const profile = process.env.EVMON_BENCH_CPU_PROF
+    const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(profile, name)}`] : []
+    const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry, ...args], {
       cwd: repoRoot,
       env: { ...process.env, EVMON_LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

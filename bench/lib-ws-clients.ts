@@ -1,8 +1,10 @@
 // Dashboard-like WebSocket clients of the live stream, run by the benches as a child process of their own
 // so that parsing every frame does not share the measured server's event loop. Opens `clients`
 // sockets to `url`, waits for each one's snapshot, then for `durationS` seconds records, for every
-// station in every delta each client receives, the time from the station's sample (`last_ts`) to the
-// frame's arrival. Sends a {@link WsResult} to the parent.
+// sample each client receives (a station in a delta with a `last_ts` newer than the client had), the
+// time from the sample (`last_ts`) to the frame's arrival. A delta that repeats a station's sample
+// because something else about it changed (a status event, say) is not that sample's update again:
+// counting it would measure the sample's age, not its delivery. Sends a {@link WsResult} to the parent.
 import WebSocket from 'ws'
 import { percentile } from './lib-measure.ts'
 
@@ -17,7 +19,7 @@ export interface WsResult {
   connected: number
   /** Deltas received over the window, all clients together. */
   frames: number
-  /** Station updates measured (one per station per delta per client). */
+  /** Samples measured (one per new station sample per client). */
   updates: number
   p50_ms: number
   p99_ms: number
@@ -39,18 +41,24 @@ const latencies: number[] = []
 const open = (): Promise<WebSocket> =>
   new Promise((resolve, reject) => {
     const ws = new WebSocket(spec.url, { headers: { authorization: `Bearer ${spec.token}` } })
+    // The newest sample this client has seen, by station.
+    const seen = new Map<string, number>()
     ws.once('error', reject)
     ws.once('message', () => resolve(ws)) // the snapshot
     ws.on('message', (data: Buffer) => {
-      if (!measuring) return
       const at = Date.now()
       const frame = JSON.parse(data.toString('utf8')) as {
         type: string
-        data: { stations: Array<{ last_ts: number | null }> }
+        data: { stations: Array<{ site: string; station: string; last_ts: number | null }> }
       }
-      if (frame.type !== 'delta') return
-      frames++
-      for (const s of frame.data.stations) if (s.last_ts !== null) latencies.push(at - s.last_ts)
+      if (measuring && frame.type === 'delta') frames++
+      for (const s of frame.data.stations) {
+        if (s.last_ts === null) continue
+        const key = `${s.site}/${s.station}`
+        if (s.last_ts <= (seen.get(key) ?? Number.NEGATIVE_INFINITY)) continue
+        seen.set(key, s.last_ts)
+        if (measuring && frame.type === 'delta') latencies.push(at - s.last_ts)
+      }
     })
     ws.on('close', () => {
       if (measuring) lost++
