@@ -24,6 +24,8 @@ export interface WsResult {
   p50_ms: number
   p99_ms: number
   max_ms: number
+  /** When (epoch ms) the slowest update arrived: lines a stall up with what else happened then. */
+  max_at: number
   /** Clients whose socket closed or failed during the run. */
   lost: number
 }
@@ -37,6 +39,8 @@ let measuring = false
 let frames = 0
 let lost = 0
 const latencies: number[] = []
+let worst = Number.NEGATIVE_INFINITY
+let worstAt = Number.NaN
 
 const open = (): Promise<WebSocket> =>
   new Promise((resolve, reject) => {
@@ -57,7 +61,10 @@ const open = (): Promise<WebSocket> =>
         const key = `${s.site}/${s.station}`
         if (s.last_ts <= (seen.get(key) ?? Number.NEGATIVE_INFINITY)) continue
         seen.set(key, s.last_ts)
-        if (measuring && frame.type === 'delta') latencies.push(at - s.last_ts)
+        if (measuring && frame.type === 'delta') {
+          if (at - s.last_ts > worst) [worst, worstAt] = [at - s.last_ts, at]
+          latencies.push(at - s.last_ts)
+        }
       }
     })
     ws.on('close', () => {
@@ -80,6 +87,7 @@ const result: WsResult = {
   p50_ms: percentile(latencies, 50),
   p99_ms: percentile(latencies, 99),
   max_ms: percentile(latencies, 100),
+  max_at: worstAt,
   lost,
 }
 for (const ws of sockets) ws.terminate()
