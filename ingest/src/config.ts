@@ -54,7 +54,7 @@ export const ingestEnv = {
   ),
   flushIntervalMs: envVar.int(
     'EVMON_INGEST_FLUSH_MS',
-    100,
+    250,
     'a partial batch is written this long after its first point, or as soon as a write slot frees after that',
     1,
     60_000,

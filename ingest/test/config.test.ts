@@ -10,7 +10,7 @@ describe('loadConfig', () => {
       influxUrl: 'http://127.0.0.1:8086',
       influxDb: 'evmon',
       batchSizePoints: 5_000,
-      flushIntervalMs: 100,
+      flushIntervalMs: 250,
       metricsPort: 9102,
       deadLetterPath: 'var/ingest/dead-letter.ndjson',
     })
