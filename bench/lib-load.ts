@@ -4,10 +4,13 @@
 // answers). Takes autocannon's options as JSON in `process.argv[2]`; warms the route up for
 // `warmupS` seconds unless the run is a fixed number of requests; sends the result to the parent.
 import { createRequire } from 'node:module'
+import { startGate } from './lib-child.ts'
 
 export interface LoadSpec {
   options: Record<string, unknown>
   warmupS: number
+  /** Wait at the start gate (bench/lib-child.ts `gatedChild`) before the warm-up and the run. */
+  gate?: boolean
 }
 
 export interface LoadResult {
@@ -23,6 +26,7 @@ const autocannon = createRequire(import.meta.url)('autocannon') as (
 ) => Promise<LoadResult>
 
 const spec = JSON.parse(process.argv[2] ?? '') as LoadSpec
+await startGate(spec)
 if (!('amount' in spec.options) && spec.warmupS > 0)
   await autocannon({ ...spec.options, duration: spec.warmupS })
 const r = await autocannon(spec.options)

@@ -6,6 +6,7 @@
 // because something else about it changed (a status event, say) is not that sample's update again:
 // counting it would measure the sample's age, not its delivery. Sends a {@link WsResult} to the parent.
 import WebSocket from 'ws'
+import { startGate } from './lib-child.ts'
 import { percentile } from './lib-measure.ts'
 
 export interface WsSpec {
@@ -13,6 +14,8 @@ export interface WsSpec {
   token: string
   clients: number
   durationS: number
+  /** Wait at the start gate (bench/lib-child.ts `gatedChild`) once connected, before measuring. */
+  gate?: boolean
 }
 
 export interface WsResult {
@@ -76,6 +79,7 @@ for (let i = 0; i < spec.clients; i += CONNECT_BATCH)
   sockets.push(
     ...(await Promise.all(Array.from({ length: Math.min(CONNECT_BATCH, spec.clients - i) }, open))),
   )
+await startGate(spec)
 measuring = true
 process.send?.('measuring')
 await new Promise((resolve) => setTimeout(resolve, spec.durationS * 1000))

@@ -12,10 +12,11 @@ import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadSiteConfig, scaleSite } from '@evmon/simulator'
-import { runChild, wsClients } from './lib-child.ts'
+import { gatedChild } from './lib-child.ts'
 import type { LoadResult, LoadSpec } from './lib-load.ts'
 import { cpuMeter, metric, percentile } from './lib-measure.ts'
 import { startBenchStack, type BenchStack } from './lib-stack.ts'
+import type { WsResult, WsSpec } from './lib-ws-clients.ts'
 
 const repoRoot = new URL('..', import.meta.url).pathname
 const DAY_MS = 86_400_000
@@ -37,6 +38,8 @@ const PROBE_STATIONS = 8
 const PROBE_POLL_MS = 50
 /** How long after the window the probe still looks for the window's samples. */
 const PROBE_GRACE_MS = 5_000
+/** Between the load helpers' start-up (a CPU burst on a machine the stack uses whole) and the window. */
+const HELPERS_SETTLE_MS = 3_000
 
 interface Options {
   windowS: number
@@ -247,41 +250,48 @@ async function step(connectors: number, options: Options, budgetS: number): Prom
         rate: options.historyRate,
       },
     }
+    // The load helpers start (each loads tsx and its modules: a burst of CPU) and wait at a start gate;
+    // the window opens once they are all up and the stack has had a moment to catch up from that burst.
+    const loads = Object.entries(routes)
+      // A rate of 0 leaves the route out (autocannon would take it as no limit at all).
+      .filter(([, r]) => r.rate > 0)
+      .map(([name, r]) => ({
+        name: name as Route,
+        child: gatedChild<LoadResult>('lib-load.ts', {
+          options: {
+            url: `${stack.apiUrl}${r.path}`,
+            headers: r.headers,
+            connections: 4,
+            overallRate: r.rate,
+            duration: options.windowS,
+          },
+          warmupS: 0,
+        } satisfies LoadSpec),
+      }))
+    const wsChild = gatedChild<WsResult>('lib-ws-clients.ts', {
+      url: `${stack.apiUrl.replace('http', 'ws')}/api/v1/live/ws?station=${probes[0]}`,
+      token: stack.token,
+      clients: options.wsClients,
+      durationS: options.windowS,
+    } satisfies WsSpec)
+    await Promise.all([...loads.map((l) => l.child.ready), wsChild.ready])
+    await sleep(HELPERS_SETTLE_MS)
     const broker0 = await metric(stack.brokerMetricsUrl, 'evmon_broker_messages_in_total')
     const written0 = await metric(stack.ingestMetricsUrl, 'evmon_ingest_points_written_total')
     const cpu = cpuMeter(stack.pids)
     const t0 = performance.now()
-    const probe = probeQueryable(stack, probes, now)
+    const probe = probeQueryable(stack, probes, Date.now())
+    for (const { child } of [...loads, { child: wsChild }]) child.go()
     const [http, ws] = await Promise.all([
       Promise.all(
-        // A rate of 0 leaves the route out (autocannon would take it as no limit at all).
-        Object.entries(routes)
-          .filter(([, r]) => r.rate > 0)
-          .map(async ([name, r]) => {
-            const result = await runChild<LoadResult>('lib-load.ts', {
-              options: {
-                url: `${stack.apiUrl}${r.path}`,
-                headers: r.headers,
-                connections: 4,
-                overallRate: r.rate,
-                duration: options.windowS,
-              },
-              warmupS: 0,
-            } satisfies LoadSpec)
-            if (result.non2xx > 0 || result.errors > 0)
-              failed.push(`${name}: ${result.non2xx} non-2xx answers, ${result.errors} errors`)
-            return [name as Route, result] as const
-          }),
+        loads.map(async ({ name, child }) => {
+          const result = await child.result
+          if (result.non2xx > 0 || result.errors > 0)
+            failed.push(`${name}: ${result.non2xx} non-2xx answers, ${result.errors} errors`)
+          return [name, result] as const
+        }),
       ),
-      wsClients(
-        {
-          url: `${stack.apiUrl.replace('http', 'ws')}/api/v1/live/ws?station=${probes[0]}`,
-          token: stack.token,
-          clients: options.wsClients,
-          durationS: options.windowS,
-        },
-        () => {},
-      ),
+      wsChild.result,
     ])
     const windowS = (performance.now() - t0) / 1000
     const cpuPct = cpu()
