@@ -9,7 +9,7 @@ import { startGate } from './lib-child.ts'
 export interface LoadSpec {
   options: Record<string, unknown>
   warmupS: number
-  /** Wait at the start gate (bench/lib-child.ts `gatedChild`) before the warm-up and the run. */
+  /** Wait at the start gate (bench/lib-child.ts `gatedChild`) after the warm-up, before the run. */
   gate?: boolean
 }
 
@@ -26,9 +26,11 @@ const autocannon = createRequire(import.meta.url)('autocannon') as (
 ) => Promise<LoadResult>
 
 const spec = JSON.parse(process.argv[2] ?? '') as LoadSpec
-await startGate(spec)
 if (!('amount' in spec.options) && spec.warmupS > 0)
   await autocannon({ ...spec.options, duration: spec.warmupS })
+// Behind a gate the warm-up comes first: the server's first answers of a route (its code compiled
+// and optimised) fall before the measured window too.
+await startGate(spec)
 const r = await autocannon(spec.options)
 const result: LoadResult = {
   latency: { p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max },

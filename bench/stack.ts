@@ -38,6 +38,8 @@ const PROBE_STATIONS = 8
 const PROBE_POLL_MS = 50
 /** How long after the window the probe still looks for the window's samples. */
 const PROBE_GRACE_MS = 5_000
+/** Each HTTP load helper warms its route up at its own rate before the gate (first answers are cold). */
+const HELPERS_WARMUP_S = 5
 /** Between the load helpers' start-up (a CPU burst on a machine the stack uses whole) and the window. */
 const HELPERS_SETTLE_MS = 3_000
 
@@ -250,8 +252,8 @@ async function step(connectors: number, options: Options, budgetS: number): Prom
         rate: options.historyRate,
       },
     }
-    // The load helpers start (each loads tsx and its modules: a burst of CPU) and wait at a start gate;
-    // the window opens once they are all up and the stack has had a moment to catch up from that burst.
+    // The load helpers start (each loads tsx and its modules: a burst of CPU), warm their routes up and
+    // wait at a start gate; the window opens once they are all up and the stack has caught up.
     const loads = Object.entries(routes)
       // A rate of 0 leaves the route out (autocannon would take it as no limit at all).
       .filter(([, r]) => r.rate > 0)
@@ -265,7 +267,7 @@ async function step(connectors: number, options: Options, budgetS: number): Prom
             overallRate: r.rate,
             duration: options.windowS,
           },
-          warmupS: 0,
+          warmupS: HELPERS_WARMUP_S,
         } satisfies LoadSpec),
       }))
     const wsChild = gatedChild<WsResult>('lib-ws-clients.ts', {
