@@ -6,7 +6,7 @@ import { siteTotals, type AuxLoadW } from './site-totals.ts'
  * The live view is built at most once per period, whatever the feed rate, and shared by every request
  * and stream client. A quarter of a sample period: an update waits at most this long for the stream's
  * next frame, which leaves the rest of the second for the broker, the feed and the fan-out under load
- * (the whole stack measured at 500 ms spent up to half its 1 s budget waiting for the tick).
+ * (at 500 ms the wait alone could take half of the 1 s from sample to dashboard).
  */
 export const LIVE_PERIOD_MS = 250
 
