@@ -285,7 +285,7 @@ export default async function bench(args: string[]): Promise<void> {
       }),
     )
     console.log(
-      `WebSocket: ${ws.connected} clients, ${ws.lost} lost, ${ws.updates.toLocaleString('en')} station updates, p50 ${ws.p50_ms} ms, p99 ${ws.p99_ms} ms (goal < 1,000 ms), API CPU ${wsCpu}% of one core (${feedOnly}% with the feed alone)`,
+      `WebSocket: ${ws.connected} clients, ${ws.lost} lost, ${ws.updates.toLocaleString('en')} samples timed, p50 ${ws.p50_ms} ms, p99 ${ws.p99_ms} ms (goal < 1,000 ms), API CPU ${wsCpu}% of one core (${feedOnly}% with the feed alone)`,
     )
     const [liveRow, sitesRow, availabilityRow] = goalRows.map(([name]) => name)
     console.log(
