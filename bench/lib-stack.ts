@@ -2,6 +2,7 @@
 // ACLs and sessions on Redis), ingest, API and the simulator in scale mode, each a process of its own,
 // wired as scripts/stack.ts wires them for `npm start` (same entry points, same service accounts), with
 // the simulator cloning the Beibei stations instead of running the site itself. Loopback only.
+// `broker: 'mosquitto'` puts the compose `scale` profile's mosquitto in place of the broker and Redis.
 // The simulator's site is Beibei's with its stations' network outages turned off: an offline station
 // generates samples it never sends (by design), which would make "generated" differ from "sent" and
 // hide real losses among the simulated ones. Every other behaviour of the site is kept.
@@ -12,7 +13,9 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
 import { Credentials } from '@evmon/broker'
+import { ALL_STATIONS_FILTER } from '@evmon/contracts'
 import { startInfluxd } from '../test/support/influxd.ts'
+import { PROFILE_ACL, startMosquitto } from '../test/support/mosquitto.ts'
 import { freePorts } from '../test/support/ports.ts'
 import { startRedis } from '../test/support/redis.ts'
 import { pidOf } from './lib-measure.ts'
@@ -22,9 +25,18 @@ export interface BenchStackOptions {
   dir: string
   /** Simulated stations, cloned from the Beibei site's stations in turn. */
   stations: number
+  /**
+   * `aedes`: evmon's broker on Redis, as `npm start` and compose deploy it. `mosquitto`: the compose
+   * `scale` profile's mosquitto in its place (its configuration, accounts and ACL, plus an account for the
+   * API), with ingest in the profile's share group (MQTT 5): what the stack holds when the broker moves first.
+   */
+  broker: BrokerKind
   /** Lines the services print (warnings and errors: they run at log level `warn`). */
   log: (line: string) => void
 }
+
+export const BROKERS = ['aedes', 'mosquitto'] as const
+export type BrokerKind = (typeof BROKERS)[number]
 
 export interface BenchStack {
   apiUrl: string
@@ -32,11 +44,11 @@ export interface BenchStack {
   influxDb: string
   /** The simulator's control API and metrics. */
   simUrl: string
-  brokerMetricsUrl: string
   ingestMetricsUrl: string
   /** An operator token for the API. */
   token: string
-  pids: Record<'broker' | 'ingest' | 'api' | 'simulator' | 'influxd' | 'redis', number>
+  /** Processes whose CPU is reported (Redis only with the aedes broker). */
+  pids: Record<string, number>
   /** A service that exited by itself, if any: the measurement is then void. */
   crashed(): string | null
   stop(): Promise<void>
@@ -60,6 +72,77 @@ async function waitHealthy(url: string, timeoutMs: number, what: string, crashed
   }
 }
 
+type Role = 'ingest' | 'api' | 'simulator'
+
+interface BrokerContext {
+  mqttPort: string
+  wsPort: string
+  brokerPort: string
+  /** The broker's own processes that are not services (mosquitto, Redis) go here, to be stopped last. */
+  backends: Array<{ stop(): Promise<void> }>
+  spawnService: (name: string, entry: string, env: Record<string, string>) => number
+  isCrashed: () => string | null
+}
+
+/** Starts the broker on `mqttPort` with an account per service; says what ingest needs to use it. */
+async function startBroker(
+  options: BenchStackOptions,
+  ctx: BrokerContext,
+): Promise<{
+  secrets: Record<Role, string>
+  pids: Record<string, number>
+  ingestEnv: Record<string, string>
+}> {
+  const { dir } = options
+  if (options.broker === 'mosquitto') {
+    const secrets = {
+      ingest: randomBytes(16).toString('hex'),
+      api: randomBytes(16).toString('hex'),
+      simulator: randomBytes(16).toString('hex'),
+    }
+    // The profile's ACL, and the API reading station topics as it does on evmon's broker.
+    const aclFile = join(dir, 'mosquitto-acl')
+    writeFileSync(
+      aclFile,
+      `${readFileSync(PROFILE_ACL, 'utf8')}\nuser api\ntopic read ${ALL_STATIONS_FILTER}\n`,
+    )
+    const mosquitto = await startMosquitto({
+      dir: join(dir, 'mosquitto'),
+      port: Number(ctx.mqttPort),
+      users: secrets,
+      aclFile,
+    })
+    ctx.backends.push(mosquitto)
+    // As the profile runs ingest: in a share group, so MQTT 5 with its receive maximum (mosquitto would
+    // otherwise keep 20 messages in flight to a 3.1.1 client, and ingest acknowledges after its write).
+    return {
+      secrets,
+      pids: { broker: mosquitto.pid },
+      ingestEnv: { EVMON_INGEST_SHARE_GROUP: 'evmon-ingest' },
+    }
+  }
+  const redis = await startRedis({ dir: join(dir, 'redis'), port: 0 })
+  ctx.backends.push(redis)
+  const credentials = Credentials.empty()
+  const secrets = {
+    ingest: await credentials.issue('ingest'),
+    api: await credentials.issue('api'),
+    simulator: await credentials.issue('simulator'),
+  }
+  const credentialsFile = join(dir, 'credentials.json')
+  credentials.save(credentialsFile)
+  const broker = ctx.spawnService('broker', 'broker/src/main.ts', {
+    EVMON_BROKER_HOST: '127.0.0.1',
+    EVMON_MQTT_PORT: ctx.mqttPort,
+    EVMON_MQTT_WS_PORT: ctx.wsPort,
+    EVMON_BROKER_METRICS_PORT: ctx.brokerPort,
+    EVMON_BROKER_CREDENTIALS: credentialsFile,
+    EVMON_REDIS_URL: redis.url,
+  })
+  await waitHealthy(`http://127.0.0.1:${ctx.brokerPort}/healthz`, 30_000, 'broker', ctx.isCrashed)
+  return { secrets, pids: { redis: pidOf(`:${redis.port}`), broker }, ingestEnv: {} }
+}
+
 export async function startBenchStack(options: BenchStackOptions): Promise<BenchStack> {
   const { dir, log } = options
   mkdirSync(dir, { recursive: true })
@@ -67,7 +150,8 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
   let stopping = false
   let crashed: string | null = null
   const influxd = await startInfluxd({ dir: join(dir, 'influxdb'), port: 0 })
-  const redis = await startRedis({ dir: join(dir, 'redis'), port: 0 })
+  // Stopped after the services, in reverse order of start (the broker, then Redis).
+  const backends: Array<{ stop(): Promise<void> }> = []
   const stop = async () => {
     stopping = true
     // Simulator first (its stations go offline), then API, ingest (it drains), broker; Redis after the broker.
@@ -79,7 +163,7 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
       await exited
       clearTimeout(timer)
     }
-    await redis.stop()
+    for (const backend of backends.reverse()) await backend.stop()
     await influxd.stop()
   }
   const spawnService = (name: string, entry: string, env: Record<string, string>, args: string[] = []) => {
@@ -106,14 +190,15 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
     const [mqttPort, wsPort, brokerPort, ingestPort, httpPort, simPort] = (await freePorts(6)).map(
       String,
     ) as [string, string, string, string, string, string]
-    const credentials = Credentials.empty()
-    const secrets = {
-      ingest: await credentials.issue('ingest'),
-      api: await credentials.issue('api'),
-      simulator: await credentials.issue('simulator'),
-    }
-    const credentialsFile = join(dir, 'credentials.json')
-    credentials.save(credentialsFile)
+    const isCrashed = () => crashed
+    const { secrets, pids, ingestEnv } = await startBroker(options, {
+      mqttPort,
+      wsPort,
+      brokerPort,
+      backends,
+      spawnService,
+      isCrashed,
+    })
     const account = (role: keyof typeof secrets) => ({
       EVMON_MQTT_USERNAME: role,
       EVMON_MQTT_PASSWORD: secrets[role],
@@ -124,26 +209,11 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
       EVMON_INFLUX_URL: influxd.url,
       EVMON_INFLUX_DB: INFLUX_DB,
     }
-    const isCrashed = () => crashed
-    const pids = {
-      influxd: pidOf(join(dir, 'influxdb', 'influxdb.conf')),
-      redis: pidOf(`:${redis.port}`),
-      broker: spawnService('broker', 'broker/src/main.ts', {
-        EVMON_BROKER_HOST: '127.0.0.1',
-        EVMON_MQTT_PORT: mqttPort,
-        EVMON_MQTT_WS_PORT: wsPort,
-        EVMON_BROKER_METRICS_PORT: brokerPort,
-        EVMON_BROKER_CREDENTIALS: credentialsFile,
-        EVMON_REDIS_URL: redis.url,
-      }),
-      ingest: 0,
-      api: 0,
-      simulator: 0,
-    }
-    await waitHealthy(`http://127.0.0.1:${brokerPort}/healthz`, 30_000, 'broker', isCrashed)
+    pids.influxd = pidOf(join(dir, 'influxdb', 'influxdb.conf'))
     pids.ingest = spawnService('ingest', 'ingest/src/main.ts', {
       ...common,
       ...account('ingest'),
+      ...ingestEnv,
       EVMON_INGEST_METRICS_PORT: ingestPort,
       EVMON_INGEST_DEAD_LETTER: join(dir, 'ingest', 'dead-letter.ndjson'),
       EVMON_INGEST_SPOOL_DIR: join(dir, 'ingest', 'spool'),
@@ -185,7 +255,6 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
       influxUrl: influxd.url,
       influxDb: INFLUX_DB,
       simUrl: `http://127.0.0.1:${simPort}`,
-      brokerMetricsUrl: `http://127.0.0.1:${brokerPort}/metrics`,
       ingestMetricsUrl: `http://127.0.0.1:${ingestPort}/metrics`,
       token,
       pids,

@@ -1,11 +1,12 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir, userInfo } from 'node:os'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
 import { afterAll, expect, inject, test } from 'vitest'
 import { parse } from 'yaml'
+import { startMosquitto, type MosquittoHandle } from './support/mosquitto.ts'
 import { freePorts, waitForHttp } from './support/ports.ts'
 import { repoRoot } from '../scripts/stack.ts'
 
@@ -24,18 +25,19 @@ const compose = parse(readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8')
 }
 const scale = Object.entries(compose.services).filter(([, s]) => s.profiles?.includes('scale'))
 const runs = (entry: string) => scale.filter(([, s]) => s.command?.includes(entry))
-const MOSQUITTO = '/usr/sbin/mosquitto'
 const SIMULATED_S = 8
 const influxUrl = new URL(inject('influxUrl'))
 
 const dir = mkdtempSync(join(tmpdir(), 'evmon-scale-profile-'))
 const children: ChildProcess[] = []
+let mosquitto: MosquittoHandle | undefined
 afterAll(async () => {
   for (const child of children.reverse()) {
     if (child.exitCode !== null || child.signalCode !== null) continue
     child.kill('SIGTERM')
     await new Promise((resolve) => child.once('exit', resolve))
   }
+  await mosquitto?.stop()
   rmSync(dir, { recursive: true, force: true })
 })
 
@@ -68,15 +70,10 @@ test('the scale profile runs distinct ingest replicas in one share group and lea
 })
 
 test('two ingest replicas behind mosquitto store every point the scale simulator publishes, across a replica restart', async () => {
-  if (spawnSync('sh', ['-c', `test -x ${MOSQUITTO} && command -v mosquitto_passwd`]).status !== 0) {
-    throw new Error(
-      `${MOSQUITTO} or mosquitto_passwd not found. Install Debian's mosquitto as root: apt-get install -y mosquitto ` +
-        '(npm test does this through scripts/bootstrap.mjs --test).',
-    )
-  }
+  const users = { ingest: randomBytes(16).toString('hex'), simulator: randomBytes(16).toString('hex') }
   const secrets: Record<string, string> = {
-    EVMON_INGEST_MQTT_PASSWORD: randomBytes(16).toString('hex'),
-    EVMON_SIM_MQTT_PASSWORD: randomBytes(16).toString('hex'),
+    EVMON_INGEST_MQTT_PASSWORD: users.ingest,
+    EVMON_SIM_MQTT_PASSWORD: users.simulator,
   }
   const db = `scale_profile_${randomBytes(4).toString('hex')}`
   const ingest = runs('ingest/src/main.ts')
@@ -85,34 +82,15 @@ test('two ingest replicas behind mosquitto store every point the scale simulator
 
   // mosquitto as the profile runs it: its configuration file, its ACL, the password file compose:init
   // writes, hashed the way the container's command hashes it.
-  const mosq = join(dir, 'mosquitto')
-  mkdirSync(join(mosq, 'data'), { recursive: true })
-  const passwd = join(mosq, 'data', 'passwd')
-  writeFileSync(
-    passwd,
-    `ingest:${secrets.EVMON_INGEST_MQTT_PASSWORD}\nsimulator:${secrets.EVMON_SIM_MQTT_PASSWORD}\n`,
-  )
   expect(readFileSync(join(repoRoot, 'scripts', 'compose-init.ts'), 'utf8')).toContain(
     'simulator:${secrets.EVMON_SIM_MQTT_PASSWORD}',
   )
-  expect(spawnSync('mosquitto_passwd', ['-U', passwd]).status).toBe(0)
-  const conf = readFileSync(join(repoRoot, 'deploy', 'mosquitto', 'mosquitto.conf'), 'utf8')
-    .replace(/^listener 1883$/m, `listener ${mqttPort} 127.0.0.1`)
-    .replace(/^password_file \/mosquitto\/data\/passwd$/m, `password_file ${passwd}`)
-    .replace(
-      /^acl_file \/mosquitto\/config\/acl$/m,
-      `acl_file ${join(repoRoot, 'deploy', 'mosquitto', 'acl')}`,
-    )
-    .replace(/^persistence_location \/mosquitto\/data\/$/m, `persistence_location ${join(mosq, 'data')}/`)
-  expect(conf).not.toMatch(/ \/mosquitto\//) // every container path replaced
-  // Started as root, mosquitto drops to user `mosquitto`, who cannot read this private directory (in the
-  // image its files are the mosquitto user's): keep the user the test runs as.
-  writeFileSync(join(mosq, 'mosquitto.conf'), `${conf}user ${userInfo().username}\n`)
-  const mosquittoLog: string[] = []
-  const broker = spawn(MOSQUITTO, ['-c', join(mosq, 'mosquitto.conf')], { stdio: ['ignore', 'pipe', 'pipe'] })
-  broker.stderr?.on('data', (d: Buffer) => mosquittoLog.push(d.toString()))
-  children.push(broker)
-  const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`
+  mosquitto = await startMosquitto({
+    dir: join(dir, 'mosquitto'),
+    port: mqttPort as number,
+    users,
+  })
+  const mqttUrl = mosquitto.url
 
   const localise = (value: string, ownDir: string, port: number) =>
     value
@@ -144,7 +122,7 @@ test('two ingest replicas behind mosquitto store every point the scale simulator
     const port = ingestPorts[i] as number
     const replica = start(name, service, port, { EVMON_INGEST_METRICS_PORT: String(port) })
     await waitForHttp(replica.health, 30_000, name).catch((err: Error) => {
-      throw new Error(`${err.message}\n${replica.output.join('')}\nmosquitto:\n${mosquittoLog.join('')}`)
+      throw new Error(`${err.message}\n${replica.output.join('')}\nmosquitto:\n${mosquitto?.log()}`)
     })
     return { ...replica, metrics: `http://127.0.0.1:${port}/metrics` }
   }
@@ -154,7 +132,7 @@ test('two ingest replicas behind mosquitto store every point the scale simulator
   const expected = { telemetry: 0, connectors: 0 }
   const witness = await mqtt.connectAsync(mqttUrl, {
     username: 'ingest',
-    password: secrets.EVMON_INGEST_MQTT_PASSWORD,
+    password: users.ingest,
     protocolVersion: 5,
   })
   witness.on('message', (topic, payload) => {
@@ -197,6 +175,6 @@ test('two ingest replicas behind mosquitto store every point the scale simulator
     const text = await (await fetch(replica.metrics)).text()
     expect(Number(/^evmon_ingest_messages_received_total (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(0)
   }
-  expect(mosquittoLog.join('')).not.toMatch(/already connected/)
+  expect(mosquitto.log()).not.toMatch(/already connected/)
   await witness.endAsync()
 }, 180_000)
