@@ -158,9 +158,15 @@ export function readSampledValues(
       reject('absurd', `${measurand} = ${total} ${BASE_UNIT[q]}`)
       continue
     }
-    values[q] = total
+    values[q] = decimal(total)
   }
   return { ts, values }
 }
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0)
+/**
+ * The reading as the decimal the charger sent, without the binary noise that scaling and summing add
+ * (524.1281 kWh × 1000 is 524128.10000000003 in floating point): a double holds 15 significant decimal
+ * digits of a decimal number, so rounding to them removes the noise and keeps every digit sent.
+ */
+const decimal = (value: number) => Number(value.toPrecision(15))

@@ -16,6 +16,19 @@ describe('readSampledValues', () => {
     expect(read([{ value: '99' }]).values).toEqual({ energy_wh: 99 })
   })
 
+  test('carries the decimal the charger sent, without floating-point noise from the conversion', () => {
+    // 524.1281 × 1000 is 524128.10000000003 in floating point; 0.1 W + 0.2 W over two phases is 0.30000000000000004;
+    // 1.1 × 10² is 110.00000000000001.
+    expect(read([{ value: '524.1281', unit: 'kWh' }]).values).toEqual({ energy_wh: 524128.1 })
+    expect(
+      read([
+        { value: '0.0001', measurand: 'Power.Active.Import', unit: 'kW', phase: 'L1' },
+        { value: '0.0002', measurand: 'Power.Active.Import', unit: 'kW', phase: 'L2' },
+      ]).values,
+    ).toEqual({ power_w: 0.3 })
+    expect(read([{ value: 1.1, unit: 'Wh', multiplier: 2 }]).values).toEqual({ energy_wh: 110 })
+  })
+
   test('applies the 2.0.1 multiplier (value × 10^multiplier)', () => {
     expect(read([{ value: 625, unit: 'Wh', multiplier: 1 }]).values).toEqual({ energy_wh: 6250 })
     expect(read([{ value: 5, measurand: 'Power.Offered', unit: 'W', multiplier: 3 }]).values).toEqual({

@@ -1,4 +1,4 @@
-import type { DecodedMessage } from '@evmon/contracts'
+import { registerWentBack, type DecodedMessage } from '@evmon/contracts'
 
 interface Reading {
   ts: number
@@ -19,10 +19,12 @@ export type RegisterVerdict = { ok: true; resets: RegisterReset[] } | { ok: fals
 const OK: RegisterVerdict = { ok: true, resets: [] }
 
 /**
- * Keeps the last accepted value of every cumulative energy register (connector `energy_wh`, station
+ * Keeps the highest accepted value of every cumulative energy register (connector `energy_wh`, station
  * `grid_energy_wh`) and refuses a telemetry sample whose register is lower than one accepted at an
  * earlier or equal time. Efficiency and energy figures are differences of these registers, so one
- * backwards sample would show up as negative energy.
+ * backwards sample would show up as negative energy. A dip within rounding (`registerWentBack`: the same
+ * reading at another resolution) passes and leaves the remembered value where it was, so that dips in a
+ * row cannot walk a register down.
  *
  * A register that restarts (a station or simulator reboot, a meter swap) must not lock the station
  * out forever, so a drop is accepted as a reset, and reported for an `event` point, when
@@ -70,14 +72,15 @@ export class RegisterGuard {
       refused = this.judge(station.connectors.get(c.id), c.id, c.energy_wh, ts, resetReason, resets)
     }
     if (refused !== undefined) return { ok: false, detail: refused }
+    const reset = (connector: number | undefined) => resets.some((r) => r.connector === connector)
     if (meter.grid_energy_wh !== undefined) {
-      if (station.grid) remember(station.grid, ts, meter.grid_energy_wh)
+      if (station.grid) remember(station.grid, ts, meter.grid_energy_wh, reset(undefined))
       else station.grid = { ts, value: meter.grid_energy_wh }
     }
     for (const c of connectors) {
       if (c.energy_wh === undefined) continue
       const reading = station.connectors.get(c.id)
-      if (reading) remember(reading, ts, c.energy_wh)
+      if (reading) remember(reading, ts, c.energy_wh, reset(c.id))
       else station.connectors.set(c.id, { ts, value: c.energy_wh })
     }
     if (ts >= station.ts) {
@@ -100,7 +103,8 @@ export class RegisterGuard {
     resets: RegisterReset[],
   ): string | undefined {
     // A register the sample does not report cannot have gone backwards.
-    if (!previous || value === undefined || ts < previous.ts || value >= previous.value) return undefined
+    if (!previous || value === undefined || ts < previous.ts || !registerWentBack(previous.value, value))
+      return undefined
     const what = connector === undefined ? 'grid_energy_wh' : `connector ${connector} energy_wh`
     if (resetReason === undefined)
       return `${what} went from ${previous.value} (ts ${previous.ts}) to ${value} (ts ${ts})`
@@ -123,8 +127,9 @@ interface StationRegisters {
   connectors: Map<number, Reading>
 }
 
-function remember(reading: Reading, ts: number, value: number): void {
+/** A newer reading: the register's new value, or after a reset its new start; a dip within rounding keeps the old. */
+function remember(reading: Reading, ts: number, value: number, reset: boolean): void {
   if (ts < reading.ts) return
   reading.ts = ts
-  reading.value = value
+  reading.value = reset ? value : Math.max(reading.value, value)
 }

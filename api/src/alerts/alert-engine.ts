@@ -1,4 +1,4 @@
-import type { Alert, AlertType, DecodedMessage } from '@evmon/contracts'
+import { registerWentBack, type Alert, type AlertType, type DecodedMessage } from '@evmon/contracts'
 import { DERATE_START_C } from '@evmon/contracts/site'
 
 /** Thresholds of the alert rules, each a documented ASSUMPTION to tune. */
@@ -126,8 +126,13 @@ export class AlertEngine {
         for (const c of t.connectors) {
           const key = `${site}/${station}/${c.id}`
           const previous = this.lastEnergy.get(key)
-          // A sample without the register (not metered, or a charger's held readings) says nothing of it.
-          if (c.energy_wh !== undefined && previous !== undefined && c.energy_wh < previous) {
+          // A sample without the register (not metered, or a charger's held readings) says nothing of it;
+          // a dip within rounding is the same reading at another resolution (contracts' registerWentBack).
+          if (
+            c.energy_wh !== undefined &&
+            previous !== undefined &&
+            registerWentBack(previous, c.energy_wh)
+          ) {
             this.raise(
               'register_backwards',
               site,
@@ -142,7 +147,15 @@ export class AlertEngine {
             // A register reading is a moment, not a state: the alert ends where it starts.
             this.close('register_backwards', site, station, c.id, t.ts)
           }
-          if (c.energy_wh !== undefined) this.lastEnergy.set(key, c.energy_wh)
+          // The highest reading stays the reference through dips within rounding, so that dips in a row
+          // cannot walk it down; a register that went back starts again from its new reading.
+          if (c.energy_wh !== undefined)
+            this.lastEnergy.set(
+              key,
+              previous === undefined || registerWentBack(previous, c.energy_wh)
+                ? c.energy_wh
+                : Math.max(previous, c.energy_wh),
+            )
           // Telemetry carries every connector's status each period, while the retained status topic
           // holds only the station's last change: a recovery sent while the API was down, or before a
           // later change on another connector, shows here. Only a sample newer than the fault counts.

@@ -1,4 +1,4 @@
-import type { Alert } from '@evmon/contracts'
+import { REGISTER_ROUNDING_WH, type Alert } from '@evmon/contracts'
 import { describe, expect, test } from 'vitest'
 import { connectorSample, decoded, telemetry } from '../fixtures.ts'
 import { AlertEngine, alertRules } from '../../src/alerts/alert-engine.ts'
@@ -103,6 +103,18 @@ describe('alert state across a restart', () => {
     after.observe(withStatus(T0 + 2_000, 'Available'), T0 + 2_000)
     expect(after.list({ active: true })).toEqual([])
     expect(after.list()[0]).toMatchObject({ type: 'connector_faulted', ended_at: T0 + 2_000 })
+  })
+
+  test('a register dip within rounding raises nothing, and dips in a row cannot walk the register down', () => {
+    // The same reading at another resolution: 524,128.104 Wh over MQTT, 524.1281 kWh over OCPP 1.6.
+    const engine = new AlertEngine()
+    engine.observe(energy('st-5', 524_128.104, T0), T0)
+    engine.observe(energy('st-5', 524.1281 * 1000, T0 + 1_000), T0 + 1_000)
+    engine.observe(energy('st-5', 524_128.104 - REGISTER_ROUNDING_WH, T0 + 2_000), T0 + 2_000)
+    expect(engine.list({ station: 'st-5' })).toEqual([])
+    // Measured from the highest reading, not the last: 0.02 Wh beyond rounding.
+    engine.observe(energy('st-5', 524_128.084 - REGISTER_ROUNDING_WH, T0 + 3_000), T0 + 3_000)
+    expect(engine.list({ station: 'st-5' }).map((a) => a.type)).toEqual(['register_backwards'])
   })
 
   test('a meter register that went back across the restart still raises register_backwards', () => {
