@@ -1,7 +1,7 @@
 import { assertNoProblems, ConfigError, readEnv } from '@evmon/runtime'
 import { resolve } from 'node:path'
 import { stackEnv } from './stack-env.ts'
-import { repoRoot, startStack } from './stack.ts'
+import { FIRST_START_BACKFILL_S, repoRoot, startStack } from './stack.ts'
 
 // `npm start`: the whole stack in the foreground with the simulated Beibei site; Ctrl-C stops it all.
 function readOptions() {
@@ -21,8 +21,7 @@ function readOptions() {
     metricsPorts: { broker: v.brokerMetricsPort, ingest: v.ingestMetricsPort, simulator: v.simMetricsPort },
     simSeed: v.simSeed,
     simSpeed: v.simSpeed,
-    // A first start shows a week of history at once: Analytics, Sessions and Replay have data to show.
-    firstStartBackfillS: 7 * 86_400,
+    firstStartBackfillS: FIRST_START_BACKFILL_S,
   }
 }
 

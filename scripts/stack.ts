@@ -52,6 +52,9 @@ export interface StackOptions {
   onExit: (service: string, code: number | null) => void
 }
 
+/** `npm start`'s first start shows a week of history at once: Analytics, Sessions and Replay have data to show. */
+export const FIRST_START_BACKFILL_S = 7 * 86_400
+
 export interface StackHandle {
   dashboardUrl: string
   /** A fresh engineer API token for this run (operator and engineer views, replay, export). */
