@@ -1,4 +1,5 @@
 import { assertNoProblems, ConfigError, readEnv } from '@evmon/runtime'
+import { createServer } from 'node:net'
 import { resolve } from 'node:path'
 import { stackEnv } from './stack-env.ts'
 import { FIRST_START_BACKFILL_S, repoRoot, startStack } from './stack.ts'
@@ -34,7 +35,44 @@ try {
   process.exit(2)
 }
 
+/** Whether something already listens on `port` at 127.0.0.1 (listening on it ourselves is the sure test). */
+function inUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.once('error', () => resolve(true))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(false)))
+  })
+}
+
+// Every fixed port is checked before anything starts: an evmon left running (its terminal's `npm start`
+// killed, its stack still up) would otherwise answer for the new one's InfluxDB and Redis and crash its
+// broker half-way through the start.
+const fixedPorts: Array<[name: string, port: number]> = [
+  ...(options.influxUrl ? [] : [[stackEnv.influxPort.name, options.influxPort] as [string, number]]),
+  ...(options.redisUrl ? [] : [[stackEnv.redisPort.name, options.redisPort] as [string, number]]),
+  [stackEnv.httpPort.name, options.httpPort],
+  [stackEnv.mqttPort.name, options.mqttPort],
+  [stackEnv.mqttWsPort.name, options.mqttWsPort],
+  [stackEnv.gatewayPort.name, options.gatewayPort],
+  [stackEnv.brokerMetricsPort.name, options.metricsPorts.broker],
+  [stackEnv.ingestMetricsPort.name, options.metricsPorts.ingest],
+  [stackEnv.simMetricsPort.name, options.metricsPorts.simulator],
+]
+const taken: string[] = []
+for (const [name, port] of fixedPorts) if (port !== 0 && (await inUse(port))) taken.push(`${port} (${name})`)
+if (taken.length > 0) {
+  console.error(
+    `evmon cannot start: in use on 127.0.0.1: ${taken.join(', ')}.\n` +
+      'Another evmon may still be running (`pgrep -af run-stack` lists it; Ctrl-C in its terminal or `kill <pid>` ' +
+      'stops it), or another program has the port: set the variable named to a free port (0 picks any).',
+  )
+  process.exit(2)
+}
+
 let stopping = false
+// Until every service is up, a service that exits fails the start instead (startStack reports it, stops
+// what it started and rejects, below).
+let started = false
 const stack = await startStack({
   ...options,
   log: (line) => console.log(line),
@@ -43,7 +81,7 @@ const stack = await startStack({
     if (process.stderr.isTTY) process.stderr.write(`\r${line}${line.includes('100.0%') ? '\n' : ''}`)
   },
   onExit: (service, code) => {
-    if (stopping) return
+    if (stopping || !started) return
     console.error(`${service} exited unexpectedly (code ${code}); stopping evmon`)
     void shutdown(1)
   },
@@ -51,6 +89,7 @@ const stack = await startStack({
   console.error(`evmon failed to start: ${err.message}`)
   process.exit(1)
 })
+started = true
 
 async function shutdown(code: number): Promise<void> {
   if (stopping) return
