@@ -70,9 +70,6 @@ if (taken.length > 0) {
 }
 
 let stopping = false
-// Until every service is up, a service that exits fails the start instead (startStack reports it, stops
-// what it started and rejects, below).
-let started = false
 const stack = await startStack({
   ...options,
   log: (line) => console.log(line),
@@ -80,16 +77,13 @@ const stack = await startStack({
   progress: (line) => {
     if (process.stderr.isTTY) process.stderr.write(`\r${line}${line.includes('100.0%') ? '\n' : ''}`)
   },
-  onExit: (service, code) => {
-    if (stopping || !started) return
-    console.error(`${service} exited unexpectedly (code ${code}); stopping evmon`)
-    void shutdown(1)
-  },
+  // A service that exits by itself is started again, as compose's `restart: unless-stopped` does
+  // (startStack logs it); one that exits during the start fails the start instead.
+  restartCrashed: true,
 }).catch((err: Error) => {
   console.error(`evmon failed to start: ${err.message}`)
   process.exit(1)
 })
-started = true
 
 async function shutdown(code: number): Promise<void> {
   if (stopping) return

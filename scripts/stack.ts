@@ -48,8 +48,10 @@ export interface StackOptions {
   progress?: (line: string) => void
   /** Receives every line the services print, prefixed with the service name. */
   log: (line: string) => void
-  /** Called when a service exits by itself; the stack is then incomplete. */
-  onExit: (service: string, code: number | null) => void
+  /** Called when a service exits by itself; the stack is then incomplete until it is restarted. */
+  onExit?: (service: string, code: number | null) => void
+  /** Start a service that exited by itself again (`npm start`); absent: leave it down (tests). */
+  restartCrashed?: boolean
 }
 
 /** `npm start`'s first start shows a week of history at once: Analytics, Sessions and Replay have data to show. */
@@ -80,28 +82,45 @@ function spawnService(
   env: Record<string, string>,
   options: StackOptions,
 ): Service {
-  // Services run from TypeScript through tsx's loader: the same command the container images use.
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  for (const stream of [child.stdout, child.stderr]) {
-    if (stream) createInterface({ input: stream }).on('line', (line) => options.log(`[${name}] ${line}`))
+  const service = { name, stopping: false } as Service
+  let failures = 0
+  const launch = () => {
+    // Services run from TypeScript through tsx's loader: the same command the container images use.
+    const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    for (const stream of [child.stdout, child.stderr]) {
+      if (stream) createInterface({ input: stream }).on('line', (line) => options.log(`[${name}] ${line}`))
+    }
+    const launchedAt = Date.now()
+    service.child = child
+    service.exited = new Promise<void>((resolve) =>
+      child.once('exit', (code, signal) => {
+        resolve()
+        if (service.stopping) return
+        options.onExit?.(name, code)
+        if (!options.restartCrashed) return
+        // As compose's `restart: unless-stopped`, with a pause that doubles (1 s to 30 s) while it keeps
+        // failing; a run of a minute or more counts as recovered.
+        if (Date.now() - launchedAt >= 60_000) failures = 0
+        const delayMs = Math.min(30_000, 1_000 * 2 ** failures++)
+        options.log(`[${name}] exited (${signal ?? `code ${code}`}); restarting it in ${delayMs / 1000} s`)
+        setTimeout(() => {
+          if (!service.stopping) launch()
+        }, delayMs)
+      }),
+    )
   }
-  const service: Service = { name, child, exited: Promise.resolve(), stopping: false }
-  service.exited = new Promise<void>((resolve) =>
-    child.once('exit', (code) => {
-      if (!service.stopping) options.onExit(name, code)
-      resolve()
-    }),
-  )
+  launch()
   return service
 }
 
 async function stopService(service: Service): Promise<void> {
-  if (service.child.exitCode !== null || service.child.signalCode !== null) return
+  // First: a restart that is waiting must not start it again.
   service.stopping = true
+  if (service.child.exitCode !== null || service.child.signalCode !== null) return
   service.child.kill('SIGTERM')
   const timer = setTimeout(() => service.child.kill('SIGKILL'), 10_000)
   await service.exited
