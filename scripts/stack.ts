@@ -10,9 +10,9 @@ import { influxEnv, readEnv } from '@evmon/runtime'
 import { Chargers } from '@evmon/gateway'
 import { gatewaySitesFile, ocppIdentityOf } from '@evmon/simulator'
 import { backfillHistory } from './backfill.ts'
-import { startInfluxd, type InfluxdHandle } from '../test/support/influxd.ts'
+import { startInfluxd } from '../test/support/influxd.ts'
 import { freePorts } from '../test/support/ports.ts'
-import { startRedis, type RedisHandle } from '../test/support/redis.ts'
+import { startRedis } from '../test/support/redis.ts'
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -76,6 +76,26 @@ interface Service {
   stopping: boolean
 }
 
+/**
+ * When something `npm start` runs dies by itself: reports it and, with `restartCrashed`, calls `again`
+ * after a pause, as compose's `restart: unless-stopped` would, that doubles (1 s to 30 s) while it keeps
+ * failing; a run of a minute or more counts as recovered.
+ */
+function restartPolicy(name: string, options: StackOptions, stopping: () => boolean) {
+  let failures = 0
+  return (launchedAt: number, code: number | null, how: string, again: () => void) => {
+    if (stopping()) return
+    options.onExit?.(name, code)
+    if (!options.restartCrashed) return
+    if (Date.now() - launchedAt >= 60_000) failures = 0
+    const delayMs = Math.min(30_000, 1_000 * 2 ** failures++)
+    options.log(`[${name}] exited (${how}); restarting it in ${delayMs / 1000} s`)
+    setTimeout(() => {
+      if (!stopping()) again()
+    }, delayMs)
+  }
+}
+
 function spawnService(
   name: string,
   entry: string,
@@ -83,7 +103,7 @@ function spawnService(
   options: StackOptions,
 ): Service {
   const service = { name, stopping: false } as Service
-  let failures = 0
+  const exitedByItself = restartPolicy(name, options, () => service.stopping)
   const launch = () => {
     // Services run from TypeScript through tsx's loader: the same command the container images use.
     const child = spawn(process.execPath, ['--import', 'tsx', entry], {
@@ -99,22 +119,51 @@ function spawnService(
     service.exited = new Promise<void>((resolve) =>
       child.once('exit', (code, signal) => {
         resolve()
-        if (service.stopping) return
-        options.onExit?.(name, code)
-        if (!options.restartCrashed) return
-        // As compose's `restart: unless-stopped`, with a pause that doubles (1 s to 30 s) while it keeps
-        // failing; a run of a minute or more counts as recovered.
-        if (Date.now() - launchedAt >= 60_000) failures = 0
-        const delayMs = Math.min(30_000, 1_000 * 2 ** failures++)
-        options.log(`[${name}] exited (${signal ?? `code ${code}`}); restarting it in ${delayMs / 1000} s`)
-        setTimeout(() => {
-          if (!service.stopping) launch()
-        }, delayMs)
+        exitedByItself(launchedAt, code, signal ?? `code ${code}`, launch)
       }),
     )
   }
   launch()
   return service
+}
+
+/**
+ * A backend `npm start` runs itself (influxd, redis-server), kept running like a service: started
+ * again on the port it first got when it dies by itself. `start` resolves once it answers.
+ */
+async function superviseBackend(
+  name: string,
+  start: (port: number) => Promise<{ url: string; exited: Promise<void>; stop(): Promise<void> }>,
+  port: number,
+  options: StackOptions,
+): Promise<{ url: string; stop(): Promise<void> }> {
+  let stopping = false
+  let current = await start(port)
+  const { url } = current
+  const fixedPort = Number(new URL(url).port)
+  const exitedByItself = restartPolicy(name, options, () => stopping)
+  const watch = (launchedAt: number) => {
+    void current.exited.then(() => exitedByItself(launchedAt, null, 'by itself', relaunch))
+  }
+  const relaunch = () => {
+    const launchedAt = Date.now()
+    start(fixedPort).then(
+      (handle) => {
+        current = handle
+        if (stopping) void handle.stop()
+        else watch(launchedAt)
+      },
+      (err: Error) => exitedByItself(launchedAt, null, `could not start: ${err.message}`, relaunch),
+    )
+  }
+  watch(Date.now())
+  return {
+    url,
+    async stop() {
+      stopping = true
+      await current.stop()
+    },
+  }
 }
 
 async function stopService(service: Service): Promise<void> {
@@ -218,8 +267,8 @@ function devApiToken(): { token: string; tokens: string } {
  */
 export async function startStack(options: StackOptions): Promise<StackHandle> {
   mkdirSync(options.varDir, { recursive: true })
-  let influxd: InfluxdHandle | undefined
-  let redis: RedisHandle | undefined
+  let influxd: { url: string; stop(): Promise<void> } | undefined
+  let redis: { url: string; stop(): Promise<void> } | undefined
   const services: Service[] = []
   const stop = async () => {
     // The broker hands its queued messages to Redis as it stops: Redis goes after it.
@@ -230,12 +279,24 @@ export async function startStack(options: StackOptions): Promise<StackHandle> {
   try {
     let influxUrl = options.influxUrl
     if (!influxUrl) {
-      influxd = await startInfluxd({ dir: join(options.varDir, 'influxdb'), port: options.influxPort })
+      const dir = join(options.varDir, 'influxdb')
+      influxd = await superviseBackend(
+        'influxd',
+        (port) => startInfluxd({ dir, port }),
+        options.influxPort,
+        options,
+      )
       influxUrl = influxd.url
     }
     let redisUrl = options.redisUrl
     if (!redisUrl) {
-      redis = await startRedis({ dir: join(options.varDir, 'redis'), port: options.redisPort ?? 0 })
+      const dir = join(options.varDir, 'redis')
+      redis = await superviseBackend(
+        'redis-server',
+        (port) => startRedis({ dir, port }),
+        options.redisPort ?? 0,
+        options,
+      )
       redisUrl = redis.url
     }
     // Ports asked as 0 are chosen together, so no two services race for the same one.

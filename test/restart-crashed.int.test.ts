@@ -1,17 +1,15 @@
-import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, expect, inject, test } from 'vitest'
+import { afterAll, expect, test } from 'vitest'
 import { freePorts } from './support/ports.ts'
 import { startStack, type StackHandle } from '../scripts/stack.ts'
 
 // `npm start` is the supervisor of its own stack: a service that dies (an OOM kill, a crash) is started
 // again, as compose's `restart: unless-stopped` does, instead of leaving the site unmonitored until
-// someone notices. Here ingest and the broker are SIGKILLed in turn; each comes back by itself and
-// telemetry is stored again.
-const influxUrl = inject('influxUrl')
-const influxDb = `restart_crashed_${randomBytes(6).toString('hex')}`
+// someone notices. Here ingest, the broker, InfluxDB and Redis are SIGKILLed in turn; each comes back by
+// itself and telemetry is stored again.
+const influxDb = 'evmon'
 const varDir = mkdtempSync(join(tmpdir(), 'evmon-restart-crashed-'))
 const logs: string[] = []
 let stack: StackHandle | undefined
@@ -19,21 +17,22 @@ let stack: StackHandle | undefined
 afterAll(async () => {
   await stack?.stop()
   rmSync(varDir, { recursive: true, force: true })
-  await fetch(`${influxUrl}/query?q=${encodeURIComponent(`DROP DATABASE "${influxDb}"`)}`, { method: 'POST' })
 })
 
-/** The pid of this stack's process whose environment holds `marker` (its own var dir is in it). */
-function pidWithEnv(marker: string): number {
+/** The pid of the one process that passes `test` (given its pid), or undefined. */
+function pidWhere(test: (pid: string) => boolean): number | undefined {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue
     try {
-      if (readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(marker)) return Number(entry)
+      if (test(entry)) return Number(entry)
     } catch {
       // Gone, or not ours to read.
     }
   }
-  throw new Error(`no process with ${marker} in its environment`)
+  return undefined
 }
+const withEnv = (marker: string) => (pid: string) =>
+  readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(marker)
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
@@ -44,7 +43,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
   }
 }
 
-async function storedSince(t: number): Promise<number> {
+async function storedSince(influxUrl: string, t: number): Promise<number> {
   const q = encodeURIComponent(`SELECT count(grid_power_w) FROM station WHERE time >= ${t}ms`)
   const body = (await (await fetch(`${influxUrl}/query?db=${influxDb}&q=${q}`)).json()) as {
     results: Array<{ series?: Array<{ values: unknown[][] }> }>
@@ -52,43 +51,64 @@ async function storedSince(t: number): Promise<number> {
   return Number(body.results[0]?.series?.[0]?.values[0]?.[1] ?? 0)
 }
 
-test('a service killed under npm start is started again by itself and telemetry is stored again', async () => {
-  const [brokerMetrics, ingestMetrics] = await freePorts(2)
+test('a service, InfluxDB or Redis killed under npm start is started again by itself and telemetry is stored again', async () => {
+  const [brokerMetrics, ingestMetrics] = (await freePorts(2)) as [number, number]
   const exits: string[] = []
-  stack = await startStack({
+  // Its own InfluxDB and Redis, as npm start runs them.
+  const running = await startStack({
     varDir,
-    influxUrl,
     influxDb,
     influxPort: 0,
     httpHost: '127.0.0.1',
     httpPort: 0,
     mqttPort: 0,
     mqttWsPort: 0,
-    metricsPorts: { broker: brokerMetrics as number, ingest: ingestMetrics as number, simulator: 0 },
+    metricsPorts: { broker: brokerMetrics, ingest: ingestMetrics, simulator: 0 },
     simSeed: 3,
     simSpeed: 1,
     log: (line) => logs.push(line),
     onExit: (service) => exits.push(service),
     restartCrashed: true,
   })
-  const healthy = (port: number) => async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok
-  const victims: Array<[name: string, marker: string, port: number]> = [
-    ['ingest', `EVMON_INGEST_SPOOL_DIR=${join(varDir, 'ingest', 'spool')}`, ingestMetrics as number],
+  stack = running
+  const answers = (url: string) => async () => (await fetch(url)).ok
+  const victims: Array<[name: string, test: (pid: string) => boolean, up: () => Promise<boolean>]> = [
+    [
+      'ingest',
+      withEnv(`EVMON_INGEST_SPOOL_DIR=${join(varDir, 'ingest', 'spool')}`),
+      answers(`http://127.0.0.1:${ingestMetrics}/healthz`),
+    ],
     [
       'broker',
-      `EVMON_BROKER_CREDENTIALS=${join(varDir, 'broker', 'credentials.json')}`,
-      brokerMetrics as number,
+      withEnv(`EVMON_BROKER_CREDENTIALS=${join(varDir, 'broker', 'credentials.json')}`),
+      answers(`http://127.0.0.1:${brokerMetrics}/healthz`),
+    ],
+    // influxd's command line names its configuration file; redis-server runs in its data directory.
+    [
+      'influxd',
+      (pid) => readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(join(varDir, 'influxdb')),
+      answers(`${running.influxUrl}/ping`),
+    ],
+    [
+      'redis-server',
+      (pid) => realpathSync(`/proc/${pid}/cwd`) === realpathSync(join(varDir, 'redis')),
+      async () => true,
     ],
   ]
-  for (const [name, marker, port] of victims) {
-    const pid = pidWithEnv(marker)
-    process.kill(pid, 'SIGKILL')
-    await until(`${name} gone`, async () => pidWithEnv(marker) !== pid, 10_000)
-    await until(`${name} healthy again`, healthy(port), 60_000)
+  for (const [name, test, up] of victims) {
+    const pid = pidWhere(test)
+    expect(pid, `${name}'s process`).toBeDefined()
+    process.kill(pid as number, 'SIGKILL')
+    await until(`${name} started again`, async () => ![undefined, pid].includes(pidWhere(test)), 15_000)
+    await until(`${name} answering again`, up, 60_000)
     const back = Date.now()
-    // Stations reconnect and ingest writes again: new points arrive after the restart.
-    await until(`telemetry stored after ${name} came back`, async () => (await storedSince(back)) > 0, 60_000)
+    // Stations reconnect, the broker queues, ingest writes again: new points are stored after it.
+    await until(
+      `telemetry stored after ${name} came back`,
+      async () => (await storedSince(running.influxUrl, back)) > 0,
+      60_000,
+    )
   }
-  expect(exits).toEqual(['ingest', 'broker'])
-  expect(logs.filter((l) => /exited \(SIGKILL\); restarting it in/.test(l))).toHaveLength(2)
-}, 240_000)
+  expect(exits).toEqual(['ingest', 'broker', 'influxd', 'redis-server'])
+  expect(logs.filter((l) => /exited \((SIGKILL|by itself)\); restarting it in/.test(l))).toHaveLength(4)
+}, 300_000)

@@ -6,6 +6,8 @@ import { freePort, waitForHttp } from './ports.ts'
 export interface InfluxdHandle {
   url: string
   stop(): Promise<void>
+  /** Resolves when influxd exits, stopped or not. */
+  exited: Promise<void>
 }
 
 export interface InfluxdOptions {
@@ -70,6 +72,7 @@ export async function startInfluxd(options: InfluxdOptions): Promise<InfluxdHand
   }
   return {
     url,
+    exited,
     async stop() {
       if (child.exitCode !== null) return
       child.kill('SIGTERM')

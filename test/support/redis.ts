@@ -8,6 +8,8 @@ export interface RedisHandle {
   port: number
   /** SIGTERM: Redis writes its append-only file out and exits. */
   stop(): Promise<void>
+  /** Resolves when redis-server exits, stopped or not. */
+  exited: Promise<void>
 }
 
 export interface RedisOptions {
@@ -72,6 +74,7 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisHandl
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    exited,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return
       child.kill('SIGTERM')
