@@ -316,6 +316,10 @@ test('after a crash, chargers the gateway served before are published offline at
   }
   expect(started.transactionId).toBe(7)
   await cp.close()
+  // The gateway writes its state file (a temporary file, then a rename) as chargers come and go: it
+  // stops before its directory is removed, or the removal races a write (ENOTEMPTY).
+  await stack.close()
+  stack = undefined
   const { rmSync } = await import('node:fs')
   rmSync(dir, { recursive: true, force: true })
 })

@@ -65,7 +65,7 @@ const bucketCount = (rangeMs: number, everyMs: number): number => Math.ceil(rang
 
 /**
  * Resolves the window of a history request: `to` defaults to now and `from` to one hour before `to`.
- * Refuses reversed or empty ranges, ranges over two years, and a
+ * Refuses reversed or empty ranges, ranges over two years, a bucket wider than two years, and a
  * bucket width that would give more than {@link historyLimits.maxBuckets} buckets per series.
  */
 export function resolveWindow(
@@ -92,6 +92,11 @@ export function resolveWindow(
     return { fromMs, toMs, every, everyMs: parseEvery(every) }
   }
   const everyMs = parseEvery(query.every)
+  // A bucket wider than the longest range is meaningless, and past about 106,000 days its width in
+  // nanoseconds no longer fits InfluxDB's 64-bit integer: the query would fail (a 502, not a 400).
+  if (everyMs > historyLimits.maxRangeMs) {
+    throw badRequest(`every=${query.every} is wider than the 731 days a range may span`)
+  }
   if (everyMs < minEveryMs) {
     throw badRequest(`every=${query.every} is finer than the ${minEveryMs / 1000} s this resolution holds`)
   }

@@ -111,6 +111,15 @@ describe('history window', () => {
     )
   })
 
+  test('a bucket wider than the longest range is refused, one as wide is not', () => {
+    // The fuzz found 170000d: 1.5e19 ns, beyond InfluxDB's 64-bit time, answered 502 by the query.
+    expect(badRequestMessage(() => resolveWindow({ every: '170000d' }, NOW))).toMatch(
+      /every=170000d is wider than the 731 days/,
+    )
+    expect(badRequestMessage(() => resolveWindow({ every: '732d' }, NOW))).toMatch(/wider than/)
+    expect(resolveWindow({ every: '731d' }, NOW).everyMs).toBe(historyLimits.maxRangeMs)
+  })
+
   test('a range longer than two years is refused', () => {
     expect(
       badRequestMessage(() => resolveWindow({ from: '2020-01-01', to: '2025-01-01', every: '7d' }, NOW)),

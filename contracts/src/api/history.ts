@@ -10,7 +10,7 @@ export const TelemetryQuery = Type.Object({
   every: Type.Optional(
     Type.String({
       pattern: EVERY_PATTERN,
-      description: 'bucket width such as 10s, 1m, 1h, 1d; default: ~360 buckets',
+      description: 'bucket width such as 10s, 1m, 1h, 1d, at most 731d; default: ~360 buckets',
     }),
   ),
   fields: Type.Optional(
