@@ -139,6 +139,8 @@ async function superviseBackend(
 ): Promise<{ url: string; stop(): Promise<void> }> {
   let stopping = false
   let current = await start(port)
+  /** A restart in progress: a stop waits for it, then stops what it started. */
+  let restarting: Promise<void> = Promise.resolve()
   const { url } = current
   const fixedPort = Number(new URL(url).port)
   const exitedByItself = restartPolicy(name, options, () => stopping)
@@ -147,11 +149,10 @@ async function superviseBackend(
   }
   const relaunch = () => {
     const launchedAt = Date.now()
-    start(fixedPort).then(
+    restarting = start(fixedPort).then(
       (handle) => {
         current = handle
-        if (stopping) void handle.stop()
-        else watch(launchedAt)
+        watch(launchedAt)
       },
       (err: Error) => exitedByItself(launchedAt, null, `could not start: ${err.message}`, relaunch),
     )
@@ -161,6 +162,7 @@ async function superviseBackend(
     url,
     async stop() {
       stopping = true
+      await restarting
       await current.stop()
     },
   }

@@ -1,12 +1,8 @@
-import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { readEnv } from '@evmon/runtime'
-import { afterAll, expect, inject, test } from 'vitest'
-import { freePort } from './support/ports.ts'
+import { afterAll, expect, test } from 'vitest'
+import { startTestStack, type TestStack } from './e2e/stack.ts'
 import { stackEnv } from '../scripts/stack-env.ts'
-import { FIRST_START_BACKFILL_S, startStack, type StackHandle } from '../scripts/stack.ts'
+import { FIRST_START_BACKFILL_S } from '../scripts/stack.ts'
 
 // `npm start`'s first start: the site's recent past is simulated and written over MQTT, then the stack
 // goes live with two of its stations played as OCPP chargers (1.6J and 2.0.1) through the gateway. The
@@ -14,42 +10,23 @@ import { FIRST_START_BACKFILL_S, startStack, type StackHandle } from '../scripts
 // energy register arrives rounded two ways (Wh with 3 decimals over MQTT, kWh with 4 decimals over OCPP
 // 1.6J), and with the seed `npm start` uses, kc-fast-1's second gun reads 524,128.104 Wh at the end of the
 // past and 524.1281 kWh on its charger's first MeterValues.
-const influxUrl = inject('influxUrl')
-const influxDb = `first_start_${randomBytes(6).toString('hex')}`
-const varDir = mkdtempSync(join(tmpdir(), 'evmon-first-start-'))
-const logs: string[] = []
-let stack: StackHandle | undefined
-
+let stack: TestStack | undefined
 afterAll(async () => {
   await stack?.stop()
-  rmSync(varDir, { recursive: true, force: true })
-  await fetch(`${influxUrl}/query?q=${encodeURIComponent(`DROP DATABASE "${influxDb}"`)}`, { method: 'POST' })
 })
 
 async function influxCount(q: string): Promise<number> {
+  const { influxUrl, influxDb } = stack as TestStack
   const res = await fetch(`${influxUrl}/query?db=${influxDb}&epoch=ms&q=${encodeURIComponent(q)}`)
   const body = (await res.json()) as { results: Array<{ series?: Array<{ values: unknown[][] }> }> }
   return Number(body.results[0]?.series?.[0]?.values[0]?.[1] ?? 0)
 }
 
 test("the first start's hand-over from the MQTT past to the OCPP chargers refuses nothing and raises nothing", async () => {
-  const ingestMetrics = await freePort()
-  stack = await startStack({
-    varDir,
-    influxUrl,
-    influxDb,
-    influxPort: 0,
-    httpHost: '127.0.0.1',
-    httpPort: 0,
-    mqttPort: 0,
-    mqttWsPort: 0,
-    metricsPorts: { broker: 0, ingest: ingestMetrics, simulator: 0 },
-    // As npm start runs it: its default seed and its week of past.
+  // As npm start runs it: its default seed and its week of past.
+  stack = await startTestStack({
     simSeed: readEnv(stackEnv, {}).values.simSeed,
-    simSpeed: 1,
     firstStartBackfillS: FIRST_START_BACKFILL_S,
-    log: (line) => logs.push(line),
-    onExit: (service, code) => logs.push(`${service} exited with code ${code}`),
   })
   const live = Date.now()
   // Both OCPP stations' live telemetry stored: each charger's MeterValues went through the gateway,
@@ -59,10 +36,12 @@ test("the first start's hand-over from the MQTT past to the OCPP chargers refuse
   const deadline = Date.now() + 60_000
   while ((await stored('kc-fast-1')) === 0 || (await stored('kc-fast-2')) === 0) {
     if (Date.now() > deadline)
-      throw new Error(`no live kc-fast-1/kc-fast-2 energy stored within 60 s\n${logs.slice(-40).join('\n')}`)
+      throw new Error(
+        `no live kc-fast-1/kc-fast-2 energy stored within 60 s\n${stack.logs.slice(-40).join('\n')}`,
+      )
     await new Promise((resolve) => setTimeout(resolve, 1_000))
   }
-  const metrics = await (await fetch(`http://127.0.0.1:${ingestMetrics}/metrics`)).text()
+  const metrics = await (await fetch(stack.ingestMetricsUrl)).text()
   const rejected = [...metrics.matchAll(/^evmon_ingest_messages_rejected_total\{reason="(\w+)"\} (\d+)$/gm)]
   expect(rejected.length).toBeGreaterThan(0)
   expect(rejected.filter(([, , n]) => n !== '0').map(([line]) => line)).toEqual([])

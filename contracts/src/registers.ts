@@ -15,3 +15,12 @@ export const REGISTER_ROUNDING_WH = 10
 export function registerWentBack(previous: number, value: number): boolean {
   return value < previous - REGISTER_ROUNDING_WH
 }
+
+/**
+ * The reading a register's next one is judged against, after `value` was accepted following `previous`:
+ * the new reading, or after a dip within rounding the higher old one, so that dips in a row cannot walk
+ * the reference down. A register that went back (accepted as a reset) starts again from its new reading.
+ */
+export function registerReference(previous: number, value: number): number {
+  return registerWentBack(previous, value) ? value : Math.max(previous, value)
+}

@@ -1,4 +1,4 @@
-import { registerWentBack, type DecodedMessage } from '@evmon/contracts'
+import { registerReference, registerWentBack, type DecodedMessage } from '@evmon/contracts'
 
 interface Reading {
   ts: number
@@ -72,15 +72,14 @@ export class RegisterGuard {
       refused = this.judge(station.connectors.get(c.id), c.id, c.energy_wh, ts, resetReason, resets)
     }
     if (refused !== undefined) return { ok: false, detail: refused }
-    const reset = (connector: number | undefined) => resets.some((r) => r.connector === connector)
     if (meter.grid_energy_wh !== undefined) {
-      if (station.grid) remember(station.grid, ts, meter.grid_energy_wh, reset(undefined))
+      if (station.grid) remember(station.grid, ts, meter.grid_energy_wh)
       else station.grid = { ts, value: meter.grid_energy_wh }
     }
     for (const c of connectors) {
       if (c.energy_wh === undefined) continue
       const reading = station.connectors.get(c.id)
-      if (reading) remember(reading, ts, c.energy_wh, reset(c.id))
+      if (reading) remember(reading, ts, c.energy_wh)
       else station.connectors.set(c.id, { ts, value: c.energy_wh })
     }
     if (ts >= station.ts) {
@@ -127,9 +126,9 @@ interface StationRegisters {
   connectors: Map<number, Reading>
 }
 
-/** A newer reading: the register's new value, or after a reset its new start; a dip within rounding keeps the old. */
-function remember(reading: Reading, ts: number, value: number, reset: boolean): void {
+/** An accepted newer reading becomes the reference (`registerReference`: a dip within rounding keeps the old). */
+function remember(reading: Reading, ts: number, value: number): void {
   if (ts < reading.ts) return
   reading.ts = ts
-  reading.value = reset ? value : Math.max(reading.value, value)
+  reading.value = registerReference(reading.value, value)
 }

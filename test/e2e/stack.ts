@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { influxEnv, readEnv } from '@evmon/runtime'
 import { inject } from 'vitest'
-import { freePort } from '../support/ports.ts'
-import { startStack, type StackHandle } from '../../scripts/stack.ts'
+import { freePorts } from '../support/ports.ts'
+import { startStack, type StackHandle, type StackOptions } from '../../scripts/stack.ts'
 
 export interface TestStack extends StackHandle {
   /** Everything the services printed, for failure messages. */
@@ -14,6 +14,8 @@ export interface TestStack extends StackHandle {
   crashes: string[]
   /** The simulator's control API (inject faults, plug in cars), e.g. `http://127.0.0.1:PORT`. */
   simulatorUrl: string
+  /** Ingest's `/metrics`. */
+  ingestMetricsUrl: string
   /** This stack's own database in the test run's InfluxDB. */
   influxDb: string
 }
@@ -21,13 +23,16 @@ export interface TestStack extends StackHandle {
 /**
  * The whole stack as `npm start` runs it, on free ports, against the test run's InfluxDB, in a
  * database of its own (dropped when it stops): a test can never pass on another stack's data.
+ * `simulation` changes the simulated site's seed (7), speed (1) or first-start past (none).
  */
-export async function startTestStack(simSpeed = 1): Promise<TestStack> {
+export async function startTestStack(
+  simulation: Partial<Pick<StackOptions, 'simSeed' | 'simSpeed' | 'firstStartBackfillS'>> = {},
+): Promise<TestStack> {
   const influxDb = `evmon_e2e_${randomBytes(6).toString('hex')}`
   const varDir = mkdtempSync(join(tmpdir(), 'evmon-e2e-'))
   const logs: string[] = []
   const crashes: string[] = []
-  const simulatorPort = await freePort()
+  const [simulatorPort, ingestPort] = (await freePorts(2)) as [number, number]
   const stack = await startStack({
     varDir,
     influxUrl: inject('influxUrl'),
@@ -37,9 +42,10 @@ export async function startTestStack(simSpeed = 1): Promise<TestStack> {
     httpPort: 0,
     mqttPort: 0,
     mqttWsPort: 0,
-    metricsPorts: { broker: 0, ingest: 0, simulator: simulatorPort },
+    metricsPorts: { broker: 0, ingest: ingestPort, simulator: simulatorPort },
     simSeed: 7,
-    simSpeed,
+    simSpeed: 1,
+    ...simulation,
     log: (line) => logs.push(line),
     onExit: (service, code) => crashes.push(`${service} exited with code ${code}`),
   }).catch((err: Error) => {
@@ -50,6 +56,7 @@ export async function startTestStack(simSpeed = 1): Promise<TestStack> {
     logs,
     crashes,
     simulatorUrl: `http://127.0.0.1:${simulatorPort}`,
+    ingestMetricsUrl: `http://127.0.0.1:${ingestPort}/metrics`,
     influxDb,
     async stop() {
       await stack.stop()

@@ -1,4 +1,10 @@
-import { registerWentBack, type Alert, type AlertType, type DecodedMessage } from '@evmon/contracts'
+import {
+  registerReference,
+  registerWentBack,
+  type Alert,
+  type AlertType,
+  type DecodedMessage,
+} from '@evmon/contracts'
 import { DERATE_START_C } from '@evmon/contracts/site'
 
 /** Thresholds of the alert rules, each a documented ASSUMPTION to tune. */
@@ -147,14 +153,10 @@ export class AlertEngine {
             // A register reading is a moment, not a state: the alert ends where it starts.
             this.close('register_backwards', site, station, c.id, t.ts)
           }
-          // The highest reading stays the reference through dips within rounding, so that dips in a row
-          // cannot walk it down; a register that went back starts again from its new reading.
           if (c.energy_wh !== undefined)
             this.lastEnergy.set(
               key,
-              previous === undefined || registerWentBack(previous, c.energy_wh)
-                ? c.energy_wh
-                : Math.max(previous, c.energy_wh),
+              previous === undefined ? c.energy_wh : registerReference(previous, c.energy_wh),
             )
           // Telemetry carries every connector's status each period, while the retained status topic
           // holds only the station's last change: a recovery sent while the API was down, or before a
